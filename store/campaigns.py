@@ -1,0 +1,158 @@
+"""Campaigns as drafts: create, edit, look up, and the rules that guard them."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from store.clock import iso, utcnow
+from store.errors import BadInput, InvalidState, NotFound
+from store.models import CHANNELS, Campaign, Message
+from store.period import Period
+from store.templates import check_template
+
+_SMS_ALPHA_SENDER = re.compile(r"^[A-Za-z0-9]{1,11}$")
+_SMS_NUMBER_SENDER = re.compile(r"^\+?[0-9]{3,15}$")
+MAX_NAME = 200
+
+
+def normalise_channel(channel: str) -> str:
+    value = (channel or "").strip().lower()
+    if value not in CHANNELS:
+        raise BadInput(f"unknown channel {channel!r}: choose sms, email or push")
+    return value
+
+
+def check_sender(channel: str, sender: str) -> str:
+    """The sender name, trimmed; an SMS sender is at most 11 letters and digits, or a phone number."""
+    value = (sender or "").strip()
+    if not value:
+        raise BadInput("the sender name is missing")
+    if "\n" in value or "\r" in value:
+        raise BadInput("the sender name must be on one line")
+    if channel == "sms" and not (_SMS_ALPHA_SENDER.match(value) or _SMS_NUMBER_SENDER.match(value)):
+        raise BadInput(
+            f"SMS sender {value!r} must be at most 11 letters and digits (no spaces), or a phone number"
+        )
+    if len(value) > 100:
+        raise BadInput("the sender name is longer than 100 characters")
+    return value
+
+
+def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validates the content of a draft; returns it cleaned."""
+    clean = dict(fields)
+    clean["channel"] = normalise_channel(clean["channel"])
+    name = (clean.get("name") or "").strip()
+    if not name:
+        raise BadInput("the campaign name is missing")
+    if len(name) > MAX_NAME:
+        raise BadInput(f"the campaign name is longer than {MAX_NAME} characters")
+    clean["name"] = name
+    clean["sender"] = check_sender(clean["channel"], clean.get("sender") or "")
+    body = clean.get("body") or ""
+    if not body.strip():
+        raise BadInput("the message body is missing")
+    check_template(body, "body")
+    for key in ("subject", "coupon"):
+        value = clean.get(key)
+        clean[key] = value.strip() or None if isinstance(value, str) else None
+    if clean["subject"]:
+        what = "title" if clean["channel"] == "push" else "subject"
+        check_template(clean["subject"], what)
+    return clean
+
+
+CONTENT_FIELDS = ("channel", "name", "sender", "subject", "coupon", "body")
+
+
+def create_campaign(
+    *,
+    channel: str,
+    name: str,
+    sender: str,
+    body: str,
+    subject: str | None = None,
+    coupon: str | None = None,
+    now: datetime | None = None,
+) -> Campaign:
+    """A new draft."""
+    fields = _check_fields(
+        {
+            "channel": channel,
+            "name": name,
+            "sender": sender,
+            "body": body,
+            "subject": subject,
+            "coupon": coupon,
+        }
+    )
+    now = now or utcnow()
+    return Campaign.create(**fields, state="draft", created_at=now, updated_at=now)
+
+
+def get_campaign(campaign_id: int) -> Campaign:
+    campaign = Campaign.get_or_none(Campaign.id == campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign has id {campaign_id}")
+    return campaign
+
+
+def edit_campaign(campaign_id: int, **changes: Any) -> Campaign:
+    """Changes the given content fields of a draft; refused once the campaign is queued."""
+    campaign = get_campaign(campaign_id)
+    if campaign.state != "draft":
+        raise InvalidState(
+            f"campaign {campaign_id} is {campaign.state}; only drafts can be edited "
+            f"(clone it to make a new draft)"
+        )
+    given = {k: v for k, v in changes.items() if k in CONTENT_FIELDS and v is not None}
+    if not given:
+        raise BadInput("nothing to change: give --name, --sender, --subject, --coupon or --body")
+    changes_channel = "channel" in given and normalise_channel(given["channel"]) != campaign.channel
+    if changes_channel and Message.select().where(Message.campaign == campaign).exists():
+        raise InvalidState(
+            f"campaign {campaign_id} already has recipients for {campaign.channel.upper()}; "
+            "its channel cannot change"
+        )
+    merged = {f: getattr(campaign, f) for f in CONTENT_FIELDS} | given
+    clean = _check_fields(merged)
+    for key, value in clean.items():
+        setattr(campaign, key, value)
+    campaign.updated_at = utcnow()
+    campaign.save()
+    return campaign
+
+
+def campaigns_in_period(period: Period) -> list[Campaign]:
+    """The campaigns created, or sending or sent, in the period; newest first."""
+    start, end = period.utc_bounds()
+    created = (Campaign.created_at >= start) & (Campaign.created_at < end)
+    sent = (
+        Campaign.first_sent_at.is_null(False)
+        & (Campaign.first_sent_at < end)
+        & (Campaign.last_sent_at.is_null() | (Campaign.last_sent_at >= start))
+    )
+    query = Campaign.select().where(created | sent).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    return list(query)
+
+
+def campaign_dict(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "channel": campaign.channel,
+        "state": campaign.state,
+        "sender": campaign.sender,
+        "subject": campaign.subject,
+        "coupon": campaign.coupon,
+        "body": campaign.body,
+        "created_at": iso(campaign.created_at),
+        "updated_at": iso(campaign.updated_at),
+        "queued_at": iso(campaign.queued_at),
+        "first_sent_at": iso(campaign.first_sent_at),
+        "last_sent_at": iso(campaign.last_sent_at),
+        "completed_at": iso(campaign.completed_at),
+        "cancelled_at": iso(campaign.cancelled_at),
+    }

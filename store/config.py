@@ -1,0 +1,204 @@
+"""Configuration: a TOML file, then `CAMPAIGNS_<SECTION>_<KEY>` environment overrides, then `--db`."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from store.errors import ConfigError
+
+APP_NAME = "campaigns"
+
+
+def data_dir() -> Path:
+    """Where the embedded database lives unless configured otherwise."""
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'campaigns.db'}"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ContactsConfig:
+    default_region: str = "IT"
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    transport: str = "outbox"
+    from_address: str = "noreply@example.org"
+    host: str = "127.0.0.1"
+    port: int = 1025
+    starttls: bool = False
+    username: str = ""
+    password: str = ""
+    rate_per_hour: int = 0
+    connections: int = 4
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    transport: str = "outbox"
+    url: str = "http://127.0.0.1:8025/messages"
+    token: str = ""
+    rate_per_hour: int = 0
+    connections: int = 4
+
+
+@dataclass(frozen=True)
+class PushConfig:
+    transport: str = "outbox"
+    url: str = "http://127.0.0.1:8026/send"
+    token: str = ""
+    rate_per_hour: int = 0
+    connections: int = 4
+
+
+@dataclass(frozen=True)
+class OutboxConfig:
+    path: str = "outbox"
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    listen: str = "127.0.0.1:8080"
+    public_url: str = "http://127.0.0.1:8080"
+    secret: str = ""
+    machine_open_seconds: int = 10
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    campaign_window: str = "7d"
+
+
+@dataclass(frozen=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    contacts: ContactsConfig = field(default_factory=ContactsConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
+    push: PushConfig = field(default_factory=PushConfig)
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    source: str = "defaults"
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or default_database_url()
+
+    def with_database(self, url: str | None) -> Config:
+        if not url:
+            return self
+        return replace(self, database=replace(self.database, url=url))
+
+
+SECTIONS = [f.name for f in fields(Config) if f.name != "source"]
+
+
+def find_config_file(explicit: str | None, env: dict[str, str]) -> Path | None:
+    """The first of --config, $CAMPAIGNS_CONFIG, ./campaigns.toml, the user's config dir."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        return path
+    if env.get("CAMPAIGNS_CONFIG"):
+        path = Path(env["CAMPAIGNS_CONFIG"]).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"$CAMPAIGNS_CONFIG names {path}, which does not exist")
+        return path
+    for candidate in (
+        Path("campaigns.toml"),
+        Path(platformdirs.user_config_dir(APP_NAME)) / "campaigns.toml",
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{where} must be true or false, not {value!r}")
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} must be a whole number, not {value!r}") from None
+    if isinstance(value, (dict, list)):
+        raise ConfigError(f"{where} must be a single value")
+    return str(value)
+
+
+def load_config(
+    path: str | None = None, database_url: str | None = None, env: dict[str, str] | None = None
+) -> Config:
+    """Reads the configuration the way INTERFACE.md describes; raises ConfigError with one clear line."""
+    env = dict(os.environ if env is None else env)
+    file = find_config_file(path, env)
+    raw: dict[str, Any] = {}
+    if file is not None:
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {file}: {exc}") from None
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown section [{unknown[0]}] in {file}")
+    sections: dict[str, Any] = {}
+    for section in SECTIONS:
+        cls = Config.__dataclass_fields__[section].default_factory  # type: ignore[misc]
+        defaults = cls()
+        values: dict[str, Any] = {}
+        given = raw.get(section, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"[{section}] in {file} must be a table")
+        names = {f.name for f in fields(defaults)}
+        for key in given:
+            if key not in names:
+                raise ConfigError(f"unknown key {key!r} in [{section}] of {file}")
+        for name in names:
+            default = getattr(defaults, name)
+            env_key = f"CAMPAIGNS_{section.upper()}_{name.upper()}"
+            if env_key in env:
+                values[name] = _coerce(env[env_key], default, env_key)
+            elif name in given:
+                values[name] = _coerce(given[name], default, f"{section}.{name}")
+        sections[section] = replace(defaults, **values)
+    config = Config(**sections, source=str(file) if file else "defaults")
+    url = database_url or env.get("CAMPAIGNS_DB")
+    config = config.with_database(url)
+    _check(config)
+    return config
+
+
+def _check(config: Config) -> None:
+    transports = {
+        "email": ("smtp", "outbox"),
+        "sms": ("http", "outbox"),
+        "push": ("http", "outbox"),
+    }
+    for section, allowed in transports.items():
+        transport = getattr(config, section).transport
+        if transport not in allowed:
+            choices = " or ".join(repr(a) for a in allowed)
+            raise ConfigError(f"[{section}] transport must be {choices}, not {transport!r}")

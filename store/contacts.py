@@ -1,0 +1,160 @@
+"""Contacts from the center's registry: the upsert of `campaigns contacts import`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from peewee import chunked
+
+from store.addresses import InvalidAddress, normalise_email, normalise_phone
+from store.bulk import chunk_size
+from store.clock import utcnow
+from store.csvfile import read_csv_table, require_columns
+from store.db import database
+from store.models import CONTACT_KINDS, Contact
+from store.report import ImportReport
+
+MAX_CONTACT_ROWS = 1_000_000
+CONTACT_COLUMNS = (
+    "kind",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "push_token",
+    "app_token",
+    "consent",
+)
+YES = {"yes", "y", "si", "sì", "true", "1", "x"}
+NO = {"no", "n", "false", "0", ""}
+
+
+class RowRefused(ValueError):
+    """One row of an import is refused; the message is its reason."""
+
+
+def parse_consent(value: str) -> bool:
+    text = value.strip().lower()
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    raise RowRefused(f"consent must be yes or no, not {value.strip()!r}")
+
+
+def parse_contact(values: dict[str, str], default_region: str) -> dict[str, Any]:
+    """The contact fields of one row, validated and normalised; raises RowRefused."""
+    raw_id = values["id"].strip()
+    if not raw_id.isdigit() or int(raw_id) == 0:
+        raise RowRefused("id must be a positive whole number")
+    contact: dict[str, Any] = {"id": int(raw_id)}
+    for column, text in values.items():
+        text = text.strip()
+        if column == "kind":
+            kind = text.lower() or "patient"
+            if kind not in CONTACT_KINDS:
+                raise RowRefused(f"kind must be patient, resource or user, not {text!r}")
+            contact["kind"] = kind
+        elif column in ("first_name", "last_name"):
+            contact[column] = text
+        elif column == "email":
+            contact["email"] = _address(normalise_email, text)
+        elif column == "phone":
+            contact["phone"] = _address(normalise_phone, text, default_region)
+        elif column in ("push_token", "app_token"):
+            contact[column] = text or None
+        elif column == "consent":
+            contact["consent"] = parse_consent(text)
+    return contact
+
+
+def _address(normalise: Any, text: str, *args: str) -> str | None:
+    if not text:
+        return None
+    try:
+        return normalise(text, *args)
+    except InvalidAddress as exc:
+        raise RowRefused(str(exc)) from None
+
+
+def import_contacts(path: str | Path, default_region: str = "IT") -> ImportReport:
+    """Upserts contacts keyed by `id`; only the columns present in the file change on existing ones."""
+    table = read_csv_table(path, max_rows=MAX_CONTACT_ROWS, what="contacts")
+    require_columns(table, "id")
+    present = ["id"] + [c for c in CONTACT_COLUMNS if table.index(c) is not None]
+    positions = [table.index(c) for c in present]
+    report = ImportReport()
+    parsed: dict[int, dict[str, Any]] = {}
+    row_of: dict[int, int] = {}
+    token_owner: dict[str, int] = {}
+    for row_number, values in table.rows:
+        cells = {c: values[i] for c, i in zip(present, positions, strict=True)}  # type: ignore[index]
+        try:
+            contact = parse_contact(cells, default_region)
+        except RowRefused as exc:
+            report.refuse_row(row_number, cells["id"], str(exc))
+            continue
+        if contact["id"] in parsed:
+            report.duplicates += 1
+            continue
+        token = contact.get("app_token")
+        if token and token_owner.setdefault(token, contact["id"]) != contact["id"]:
+            report.refuse_row(row_number, cells["id"], "app_token already given to another contact")
+            continue
+        parsed[contact["id"]] = contact
+        row_of[contact["id"]] = row_number
+    with database.atomic():
+        _refuse_tokens_owned_elsewhere(parsed, row_of, report)
+        existing = _existing(list(parsed))
+        now = utcnow()
+        rows = []
+        for contact in parsed.values():
+            known = existing.get(contact["id"])
+            if known is not None and known.startswith("unsubscribed"):
+                contact["consent"] = False  # an opt-out heard by us outlives the registry's copy
+            rows.append({**contact, "updated_at": now})
+            if known is None:
+                report.added += 1
+            else:
+                report.updated += 1
+        _upsert(rows, present)
+    return report
+
+
+def _existing(ids: list[int]) -> dict[int, str]:
+    """The ids among these that are already contacts, with their consent note."""
+    found: dict[int, str] = {}
+    for batch in chunked(ids, chunk_size(1)):
+        query = Contact.select(Contact.id, Contact.consent_note).where(Contact.id.in_(batch))
+        for contact_id, note in query.tuples():
+            found[contact_id] = note or ""
+    return found
+
+
+def _refuse_tokens_owned_elsewhere(
+    parsed: dict[int, dict[str, Any]], row_of: dict[int, int], report: ImportReport
+) -> None:
+    by_token = {c["app_token"]: c["id"] for c in parsed.values() if c.get("app_token")}
+    for batch in chunked(list(by_token), chunk_size(1)):
+        query = Contact.select(Contact.id, Contact.app_token).where(Contact.app_token.in_(batch))
+        for owner, token in query.tuples():
+            contact_id = by_token[token]
+            if owner != contact_id:
+                parsed.pop(contact_id)
+                report.refuse_row(
+                    row_of[contact_id],
+                    str(contact_id),
+                    f"app_token already belongs to contact {owner}",
+                )
+
+
+def _upsert(rows: list[dict[str, Any]], present: list[str]) -> None:
+    fields = [getattr(Contact, c) for c in present] + [Contact.updated_at]
+    preserve = [f for f in fields if f is not Contact.id]
+    for batch in chunked(rows, chunk_size(len(fields))):
+        (
+            Contact.insert_many([[r.get(f.name) for f in fields] for r in batch], fields=fields)
+            .on_conflict(conflict_target=[Contact.id], preserve=preserve)
+            .execute()
+        )

@@ -1,0 +1,99 @@
+"""Reading CSV files as people really have them: Excel exports with `;`, a BOM, CRLF, cp1252, stray spaces."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.errors import ImportRefused
+
+SNIFF_BYTES = 64 * 1024
+_HEADER_SPACES = re.compile(r"[\s\-]+")
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """The rows of a file under normalised header names; `rows` holds (row number in the file, values)."""
+
+    path: str
+    header: list[str]
+    rows: list[tuple[int, list[str]]]
+
+    def index(self, name: str) -> int | None:
+        try:
+            return self.header.index(name)
+        except ValueError:
+            return None
+
+
+def normalise_header(name: str) -> str:
+    """`' First Name '` and `FIRST_NAME` both become `first_name`."""
+    return _HEADER_SPACES.sub("_", name.strip().strip("\ufeff").strip().lower())
+
+
+def decode(data: bytes, path: str) -> str:
+    if b"\x00" in data[:SNIFF_BYTES]:
+        raise ImportRefused(f"{path} is not a CSV file (it holds binary data)")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportRefused(f"{path} is in an encoding that cannot be read; save it as UTF-8 CSV")
+
+
+def sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (";", ",", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_csv_table(path: str | Path, *, max_rows: int | None = None, what: str = "rows") -> CsvTable:
+    """Reads a whole CSV file or refuses it with one clear line (ImportRefused)."""
+    shown = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ImportRefused(f"{shown} does not exist") from None
+    except IsADirectoryError:
+        raise ImportRefused(f"{shown} is a folder, not a CSV file") from None
+    except OSError as exc:
+        raise ImportRefused(f"cannot read {shown}: {exc.strerror}") from None
+    text = decode(data, shown)
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    if not first_line:
+        raise ImportRefused(f"{shown} is empty")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line))
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            if header is None:
+                header = [normalise_header(v) for v in values]
+                continue
+            if len(values) < len(header):
+                values = values + [""] * (len(header) - len(values))
+            rows.append((reader.line_num, values))
+            if max_rows is not None and len(rows) > max_rows:
+                raise ImportRefused(
+                    f"{shown} has more than {max_rows:,} {what}; import at most {max_rows:,} at once"
+                )
+    except csv.Error as exc:
+        raise ImportRefused(f"{shown} is not a readable CSV file (line {reader.line_num}: {exc})") from None
+    if header is None or not any(header):
+        raise ImportRefused(f"{shown} has no header row")
+    return CsvTable(path=shown, header=header, rows=rows)
+
+
+def require_columns(table: CsvTable, *names: str) -> None:
+    missing = [n for n in names if table.index(n) is None]
+    if missing:
+        listed = ", ".join(missing)
+        raise ImportRefused(
+            f"{table.path} lacks the column {listed} (found: {', '.join(h for h in table.header if h)})"
+        )

@@ -1,0 +1,85 @@
+"""The one place that decides the database from a URL: SQLite (WAL) by default, PostgreSQL on request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlparse
+
+from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+
+from store.errors import ConfigError
+
+database = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "cache_size": -64000,
+    "busy_timeout": 10000,
+}
+
+
+def sqlite_path(url: str) -> Path:
+    """`sqlite:///rel.db` is relative to the working directory, `sqlite:////abs.db` absolute."""
+    rest = url[len("sqlite:///") :]
+    if not rest:
+        raise ConfigError(f"database URL {url!r} names no file")
+    return Path(unquote(rest)).expanduser()
+
+
+def make_database(url: str) -> Database:
+    """A peewee database for the URL, not yet connected."""
+    if url.startswith("sqlite:///"):
+        path = sqlite_path(url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=10, autoconnect=True)
+    if url.startswith(("postgresql://", "postgres://")):
+        parts = urlparse(url)
+        name = parts.path.lstrip("/")
+        if not name:
+            raise ConfigError(f"database URL {redact(url)} names no database")
+        options: dict[str, object] = dict(parse_qsl(parts.query))
+        return PostgresqlDatabase(
+            unquote(name),
+            user=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            host=parts.hostname,
+            port=parts.port,
+            autoconnect=True,
+            **options,
+        )
+    raise ConfigError(f"database URL {redact(url)} is neither sqlite:///PATH nor postgresql://USER@HOST/NAME")
+
+
+def redact(url: str) -> str:
+    """The URL without its password, safe for messages and logs."""
+    parts = urlparse(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def open_database(url: str) -> Database:
+    """Points every model at the database of this URL and returns it."""
+    real = make_database(url)
+    database.initialize(real)
+    return real
+
+
+def is_postgres() -> bool:
+    return isinstance(database.obj, PostgresqlDatabase)
+
+
+@contextmanager
+def connection() -> Iterator[Database]:
+    """A connection for this thread for the duration of the block (thread-pool threads are reused)."""
+    with database.connection_context():
+        yield database.obj
+
+
+def close_database() -> None:
+    if database.obj is not None and not database.is_closed():
+        database.close()

@@ -1,0 +1,172 @@
+"""The peewee models: contacts, campaigns, their messages, reservations, the sent ledger, tracking events.
+
+Every time is a naive UTC datetime.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BigAutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SmallIntegerField,
+    TextField,
+)
+
+from store.clock import utcnow
+from store.db import database
+
+CHANNELS = ("sms", "email", "push")
+CONTACT_KINDS = ("patient", "resource", "user")
+
+CAMPAIGN_STATES = ("draft", "queued", "sending", "paused", "sent", "completed", "cancelled")
+MESSAGE_STATES = (
+    "pending",
+    "sending",
+    "sent",
+    "delivered",
+    "failed",
+    "skipped_duplicate",
+    "skipped_opted_out",
+    "cancelled",
+)
+# Messages the provider accepted: `sent` counts the delivered ones too (INTERFACE.md).
+ACCEPTED_STATES = ("sent", "delivered")
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Setting(BaseModel):
+    """Small key/value facts about this database: the schema version, the generated link secret."""
+
+    key = CharField(primary_key=True, max_length=64)
+    value = TextField()
+
+
+class Contact(BaseModel):
+    """A person of the center's registry: patient, resource (doctor, staff) or non-patient user."""
+
+    id = IntegerField(primary_key=True)
+    kind = CharField(max_length=16, default="patient", index=True)
+    first_name = TextField(default="")
+    last_name = TextField(default="")
+    email = TextField(null=True, index=True)
+    phone = TextField(null=True, index=True)  # E.164
+    push_token = TextField(null=True, index=True)
+    push_token_dead_at = DateTimeField(null=True)
+    app_token = TextField(null=True, unique=True)
+    consent = BooleanField(default=True)
+    consent_changed_at = DateTimeField(null=True)
+    consent_note = TextField(null=True)  # why it changed: "unsubscribed from campaign 12"
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Campaign(BaseModel):
+    id = AutoField()
+    name = TextField()
+    channel = CharField(max_length=8)
+    sender = TextField()
+    subject = TextField(null=True)  # email subject, push title
+    coupon = TextField(null=True)
+    body = TextField()
+    state = CharField(max_length=16, default="draft", index=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    updated_at = DateTimeField(default=utcnow)
+    queued_at = DateTimeField(null=True)
+    first_sent_at = DateTimeField(null=True)
+    last_sent_at = DateTimeField(null=True)
+    completed_at = DateTimeField(null=True)
+    cancelled_at = DateTimeField(null=True)
+
+
+class Message(BaseModel):
+    """One recipient of one campaign, and what became of the message sent to it."""
+
+    id = BigAutoField()
+    campaign = ForeignKeyField(Campaign, backref="messages", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    address = TextField()  # normalised: email, E.164 phone or device token
+    first_name = TextField(default="")
+    last_name = TextField(default="")
+    source = CharField(max_length=16, default="paste")  # paste, csv, contacts, all_patients
+    state = CharField(max_length=20, default="pending")
+    attempts = SmallIntegerField(default=0)
+    lease_until = DateTimeField(null=True)
+    worker = TextField(null=True)
+    provider_id = TextField(null=True)
+    error = TextField(null=True)
+    body_hash = CharField(max_length=64, null=True)
+    resent_after_crash = BooleanField(default=False)
+    added_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+    delivered_at = DateTimeField(null=True)
+    opened_at = DateTimeField(null=True)  # first open
+    clicked_at = DateTimeField(null=True)  # first click
+
+    class Meta:
+        indexes = (
+            (("campaign", "address"), True),
+            (("campaign", "state"), False),
+            (("contact",), False),
+        )
+
+
+class Reservation(BaseModel):
+    """A booking made by a patient; conversion counts those made in the 28 days after a message."""
+
+    id = BigAutoField()
+    contact = ForeignKeyField(Contact, on_delete="CASCADE")
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("contact", "created_at"), True),)
+
+
+class SentLedger(BaseModel):
+    """Every message a provider accepted: what the one-week window reads."""
+
+    id = BigAutoField()
+    channel = CharField(max_length=8)
+    address = TextField()
+    body_hash = CharField(max_length=64)
+    sent_at = DateTimeField()
+    message = ForeignKeyField(Message, null=True, on_delete="SET NULL")
+
+    class Meta:
+        table_name = "sent_ledger"
+        indexes = ((("channel", "address", "body_hash", "sent_at"), False),)
+
+
+class TrackingEvent(BaseModel):
+    """A raw open, click or unsubscribe heard back for a message."""
+
+    id = BigAutoField()
+    message = ForeignKeyField(Message, on_delete="CASCADE")
+    kind = CharField(max_length=16)  # open, click, unsubscribe
+    occurred_at = DateTimeField(default=utcnow)
+    url = TextField(null=True)
+
+    class Meta:
+        table_name = "tracking_event"
+        indexes = ((("message", "kind"), False),)
+
+
+MODELS: list[type[BaseModel]] = [
+    Setting,
+    Contact,
+    Campaign,
+    Message,
+    Reservation,
+    SentLedger,
+    TrackingEvent,
+]

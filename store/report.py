@@ -1,0 +1,50 @@
+"""The import report every import returns (INTERFACE.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_ERRORS = 1000
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    opted_out: int = 0
+    already_present: int = 0
+    updated: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def refuse_row(self, row: int, value: str, reason: str) -> None:
+        """Counts an invalid row; keeps its details while under the cap."""
+        self.invalid += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append({"row": row, "value": value, "reason": reason})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "duplicates": self.duplicates,
+            "invalid": self.invalid,
+            "opted_out": self.opted_out,
+            "already_present": self.already_present,
+            "updated": self.updated,
+            "errors": self.errors,
+        }
+
+    def summary(self) -> str:
+        parts = [f"{self.added:,} added"]
+        if self.updated:
+            parts.append(f"{self.updated:,} updated")
+        for label, count in (
+            ("already present", self.already_present),
+            ("duplicates", self.duplicates),
+            ("opted out", self.opted_out),
+            ("invalid", self.invalid),
+        ):
+            if count:
+                parts.append(f"{count:,} {label}")
+        return ", ".join(parts)

@@ -1,0 +1,58 @@
+"""The schema's version and its migration path; `campaigns init` runs `migrate_schema`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from peewee import Database
+from playhouse.migrate import SchemaMigrator
+
+from store.db import database
+from store.models import MODELS, Setting
+
+SCHEMA_VERSION = 1
+
+# Each step takes the schema from version N-1 to N: (N, step). Steps use playhouse.migrate, e.g.
+# migrate(migrator.add_column("campaign", "lane", IntegerField(default=0))).
+MIGRATIONS: list[tuple[int, Callable[[SchemaMigrator], None]]] = []
+
+
+def schema_version() -> int:
+    """0 for an empty database."""
+    if not database.table_exists(Setting._meta.table_name):
+        return 0
+    row = Setting.get_or_none(Setting.key == "schema_version")
+    return int(row.value) if row else 0
+
+
+def migrate_schema() -> int:
+    """Creates the tables of an empty database or brings an older one up to date; idempotent."""
+    db: Database = database.obj
+    with database.connection_context():
+        current = schema_version()
+        if current > SCHEMA_VERSION:
+            from store.errors import ConfigError
+
+            raise ConfigError(
+                f"the database has schema version {current}, newer than this program's "
+                f"{SCHEMA_VERSION}: upgrade campaigns"
+            )
+        if current == 0:
+            with database.atomic():
+                db.create_tables(MODELS, safe=True)
+                _set_version(SCHEMA_VERSION)
+            return SCHEMA_VERSION
+        migrator = SchemaMigrator.from_database(db)
+        for version, step in MIGRATIONS:
+            if version <= current:
+                continue
+            with migrator.migration_context():
+                step(migrator)
+                _set_version(version)
+        return schema_version()
+
+
+def _set_version(version: int) -> None:
+    Setting.insert(key="schema_version", value=str(version)).on_conflict(
+        conflict_target=[Setting.key], update={Setting.value: str(version)}
+    ).execute()

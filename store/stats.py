@@ -1,0 +1,119 @@
+"""Campaign statistics, set-based in SQL: counts per state, opens, clicks and conversion."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from peewee import chunked
+
+from store.clock import iso
+from store.db import database, is_postgres
+from store.models import ACCEPTED_STATES, MESSAGE_STATES, Campaign
+
+CONVERSION_DAYS = 28
+_IDS_PER_QUERY = 900
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join([database.param] * count)
+
+
+def message_counts(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per campaign: messages per state, and how many were opened and clicked."""
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(MESSAGE_STATES, 0))
+    for batch in chunked(campaign_ids, _IDS_PER_QUERY):
+        sql = (
+            "SELECT campaign_id, state, COUNT(*), COUNT(opened_at), COUNT(clicked_at) "
+            f"FROM message WHERE campaign_id IN ({_placeholders(len(batch))}) "
+            "GROUP BY campaign_id, state"
+        )
+        for campaign_id, state, total, opened, clicked in database.execute_sql(sql, batch):
+            row = counts[campaign_id]
+            row[state] = total
+            row["opened"] = row.get("opened", 0) + opened
+            row["clicked"] = row.get("clicked", 0) + clicked
+    return counts
+
+
+def conversion_of(campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per campaign: (patients it was sent to, reservations they made in the 28 days after their message)."""
+    if is_postgres():
+        window_end = f"t.sent_at + interval '{CONVERSION_DAYS} days'"
+    else:
+        window_end = f"datetime(t.sent_at, '+{CONVERSION_DAYS} days')"
+    accepted = ", ".join(f"'{s}'" for s in ACCEPTED_STATES)
+    found: dict[int, tuple[int, int]] = {}
+    for batch in chunked(campaign_ids, _IDS_PER_QUERY):
+        sql = f"""
+            WITH targets AS (
+                SELECT m.campaign_id, m.contact_id, MIN(m.sent_at) AS sent_at
+                FROM message m JOIN contact c ON c.id = m.contact_id
+                WHERE m.campaign_id IN ({_placeholders(len(batch))})
+                  AND m.state IN ({accepted}) AND m.sent_at IS NOT NULL AND c.kind = 'patient'
+                GROUP BY m.campaign_id, m.contact_id
+            )
+            SELECT t.campaign_id, COUNT(DISTINCT t.contact_id), COUNT(r.id)
+            FROM targets t
+            LEFT JOIN reservation r ON r.contact_id = t.contact_id
+                 AND r.created_at >= t.sent_at AND r.created_at < {window_end}
+            GROUP BY t.campaign_id
+        """
+        for campaign_id, patients, reservations in database.execute_sql(sql, batch):
+            found[campaign_id] = (patients, reservations)
+    return found
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def stats_document(campaign: Campaign, counts: dict[str, int], conversion: tuple[int, int]) -> dict[str, Any]:
+    """The stats document of INTERFACE.md."""
+    accepted = sum(counts.get(s, 0) for s in ACCEPTED_STATES)
+    email = campaign.channel == "email"
+    opened = counts.get("opened", 0) if email else None
+    clicked = counts.get("clicked", 0) if email else None
+    patients, reservations = conversion
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "channel": campaign.channel,
+        "state": campaign.state,
+        "recipients": sum(counts.get(s, 0) for s in MESSAGE_STATES),
+        "pending": counts.get("pending", 0),
+        "sending": counts.get("sending", 0),
+        "sent": accepted,
+        "delivered": counts.get("delivered", 0),
+        "failed": counts.get("failed", 0),
+        "skipped_duplicate": counts.get("skipped_duplicate", 0),
+        "skipped_opted_out": counts.get("skipped_opted_out", 0),
+        "cancelled": counts.get("cancelled", 0),
+        "opened": opened,
+        "clicked": clicked,
+        "open_rate": _rate(opened, accepted) if email else None,
+        "click_rate": _rate(clicked, accepted) if email else None,
+        "conversion": {
+            "patients": patients,
+            "reservations": reservations,
+            "rate": _rate(reservations, patients) if patients else 0.0,
+        },
+        "created_at": iso(campaign.created_at),
+        "queued_at": iso(campaign.queued_at),
+        "first_sent_at": iso(campaign.first_sent_at),
+        "last_sent_at": iso(campaign.last_sent_at),
+        "completed_at": iso(campaign.completed_at),
+        "final": campaign.state == "completed",
+    }
+
+
+def stats_of(campaigns: list[Campaign]) -> list[dict[str, Any]]:
+    """Stats documents for many campaigns in two queries, in the order given."""
+    ids = [c.id for c in campaigns]
+    counts = message_counts(ids)
+    conversions = conversion_of(ids)
+    return [stats_document(c, counts.get(c.id, {}), conversions.get(c.id, (0, 0))) for c in campaigns]
+
+
+def campaign_stats(campaign: Campaign) -> dict[str, Any]:
+    return stats_of([campaign])[0]

@@ -1,0 +1,25 @@
+"""The duplicate window: no message goes again with the same body to the same address within it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+
+from store.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def body_hash(rendered: str) -> str:
+    """The key of a rendered body (before any tracking rewrite) in the sent ledger."""
+    return hashlib.sha256(rendered.encode("utf-8")).hexdigest()
+
+
+def parse_window(text: str) -> timedelta:
+    """`7d`, `48h`, `1w`, `0s` (no window)."""
+    match = _DURATION.match(text or "")
+    if not match:
+        raise ConfigError(f"a window must look like 7d, 48h or 1w, not {text!r}")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})

@@ -1,0 +1,43 @@
+"""The Textual app: the summary first; every database call off the event loop."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from store.config import Config
+from tui.summary import SummaryScreen
+
+
+class CampaignsApp(App[None]):
+    """The campaign console."""
+
+    TITLE = "campaigns"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
+    ]
+
+    def __init__(self, config: Config, today: date | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.today = today
+
+    def get_default_screen(self) -> SummaryScreen:
+        return SummaryScreen(today=self.today)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every failed background job ends here, as one line for the user."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            self.notify(text, title="Something went wrong", severity="error", timeout=8)
+
+
+def make_app(config: Config, today: date | None = None) -> CampaignsApp:
+    """The app the CLI runs and the tests drive; the database must already be open."""
+    return CampaignsApp(config, today=today)

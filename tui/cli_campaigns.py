@@ -1,0 +1,170 @@
+"""Commands on campaigns: create and edit drafts, list a period, show statistics."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from store.errors import BadInput
+from tui.cli import common_options, runtime
+from tui.textout import percent, table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def content_options(command: F) -> F:
+    options = [
+        click.option("--channel", metavar="sms|email|push", help="How the campaign goes out."),
+        click.option("--name", help="The campaign's name, as the summary shows it."),
+        click.option("--sender", help="Sender name: the SMS `from` (11 letters and digits), "
+                                      "the email From name, the push title."),
+        click.option("--subject", help="Email subject or push title (a template)."),
+        click.option("--coupon", help="A coupon code the body can show with {{ coupon }}."),
+        click.option("--body", help="The message body, a template: {{ first_name }}, {{ last_name }}, "
+                                    "{{ coupon }}."),
+        click.option("--body-file", metavar="FILE", help="Read the body from FILE (- for standard input)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def read_body(body: str | None, body_file: str | None) -> str | None:
+    if body is not None and body_file is not None:
+        raise BadInput("give --body or --body-file, not both")
+    if body_file is None:
+        return body
+    try:
+        if body_file == "-":
+            return sys.stdin.read()
+        return Path(body_file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"body file {body_file} does not exist") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"body file {body_file} is not UTF-8 text") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read body file {body_file}: {exc.strerror}") from None
+
+
+def campaign_id_argument(command: F) -> F:
+    return click.argument("campaign_id", metavar="ID", type=int)(command)
+
+
+@click.command()
+@content_options
+@common_options
+def create(**options: Any) -> None:
+    """Create a draft campaign.
+
+    Example: campaigns create --channel sms --name "Flu shots" --sender CentroMed
+    --body "Hi {{ first_name }}, flu shots are open: call 02 1234567"
+    """
+    from store.campaigns import campaign_dict, create_campaign
+
+    body = read_body(options.pop("body"), options.pop("body_file"))
+    missing = [f"--{k}" for k in ("channel", "name", "sender") if not options.get(k)]
+    if missing:
+        raise BadInput(f"missing {', '.join(missing)}: a draft needs a channel, a name and a sender")
+    if not body or not body.strip():
+        raise BadInput("the message body is missing: give --body or --body-file")
+    rt = runtime()
+    rt.open_store()
+    campaign = create_campaign(body=body, **options)
+    rt.emit(
+        campaign_dict(campaign), f"Created draft {campaign.id}: {campaign.name} ({campaign.channel.upper()})"
+    )
+
+
+@click.command()
+@campaign_id_argument
+@content_options
+@common_options
+def edit(campaign_id: int, **options: Any) -> None:
+    """Change a draft (refused once it is queued)."""
+    from store.campaigns import campaign_dict, edit_campaign
+
+    options["body"] = read_body(options.pop("body"), options.pop("body_file"))
+    rt = runtime()
+    rt.open_store()
+    campaign = edit_campaign(campaign_id, **options)
+    rt.emit(campaign_dict(campaign), f"Updated draft {campaign.id}: {campaign.name}")
+
+
+@click.command("list")
+@click.option(
+    "--from",
+    "start",
+    metavar="DATE",
+    help="First day of the period (YYYY-MM-DD); default 30 days before --to.",
+)
+@click.option("--to", "end", metavar="DATE", help="Last day of the period, included; default today.")
+@common_options
+def list_campaigns(start: str | None, end: str | None) -> None:
+    """The campaigns created or sent in a reference period, with their statistics."""
+    from store.campaigns import campaigns_in_period
+    from store.period import Period
+    from store.stats import stats_of
+
+    period = Period.parse(start, end)
+    rt = runtime()
+    rt.open_store()
+    docs = stats_of(campaigns_in_period(period))
+    rt.emit(docs, lambda: _list_text(period.label(), docs))
+
+
+def _list_text(label: str, docs: list[dict[str, Any]]) -> str:
+    if not docs:
+        return f"No campaigns in {label}. Create one with: campaigns create --channel ... (see --help)"
+    rows = [
+        (d["id"], d["name"][:32], d["channel"].upper(), d["state"], d["recipients"], d["sent"],
+         percent(d["open_rate"]), percent(d["click_rate"]),
+         percent(d["conversion"]["rate"] if d["conversion"]["patients"] else None),
+         (d["last_sent_at"] or d["created_at"])[:10])
+        for d in docs
+    ]  # fmt: skip
+    headers = ("ID", "NAME", "CHANNEL", "STATE", "RECIPIENTS", "SENT", "OPENED", "CLICKED", "CONV", "DATE")
+    return f"{label}: {len(docs)} campaigns\n" + table(headers, rows, right=(0, 4, 5, 6, 7, 8))
+
+
+@click.command()
+@campaign_id_argument
+@common_options
+def stats(campaign_id: int) -> None:
+    """A campaign's statistics: counts per state, opens, clicks, conversion."""
+    from store.campaigns import get_campaign
+    from store.stats import campaign_stats
+
+    rt = runtime()
+    rt.open_store()
+    doc = campaign_stats(get_campaign(campaign_id))
+    rt.emit(doc, lambda: _stats_text(doc))
+
+
+def _stats_text(d: dict[str, Any]) -> str:
+    conversion = d["conversion"]
+    lines = [
+        f"Campaign {d['id']}: {d['name']} ({d['channel'].upper()}, {d['state']}"
+        + (", final)" if d["final"] else ", figures final 48 h after the last message)"),
+        f"  recipients  {d['recipients']:>9,}",
+        f"  pending     {d['pending']:>9,}",
+        f"  sent        {d['sent']:>9,}"
+        + (f"   (delivered {d['delivered']:,})" if d["channel"] == "sms" else ""),
+        f"  failed      {d['failed']:>9,}",
+        f"  skipped     {d['skipped_duplicate']:>9,}   duplicate within the window",
+        f"              {d['skipped_opted_out']:>9,}   without consent",
+    ]
+    if d["opened"] is not None:
+        lines.append(f"  opened      {d['opened']:>9,}   {percent(d['open_rate'])}")
+        lines.append(f"  clicked     {d['clicked']:>9,}   {percent(d['click_rate'])}")
+    lines.append(
+        f"  conversion  {percent(conversion['rate']):>9}   {conversion['reservations']:,} reservations "
+        f"by {conversion['patients']:,} patients in the 28 days after their message"
+    )
+    return "\n".join(lines)
+
+
+COMMANDS = [create, edit, list_campaigns, stats]

@@ -1,0 +1,278 @@
+"""The Summary screen: the campaigns of a reference period, one row each, refreshed while it is open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from store.period import Period
+from tui.period_dialog import PeriodDialog
+
+REFRESH_SECONDS = 2.0
+STATE_STYLES = {
+    "draft": "dim",
+    "queued": "cyan",
+    "sending": "bold green",
+    "paused": "yellow",
+    "sent": "",
+    "completed": "green",
+    "cancelled": "red",
+}
+# (key, label, width); the name column takes what is left of the screen's width.
+COLUMNS = (
+    ("id", "#", 5),
+    ("name", "Name", 0),
+    ("channel", "Chan.", 6),
+    ("state", "State", 10),
+    ("recipients", "Recips", 8),
+    ("sent", "Sent", 8),
+    ("opened", "Open", 6),
+    ("clicked", "Click", 6),
+    ("conversion", "Conv.", 6),
+    ("date", "Date", 7),
+)
+MIN_NAME_WIDTH = 12
+
+
+def count(value: int) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    return f"{value:,}"
+
+
+def percent(rate: float | None) -> str:
+    if rate is None:
+        return "–"
+    return f"{rate * 100:.0f}%" if rate >= 0.1 else f"{rate * 100:.1f}%"
+
+
+def local_day(stamp: str | None) -> str:
+    if not stamp:
+        return ""
+    return datetime.fromisoformat(stamp).astimezone().strftime("%d %b")
+
+
+def row_cells(doc: dict[str, Any], name_width: int) -> list[Text]:
+    """The cells of one campaign's row; every cell starts with a space, the table has no padding."""
+    values = {
+        "id": str(doc["id"]),
+        "name": doc["name"],
+        "channel": doc["channel"].upper(),
+        "state": doc["state"],
+        "recipients": count(doc["recipients"]),
+        "sent": count(doc["sent"]),
+        "opened": percent(doc["open_rate"]),
+        "clicked": percent(doc["click_rate"]),
+        "conversion": percent(doc["conversion"]["rate"]) if doc["conversion"]["patients"] else "–",
+        "date": local_day(doc["last_sent_at"] or doc["created_at"]),
+    }
+    cells = []
+    for key, _label, width in COLUMNS:
+        text = values[key]
+        room = (name_width if key == "name" else width) - 1
+        if len(text) > room:
+            text = text[: room - 1] + "…"
+        justify = (
+            "right" if key in ("id", "recipients", "sent", "opened", "clicked", "conversion") else "left"
+        )
+        text = text.rjust(room) if justify == "right" else text.ljust(room)
+        style = STATE_STYLES.get(doc["state"], "") if key == "state" else ""
+        cells.append(Text(" " + text, style=style, no_wrap=True))
+    return cells
+
+
+def describe(doc: dict[str, Any]) -> str:
+    """The line under the table about the highlighted campaign."""
+    parts = [f"#{doc['id']} {doc['name']}", f"{doc['channel'].upper()} {doc['state']}"]
+    parts.append(f"{doc['recipients']:,} recipients")
+    if doc["sent"] or doc["failed"]:
+        parts.append(f"{doc['sent']:,} sent")
+    if doc["delivered"]:
+        parts.append(f"{doc['delivered']:,} delivered")
+    if doc["failed"]:
+        parts.append(f"{doc['failed']:,} failed")
+    if doc["opened"] is not None and doc["sent"]:
+        parts.append(f"{doc['opened']:,} opened, {doc['clicked']:,} clicked")
+    conversion = doc["conversion"]
+    if conversion["patients"]:
+        parts.append(f"{conversion['reservations']:,} reservations by {conversion['patients']:,} patients")
+    if doc["state"] in ("sent", "paused", "sending", "cancelled") and not doc["final"]:
+        parts.append("figures not final yet")
+    return " · ".join(parts)
+
+
+@dataclass
+class SummaryLoaded(Message):
+    """The campaigns of a period, read off the event loop."""
+
+    period: Period
+    docs: list[dict[str, Any]]
+
+
+class SummaryScreen(Screen[None]):
+    """Which campaigns were created or sent in the reference period, and how they did."""
+
+    CSS_PATH = "summary.tcss"
+    BINDINGS = [
+        Binding("left_square_bracket,less_than_sign", "shift_period(-1)", "Earlier", key_display="["),
+        Binding("right_square_bracket,greater_than_sign", "shift_period(1)", "Later", key_display="]"),
+        Binding("r", "choose_period", "Period"),
+        Binding("f5,ctrl+r", "refresh", "Refresh", show=False),
+    ]
+
+    def __init__(self, today: date | None = None) -> None:
+        super().__init__()
+        self.today = today
+        self.period = Period.last_days(today=today)
+        self.docs: dict[int, dict[str, Any]] = {}
+        self.loaded_once = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        table: DataTable[Text] = DataTable(
+            id="campaigns", cursor_type="row", cell_padding=0, zebra_stripes=True
+        )
+        yield table
+        yield Static(id="empty")
+        yield Static(id="selected")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.build_columns()
+        self.show_title()
+        self.load()
+        self.set_interval(REFRESH_SECONDS, self.refresh_if_visible)
+
+    # -- data -----------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
+    def load(self) -> None:
+        from store.campaigns import campaigns_in_period
+        from store.db import connection
+        from store.stats import stats_of
+
+        period = self.period
+        with connection():
+            docs = stats_of(campaigns_in_period(period))
+        self.post_message(SummaryLoaded(period, docs))
+
+    def refresh_if_visible(self) -> None:
+        if self.app.screen is self:
+            self.load()
+
+    @on(SummaryLoaded)
+    def show(self, event: SummaryLoaded) -> None:
+        if event.period != self.period:
+            return  # an answer for a period the user already left
+        self.loaded_once = True
+        self.docs = {doc["id"]: doc for doc in event.docs}
+        self.fill_table(event.docs)
+        self.show_title()
+
+    # -- drawing --------------------------------------------------------------------------------
+
+    def name_width(self) -> int:
+        fixed = sum(width for _key, _label, width in COLUMNS)
+        return max(MIN_NAME_WIDTH, self.size.width - fixed - 2)
+
+    def build_columns(self) -> None:
+        table = self.query_one("#campaigns", DataTable)
+        table.clear(columns=True)
+        name_width = self.name_width()
+        for key, label, width in COLUMNS:
+            room = name_width if key == "name" else width
+            right = key in ("id", "recipients", "sent", "opened", "clicked", "conversion")
+            header = (" " + (label.rjust(room - 1) if right else label.ljust(room - 1)))[:room]
+            table.add_column(Text(header, style="bold"), key=key, width=room)
+
+    def on_resize(self) -> None:
+        self.build_columns()
+        self.fill_table(list(self.docs.values()))
+
+    def fill_table(self, docs: list[dict[str, Any]]) -> None:
+        table = self.query_one("#campaigns", DataTable)
+        selected = self.selected_id()
+        name_width = self.name_width()
+        wanted = [str(doc["id"]) for doc in docs]
+        current = [str(key.value) for key in table.rows]
+        with self.app.batch_update():
+            if wanted != current:
+                table.clear()
+                for doc in docs:
+                    table.add_row(*row_cells(doc, name_width), key=str(doc["id"]))
+            else:
+                for doc in docs:
+                    cells = row_cells(doc, name_width)
+                    for (key, _label, _width), cell in zip(COLUMNS, cells, strict=True):
+                        if table.get_cell(str(doc["id"]), key) != cell:
+                            table.update_cell(str(doc["id"]), key, cell)
+            if selected is not None and str(selected) in wanted:
+                table.move_cursor(row=wanted.index(str(selected)), animate=False)
+        empty = self.query_one("#empty", Static)
+        table.display = bool(docs)
+        empty.display = not docs and self.loaded_once
+        if not docs:
+            empty.update(self.empty_text())
+        self.show_selected()
+
+    def empty_text(self) -> str:
+        return (
+            f"No campaigns were created or sent in {self.period.label()}.\n\n"
+            "Press [b][[/b] or [b]][/b] to move the period, [b]r[/b] to type one.\n\n"
+            "To create a campaign from the shell:\n"
+            '  campaigns create --channel sms --name "Flu shots" --sender CentroMed \\\n'
+            '      --body "Hi {{ first_name }}, flu shots are open"'
+        )
+
+    def show_title(self) -> None:
+        default = self.period == Period.last_days(today=self.today)
+        label = self.period.label() + (" (last 30 days)" if default else "")
+        shown = (
+            f" · {len(self.docs)} campaign{'s' if len(self.docs) != 1 else ''}" if self.loaded_once else ""
+        )
+        self.query_one("#title", Static).update(f"[b]Campaigns[/b] · {label}{shown}")
+
+    def selected_id(self) -> int | None:
+        table = self.query_one("#campaigns", DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return int(row_key.value) if row_key.value is not None else None
+
+    def show_selected(self) -> None:
+        selected = self.selected_id()
+        doc = self.docs.get(selected) if selected is not None else None
+        self.query_one("#selected", Static).update(describe(doc) if doc else "")
+
+    @on(DataTable.RowHighlighted)
+    def highlighted(self) -> None:
+        self.show_selected()
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def change_period(self, period: Period) -> None:
+        self.period = period
+        self.show_title()
+        self.load()
+
+    def action_shift_period(self, steps: int) -> None:
+        self.change_period(self.period.shifted(steps))
+
+    def action_choose_period(self) -> None:
+        def chosen(period: Period | None) -> None:
+            if period is not None:
+                self.change_period(period)
+
+        self.app.push_screen(PeriodDialog(self.period, today=self.today), chosen)
+
+    def action_refresh(self) -> None:
+        self.load()

@@ -16,7 +16,8 @@ class CampaignsApp(App[None]):
     """The campaign console."""
 
     TITLE = "campaigns"
-    CSS_PATH = "app.tcss"
+    # Every screen's sheet: Textual does not load a default screen's own CSS_PATH.
+    CSS_PATH = ["app.tcss", "summary.tcss"]
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),

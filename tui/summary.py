@@ -121,7 +121,6 @@ class SummaryLoaded(Message):
 class SummaryScreen(Screen[None]):
     """Which campaigns were created or sent in the reference period, and how they did."""
 
-    CSS_PATH = "summary.tcss"
     BINDINGS = [
         Binding("left_square_bracket,less_than_sign", "shift_period(-1)", "Earlier", key_display="["),
         Binding("right_square_bracket,greater_than_sign", "shift_period(1)", "Later", key_display="]"),

@@ -1,0 +1,111 @@
+"""Shared fixtures: an isolated environment, and a real database per test on SQLite and PostgreSQL.
+
+PostgreSQL tests run where CAMPAIGNS_TEST_PG names a server (`.ci/run` starts one); each test gets a
+schema of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from store.db import close_database, open_database
+from store.schema import migrate_schema
+
+TEST_PG = os.environ.get("CAMPAIGNS_TEST_PG", "")
+PG_SKIP_REASON = (
+    "PostgreSQL tests need a server: set CAMPAIGNS_TEST_PG=postgresql://USER@HOST:PORT/DB "
+    "(bash .ci/run starts one and sets it)"
+)
+# A fixed instant for tests that place data in time.
+NOW = datetime(2026, 11, 20, 10, 0, 0)
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's config, data dir or CAMPAIGNS_* variables."""
+    for key in list(os.environ):
+        if key.startswith("CAMPAIGNS_") and key != "CAMPAIGNS_TEST_PG":
+            monkeypatch.delenv(key)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'campaigns.db'}"
+
+
+def _postgres_schema_url() -> Iterator[str]:
+    import psycopg2
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(TEST_PG)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in TEST_PG else "?"
+    try:
+        yield f"{TEST_PG}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each engine."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'campaigns.db'}"
+        return
+    if not TEST_PG:
+        pytest.skip(PG_SKIP_REASON)
+    yield from _postgres_schema_url()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[str]:
+    """The models bound to a fresh database of each engine, schema created; yields its URL."""
+    open_database(database_url)
+    migrate_schema()
+    try:
+        yield database_url
+    finally:
+        close_database()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[str]:
+    """The models bound to a fresh SQLite database, for tests about something else than the engine."""
+    open_database(sqlite_url)
+    migrate_schema()
+    try:
+        yield sqlite_url
+    finally:
+        close_database()
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path):
+    """Writes text (or bytes) to a CSV file under the test's folder and returns its path."""
+
+    def write(name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_bytes(content.encode(encoding))
+        return path
+
+    return write

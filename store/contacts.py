@@ -119,6 +119,7 @@ def import_contacts(path: str | Path, default_region: str = "IT") -> ImportRepor
             else:
                 report.updated += 1
         _upsert(rows, present)
+    report.errors.sort(key=lambda e: e["row"])
     return report
 
 

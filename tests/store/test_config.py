@@ -30,7 +30,10 @@ def test_file_then_environment_then_db_option(tmp_path: Path):
     assert config.contacts.default_region == "CH"
     assert config.database_url == "sqlite:///from-file.db"
     assert load_config(str(file), env={"CAMPAIGNS_DB": "sqlite:///env.db"}).database_url == "sqlite:///env.db"
-    assert load_config(str(file), "sqlite:///opt.db", env={"CAMPAIGNS_DB": "x"}).database_url == "sqlite:///opt.db"
+    assert (
+        load_config(str(file), "sqlite:///opt.db", env={"CAMPAIGNS_DB": "x"}).database_url
+        == "sqlite:///opt.db"
+    )
 
 
 def test_config_file_is_found_in_the_working_directory_or_by_variable(tmp_path: Path):

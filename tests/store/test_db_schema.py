@@ -53,7 +53,7 @@ def test_an_older_schema_is_migrated_keeping_its_data(store, monkeypatch):
     monkeypatch.setattr(schema, "MIGRATIONS", [(schema.SCHEMA_VERSION, add_lane)])
     assert schema.migrate_schema() == schema.SCHEMA_VERSION
     assert schema.migrate_schema() == schema.SCHEMA_VERSION
-    rows = database.execute_sql("SELECT name, lane FROM campaign WHERE id = %s" % campaign.id).fetchall()
+    rows = database.execute_sql(f"SELECT name, lane FROM campaign WHERE id = {campaign.id}").fetchall()
     assert rows == [("Old", 0)]
 
 

@@ -1,0 +1,87 @@
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from store.campaigns import campaigns_in_period, create_campaign, edit_campaign
+from store.errors import BadInput, InvalidState, NotFound, TemplateError
+from store.models import Campaign
+from store.period import Period
+
+
+def draft(**changes):
+    fields = {"channel": "sms", "name": "Flu shots", "sender": "CentroMed", "body": "Hi {{ first_name }}"}
+    return create_campaign(**(fields | changes))
+
+
+def test_a_draft_keeps_its_content(store):
+    campaign = draft(
+        channel=" EMAIL ", subject="For {{ first_name }}", coupon=" FLU10 ", sender="Centro Medico"
+    )
+    stored = Campaign.get_by_id(campaign.id)
+    assert (stored.channel, stored.state, stored.coupon, stored.sender) == (
+        "email",
+        "draft",
+        "FLU10",
+        "Centro Medico",
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "says"),
+    [
+        ({"channel": "fax"}, BadInput, "unknown channel 'fax'"),
+        ({"body": "   "}, BadInput, "body is missing"),
+        ({"name": ""}, BadInput, "name is missing"),
+        ({"sender": "CentroMedicoMilano"}, BadInput, "at most 11 letters and digits"),
+        ({"sender": "Centro Med"}, BadInput, "at most 11 letters and digits"),
+        ({"body": "Hi {{ first_name "}, TemplateError, "template error on line 1"),
+        ({"body": "{{ ''.__class__.__mro__ }}"}, TemplateError, "cannot be rendered"),
+    ],
+)
+def test_bad_drafts_are_refused_with_a_reason(store, changes, error, says):
+    with pytest.raises(error, match=None) as caught:
+        draft(**changes)
+    assert says in str(caught.value)
+    assert Campaign.select().count() == 0
+
+
+def test_sms_sender_may_be_a_phone_number(store):
+    assert draft(sender="+393471234567").sender == "+393471234567"
+
+
+def test_only_drafts_can_be_edited(store):
+    campaign = draft()
+    edited = edit_campaign(campaign.id, name="Flu shots 2026", body="New {{ coupon }}")
+    assert (edited.name, edited.body, edited.sender) == ("Flu shots 2026", "New {{ coupon }}", "CentroMed")
+    Campaign.update(state="queued").execute()
+    with pytest.raises(InvalidState, match="is queued; only drafts can be edited"):
+        edit_campaign(campaign.id, name="Too late")
+    assert Campaign.get_by_id(campaign.id).name == "Flu shots 2026"
+    with pytest.raises(NotFound, match="no campaign has id 999"):
+        edit_campaign(999, name="x")
+
+
+def test_period_holds_campaigns_created_or_sent_in_it(store):
+    today = date(2026, 11, 27)
+    noon = datetime(2026, 11, 27, 12)
+    draft(name="recent", now=noon - timedelta(days=3))
+    draft(name="old draft", now=noon - timedelta(days=60))
+    old_sent = draft(name="old but sent lately", now=noon - timedelta(days=60))
+    Campaign.update(first_sent_at=noon - timedelta(days=40), last_sent_at=noon - timedelta(days=10)).where(
+        Campaign.id == old_sent.id
+    ).execute()
+    period = Period.last_days(30, today=today)
+    assert [c.name for c in campaigns_in_period(period)] == ["recent", "old but sent lately"]
+    assert [c.name for c in campaigns_in_period(period.shifted(-2))] == ["old but sent lately", "old draft"]
+    assert campaigns_in_period(period.shifted(1)) == []
+
+
+def test_period_parsing():
+    period = Period.parse("2026-10-01", "2026-10-31")
+    assert period.days == 31
+    assert period.shifted(-1) == Period(date(2026, 8, 31), date(2026, 9, 30))
+    assert Period.parse(None, "2026-11-30").start == date(2026, 11, 1)
+    with pytest.raises(BadInput, match="is not a date"):
+        Period.parse("31/10/2026", None)
+    with pytest.raises(BadInput, match="starts"):
+        Period.parse("2026-11-02", "2026-11-01")

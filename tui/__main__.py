@@ -1,0 +1,5 @@
+"""`python -m tui` is the `campaigns` command."""
+
+from tui.cli import main
+
+main()

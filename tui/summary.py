@@ -181,7 +181,7 @@ class SummaryScreen(Screen[None]):
 
     def name_width(self) -> int:
         fixed = sum(width for _key, _label, width in COLUMNS)
-        return max(MIN_NAME_WIDTH, self.size.width - fixed - 2)
+        return max(MIN_NAME_WIDTH, self.size.width - fixed - 1)  # - the scrollbar
 
     def build_columns(self) -> None:
         table = self.query_one("#campaigns", DataTable)

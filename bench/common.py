@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import sqlite3
+import statistics
 from collections.abc import Sequence
 
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, median  # noqa: E402
+from common import machine, median
 
 GOAL_SECONDS = 10.0
 
@@ -41,8 +41,11 @@ def main() -> None:
     print(f"counts: {counts}")
     print(f"runs: {', '.join(f'{t:.2f} s' for t in times)}")
     verdict = "meets" if median(times) < GOAL_SECONDS else "MISSES"
-    print(f"| `campaigns fixtures --patients {args.patients:,}` | {median(times):.1f} s (median of {args.runs}) "
-          f"| < {GOAL_SECONDS:.0f} s | {verdict} |")  # fmt: skip
+    figure = f"{median(times):.1f} s (median of {args.runs})"
+    print(
+        f"| `campaigns fixtures --patients {args.patients:,}` | {figure} "
+        f"| < {GOAL_SECONDS:.0f} s | {verdict} |"
+    )
 
 
 if __name__ == "__main__":

@@ -23,10 +23,10 @@ class PeriodDialog(ModalScreen[Period | None]):
     PeriodDialog > Vertical {
         width: 50; height: auto; padding: 1 2; border: round $accent; background: $panel;
     }
-    PeriodDialog Horizontal { height: auto; }
-    PeriodDialog Label { width: 6; padding: 1 0 0 0; }
+    PeriodDialog Horizontal { height: 1; margin-top: 1; }
+    PeriodDialog Label { width: 6; }
     PeriodDialog Input { width: 1fr; }
-    PeriodDialog #error { color: $error; height: auto; }
+    PeriodDialog #error { color: $error; height: auto; margin-top: 1; }
     PeriodDialog #hint { color: $text-muted; }
     """
     BINDINGS = [
@@ -44,12 +44,12 @@ class PeriodDialog(ModalScreen[Period | None]):
             yield Static("[b]Reference period[/b]")
             with Horizontal():
                 yield Label("From")
-                yield Input(self.period.start.isoformat(), placeholder="YYYY-MM-DD", id="start")
+                yield Input(self.period.start.isoformat(), placeholder="YYYY-MM-DD", id="start", compact=True)
             with Horizontal():
                 yield Label("To")
-                yield Input(self.period.end.isoformat(), placeholder="YYYY-MM-DD", id="end")
+                yield Input(self.period.end.isoformat(), placeholder="YYYY-MM-DD", id="end", compact=True)
             yield Static("", id="error")
-            yield Static("Enter applies · Esc cancels · ctrl+l last 30 days", id="hint")
+            yield Static("Enter applies · Esc cancels\nctrl+l: the last 30 days", id="hint")
 
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:

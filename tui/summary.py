@@ -146,6 +146,7 @@ class SummaryScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#campaigns", DataTable).focus()
         self.build_columns()
         self.show_title()
         self.load()
@@ -226,7 +227,7 @@ class SummaryScreen(Screen[None]):
     def empty_text(self) -> str:
         return (
             f"No campaigns were created or sent in {self.period.label()}.\n\n"
-            "Press [b][[/b] or [b]][/b] to move the period, [b]r[/b] to type one.\n\n"
+            "Press [b]\\[[/b] or [b]][/b] to move the period, [b]r[/b] to type one.\n\n"
             "To create a campaign from the shell:\n"
             '  campaigns create --channel sms --name "Flu shots" --sender CentroMed \\\n'
             '      --body "Hi {{ first_name }}, flu shots are open"'

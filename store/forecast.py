@@ -1,0 +1,77 @@
+"""What Send Now would do with a campaign's pending recipients: sent, or skipped and why."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from peewee import JOIN, chunked
+
+from store.clock import utcnow
+from store.models import Campaign, Contact, Message, SentLedger
+from store.templates import render
+from store.window import body_hash, parse_window
+
+_ADDRESSES_PER_QUERY = 900
+
+
+@dataclass(frozen=True)
+class Forecast:
+    pending: int
+    will_send: int
+    skipped_window: int  # the same body went to the same address within the window
+    skipped_opted_out: int  # consent withdrawn since they were added
+    window: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def rendered_hashes(campaign: Campaign, people: list[tuple[str, str]]) -> list[str]:
+    """The body hash each (first_name, last_name) gets; renders each distinct pair once."""
+    cache: dict[tuple[str, str], str] = {}
+    hashes = []
+    for pair in people:
+        found = cache.get(pair)
+        if found is None:
+            values = {"first_name": pair[0], "last_name": pair[1], "coupon": campaign.coupon or ""}
+            found = cache[pair] = body_hash(render(campaign.body, values))
+        hashes.append(found)
+    return hashes
+
+
+def recently_sent(channel: str, addresses: list[str], since: datetime) -> set[tuple[str, str]]:
+    """(address, body hash) pairs the ledger holds for these addresses since `since`."""
+    found: set[tuple[str, str]] = set()
+    for batch in chunked(addresses, _ADDRESSES_PER_QUERY):
+        query = SentLedger.select(SentLedger.address, SentLedger.body_hash).where(
+            (SentLedger.channel == channel) & (SentLedger.sent_at >= since) & SentLedger.address.in_(batch)
+        )
+        found.update(query.tuples())
+    return found
+
+
+def forecast(campaign: Campaign, window: str = "7d", now: datetime | None = None) -> Forecast:
+    now = now or utcnow()
+    rows = list(
+        Message.select(Message.address, Message.first_name, Message.last_name, Contact.consent)
+        .join(Contact, JOIN.LEFT_OUTER, on=(Message.contact == Contact.id))
+        .where((Message.campaign == campaign.id) & (Message.state == "pending"))
+        .tuples()
+    )
+    reachable = [row for row in rows if row[3] is not False]  # None: no contact behind the address
+    opted_out = len(rows) - len(reachable)
+    span = parse_window(window)
+    windowed = 0
+    if span > timedelta(0) and reachable:
+        hashes = rendered_hashes(campaign, [(r[1], r[2]) for r in reachable])
+        sent = recently_sent(campaign.channel, [r[0] for r in reachable], now - span)
+        windowed = sum(1 for r, h in zip(reachable, hashes, strict=True) if (r[0], h) in sent)
+    return Forecast(
+        pending=len(rows),
+        will_send=len(reachable) - windowed,
+        skipped_window=windowed,
+        skipped_opted_out=opted_out,
+        window=window,
+    )

@@ -88,7 +88,7 @@ def import_contacts(path: str | Path, default_region: str = "IT") -> ImportRepor
     parsed: dict[int, dict[str, Any]] = {}
     row_of: dict[int, int] = {}
     token_owner: dict[str, int] = {}
-    for row_number, values in table.rows:
+    for row_number, values in table.numbered():
         cells = {c: values[i] for c, i in zip(present, positions, strict=True)}  # type: ignore[index]
         try:
             contact = parse_contact(cells, default_region)

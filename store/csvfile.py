@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +17,22 @@ _HEADER_SPACES = re.compile(r"[\s\-]+")
 
 @dataclass(frozen=True)
 class CsvTable:
-    """The rows of a file under normalised header names; `rows` holds (row number in the file, values)."""
+    """The data rows of a file under normalised header names, each as long as the header at least.
+
+    `lines[i]` is the row number of `rows[i]` in the file as a spreadsheet shows it (the header is 1).
+    """
 
     path: str
     header: list[str]
-    rows: list[tuple[int, list[str]]]
+    rows: list[list[str]]
+    lines: list[int]
+
+    def numbered(self) -> Iterator[tuple[int, list[str]]]:
+        return zip(self.lines, self.rows, strict=True)
+
+    def column(self, index: int) -> list[str]:
+        """One column's cells, stripped."""
+        return [row[index].strip() for row in self.rows]
 
     def index(self, name: str) -> int | None:
         try:
@@ -63,31 +75,27 @@ def read_csv_table(path: str | Path, *, max_rows: int | None = None, what: str =
     except OSError as exc:
         raise ImportRefused(f"cannot read {shown}: {exc.strerror}") from None
     text = decode(data, shown)
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    first_line = next((line for line in io.StringIO(text) if line.strip()), "")
     if not first_line:
         raise ImportRefused(f"{shown} is empty")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line))
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
     try:
-        for values in reader:
-            if not any(v.strip() for v in values):
-                continue
-            if header is None:
-                header = [normalise_header(v) for v in values]
-                continue
-            if len(values) < len(header):
-                values = values + [""] * (len(header) - len(values))
-            rows.append((reader.line_num, values))
-            if max_rows is not None and len(rows) > max_rows:
-                raise ImportRefused(
-                    f"{shown} has more than {max_rows:,} {what}; import at most {max_rows:,} at once"
-                )
+        records = list(reader)
     except csv.Error as exc:
         raise ImportRefused(f"{shown} is not a readable CSV file (line {reader.line_num}: {exc})") from None
-    if header is None or not any(header):
+    start = next((i for i, r in enumerate(records) if "".join(r).strip()), None)
+    if start is None:
         raise ImportRefused(f"{shown} has no header row")
-    return CsvTable(path=shown, header=header, rows=rows)
+    header = [normalise_header(v) for v in records[start]]
+    width = len(header)
+    lines = [i for i in range(start + 1, len(records)) if "".join(records[i]).strip()]
+    if max_rows is not None and len(lines) > max_rows:
+        raise ImportRefused(f"{shown} has {len(lines):,} {what}; import at most {max_rows:,} at once")
+    rows = [records[i] for i in lines]
+    for row in rows:
+        if len(row) < width:
+            row.extend([""] * (width - len(row)))
+    return CsvTable(path=shown, header=header, rows=rows, lines=[i + 1 for i in lines])
 
 
 def require_columns(table: CsvTable, *names: str) -> None:

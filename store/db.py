@@ -80,6 +80,24 @@ def connection() -> Iterator[Database]:
         yield database.obj
 
 
+@contextmanager
+def bulk_transaction() -> Iterator[None]:
+    """One transaction for a bulk write whose references the caller has checked itself.
+
+    SQLite checks each foreign key of each inserted row, which costs about 40% of a 100,000-row
+    insert; the pragma only changes outside a transaction, so it is turned off around this one.
+    """
+    sqlite = not is_postgres() and database.in_transaction() is False
+    if sqlite:
+        database.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        with database.atomic():
+            yield
+    finally:
+        if sqlite:
+            database.execute_sql("PRAGMA foreign_keys = ON")
+
+
 def close_database() -> None:
     if database.obj is not None and not database.is_closed():
         database.close()

@@ -29,79 +29,128 @@ _NUMBER_TYPES = (
 )  # fmt: skip
 
 
-class _Region:
-    """One region's number patterns, compiled once (phonenumbers compiles them on every call)."""
+def _desc_pattern(desc: object) -> str | None:
+    """One kind of number as a regex that also checks the kind's possible lengths."""
+    pattern = getattr(desc, "national_number_pattern", None)
+    if not pattern:
+        return None
+    lengths = getattr(desc, "possible_length", ()) or ()
+    if not lengths:
+        return f"(?:{pattern})"
+    return "(?=" + "|".join(rf"\d{{{n}}}$" for n in lengths) + f")(?:{pattern})"
 
-    def __init__(self, metadata: PhoneMetadata) -> None:
-        self.metadata = metadata
-        self.leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
-        trunk = metadata.national_prefix_for_parsing
-        self.trunk = re.compile(trunk) if trunk else None
-        self.general = self._desc(metadata.general_desc)
-        found = (self._desc(getattr(metadata, name, None)) for name in _NUMBER_TYPES)
-        self.kinds = [desc for desc in found if desc is not None]
 
-    @staticmethod
-    def _desc(desc: object) -> tuple[re.Pattern[str], frozenset[int]] | None:
-        pattern = getattr(desc, "national_number_pattern", None)
-        if not pattern:
-            return None
-        return re.compile(pattern), frozenset(getattr(desc, "possible_length", ()) or ())
+def _region_pattern(metadata: PhoneMetadata) -> str | None:
+    """A region's validity: its general pattern, and one of its kinds of number."""
+    general = _desc_pattern(metadata.general_desc)
+    kinds = [k for k in (_desc_pattern(getattr(metadata, n, None)) for n in _NUMBER_TYPES) if k]
+    if not general or not kinds:
+        return None
+    return f"(?=(?:{general})$)(?:{'|'.join(kinds)})"
 
-    @staticmethod
-    def _matches(national: str, desc: tuple[re.Pattern[str], frozenset[int]] | None) -> bool:
-        if desc is None:
-            return False
-        pattern, lengths = desc
-        return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+class _Country:
+    """A country code's national numbers that phonenumbers accepts as they are, as one compiled regex.
+
+    Regions sharing the code are tried in phonenumbers' order: a region with leading digits that match
+    decides alone, one without decides when the number is valid there. A number that starts like a
+    trunk prefix (`0` in `+44 07400…`) is never taken: phonenumbers may strip it.
+    """
+
+    def __init__(self, code: int) -> None:
+        self.code = str(code)
+        regions = [
+            PhoneMetadata.metadata_for_region(r) for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+        ]
+        regions = [m for m in regions if m is not None]
+        trunks = "".join(
+            f"(?!{m.national_prefix_for_parsing})" for m in regions if m.national_prefix_for_parsing
+        )
+        self.trunk_free = not trunks
+        parts, earlier = [], ""
+        for metadata in regions:
+            valid = _region_pattern(metadata)
+            if metadata.leading_digits:
+                if valid:
+                    parts.append(f"{earlier}(?={metadata.leading_digits})(?:{valid})")
+                earlier += f"(?!{metadata.leading_digits})"
+            elif valid:
+                parts.append(f"{earlier}(?:{valid})")
+        self.national = f"{trunks}(?:{'|'.join(parts)})" if parts else "(?!)"
+        self.national_regex = re.compile(self.national)
 
     def accepts(self, national: str) -> bool:
-        if self.leading is not None and not self.leading.match(national):
-            return False
-        return self._matches(national, self.general) and any(self._matches(national, d) for d in self.kinds)
+        return self.national_regex.fullmatch(national) is not None
+
+
+@lru_cache(maxsize=256)
+def _country_of(code: int) -> _Country | None:
+    return _Country(code) if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE else None
+
+
+@lru_cache(maxsize=2048)
+def _country(head: str) -> _Country | None:
+    """The country whose code starts these (up to three) digits."""
+    if head.startswith("0"):
+        return None  # no country code starts with 0
+    for size in (1, 2, 3):
+        country = _country_of(int(head[:size]))
+        if country is not None:
+            return country
+    return None
 
 
 @lru_cache(maxsize=64)
-def _regions_of(country_code: int) -> tuple[_Region, ...]:
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
-    found = (PhoneMetadata.metadata_for_region(r) for r in regions)
-    return tuple(_Region(m) for m in found if m is not None)
-
-
-@lru_cache(maxsize=64)
-def _default_metadata(region: str) -> PhoneMetadata | None:
-    return PhoneMetadata.metadata_for_region(region.upper())
-
-
-def _may_carry_trunk_prefix(national: str, regions: tuple[_Region, ...]) -> bool:
-    """True when phonenumbers might strip a prefix (`0` in `+44 07400…`): leave those to it."""
-    return any(r.trunk is not None and r.trunk.match(national) for r in regions)
+def _default_country(region: str) -> _Country | None:
+    metadata = PhoneMetadata.metadata_for_region(region.upper())
+    return _country_of(metadata.country_code) if metadata is not None else None
 
 
 def fast_e164(digits: str, default_region: str) -> str | None:
     """E.164 for a cleaned number (`+` and digits) when the metadata accepts it as is, else None."""
     if not _DIGITS.match(digits):
         return None
-    if digits.startswith("+"):
-        body = digits[1:]
-        if body.startswith("0"):
-            return None  # no country code starts with 0
-        for size in (1, 2, 3):
-            regions = _regions_of(int(body[:size]))
-            if regions:
-                code, national = body[:size], body[size:]
-                break
-        else:
+    if digits[0] == "+":
+        country = _country(digits[1:4])
+        if country is None:
             return None
+        national = digits[1 + len(country.code) :]
     else:
-        metadata = _default_metadata(default_region)
-        if metadata is None:
-            return None
-        code, national = str(metadata.country_code), digits
-        regions = _regions_of(metadata.country_code)
-    if _may_carry_trunk_prefix(national, regions) or not any(r.accepts(national) for r in regions):
+        country = _default_country(default_region)
+        if country is None or not country.trunk_free:
+            return None  # a national number there may carry a trunk prefix to strip
+        national = digits
+    return f"+{country.code}{national}" if country.accepts(national) else None
+
+
+@lru_cache(maxsize=64)
+def _whole_number(region: str) -> re.Pattern[str] | None:
+    """The region's own numbers as people write them, cleaned: `+39…`, `0039…` or (no trunk prefix) `3…`."""
+    country = _default_country(region)
+    if country is None:
         return None
-    return f"+{code}{national}"
+    national = f"(?P<n>{country.national})"
+    if country.trunk_free:
+        return re.compile(rf"(?:\+{country.code}|00{country.code})?{national}")
+    return re.compile(rf"(?:\+{country.code}|00{country.code}){national}")
+
+
+def to_e164_many(values: list[str], default_region: str = "IT") -> list[str | None]:
+    """E.164 for each value the fast paths accept, None for the rest (ask `to_e164` about those).
+
+    The default region's numbers, most of any import, cost one compiled match each.
+    """
+    whole = _whole_number(default_region)
+    prefix = "+" + (_default_country(default_region).code if whole is not None else "")  # type: ignore[union-attr]
+    found: list[str | None] = []
+    for value in values:
+        text = _JUNK.sub("", value)
+        match = whole.fullmatch(text) if whole is not None else None
+        if match is not None:
+            found.append(prefix + match.group("n"))
+        else:
+            found.append(fast_e164("+" + text[2:] if text.startswith("00") else text, default_region))
+    return found
 
 
 def to_e164(value: str, default_region: str = "IT") -> str:
@@ -109,11 +158,11 @@ def to_e164(value: str, default_region: str = "IT") -> str:
     text = _JUNK.sub("", value.strip())
     if not text:
         raise InvalidPhone("empty phone number")
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    fast = fast_e164(text, default_region)
+    fast = to_e164_many([text], default_region)[0]
     if fast is not None:
         return fast
+    if text.startswith("00"):
+        text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:

@@ -9,26 +9,24 @@ import is refused (adding nothing) only when it is over its limit, not a CSV, or
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peewee import chunked
-
 from store.addresses import InvalidAddress, normalise_email, normalise_phone
-from store.bulk import insert_rows
+from store.bulk import insert_rows, select_in
 from store.campaigns import get_campaign
 from store.clock import utcnow
 from store.csvfile import read_csv_table
-from store.db import database
-from store.errors import ImportRefused, InvalidState
+from store.db import bulk_transaction
+from store.errors import ImportRefused, InvalidState, NotFound
 from store.models import Campaign, Contact, Message
+from store.phones import to_e164_many
 from store.report import ImportReport
 
 PASTE_LIMIT = 20_000
 CSV_LIMIT = 100_000
-_IDS_PER_QUERY = 900
 _PASTE_SEPARATORS = re.compile(r"[,;\n\r\t]+")
 
 # Header names people use for the template's columns, English and Italian.
@@ -41,16 +39,17 @@ COLUMN_ALIASES = {
 
 
 @dataclass
-class Candidate:
-    """One would-be recipient: where it came from, and its address once normalised."""
+class Incoming:
+    """Addresses as given, column by column: their row numbers, values, and names when known."""
 
-    row: int
-    value: str
-    key: str = ""  # normalised email or phone (for push: what finds the contact)
-    first_name: str = ""
-    last_name: str = ""
-    contact_id: int | None = None
-    address: str = ""  # what the message goes to: the key, or for push the device token
+    rows: list[int]
+    values: list[str]
+    first_names: list[str] | None = None
+    last_names: list[str] | None = None
+
+
+# A recipient ready to store: (contact id or None, address, first name, last name).
+Ready = tuple[int | None, str, str, str]
 
 
 def _draft(campaign_id: int) -> Campaign:
@@ -62,11 +61,13 @@ def _draft(campaign_id: int) -> Campaign:
     return campaign
 
 
-def _normalise(channel: str, value: str, region: str) -> str:
-    text = value.strip()
-    if channel == "email" or (channel == "push" and "@" in text):
-        return normalise_email(text)
-    return normalise_phone(text, region)
+def _normaliser(channel: str, region: str) -> Callable[[str], str]:
+    """What turns a given value into the key that finds a contact: an email, or a phone in E.164."""
+    if channel == "email":
+        return normalise_email
+    if channel == "sms":
+        return lambda value: normalise_phone(value, region)
+    return lambda value: normalise_email(value) if "@" in value else normalise_phone(value, region)
 
 
 # -- the four ways ---------------------------------------------------------------------------------
@@ -83,8 +84,8 @@ def add_pasted(campaign_id: int, text: str, default_region: str = "IT") -> Impor
         raise ImportRefused(
             f"the paste holds {len(values):,} addresses; paste at most {PASTE_LIMIT:,} at once"
         )
-    candidates = [Candidate(row=i, value=v) for i, v in enumerate(values, start=1)]
-    return _add_addresses(campaign, candidates, default_region, source="paste")
+    incoming = Incoming(rows=list(range(1, len(values) + 1)), values=values)
+    return _add_addresses(campaign, incoming, default_region, source="paste")
 
 
 def address_column(channel: str) -> tuple[str, ...]:
@@ -104,19 +105,12 @@ def add_from_csv(campaign_id: int, path: str | Path, default_region: str = "IT")
             f"(found: {', '.join(h for h in table.header if h) or 'no header'}); "
             "see `campaigns recipients template`"
         )
-    first, last = where["first_name"], where["last_name"]
-    candidates = []
-    for row_number, values in table.rows:
-        value = next((values[where[c]].strip() for c in present if values[where[c]].strip()), "")  # type: ignore[index]
-        candidates.append(
-            Candidate(
-                row=row_number,
-                value=value,
-                first_name=values[first].strip() if first is not None else "",
-                last_name=values[last].strip() if last is not None else "",
-            )
-        )
-    return _add_addresses(campaign, candidates, default_region, source="csv")
+    values = table.column(where[present[0]])  # type: ignore[arg-type]
+    for other in present[1:]:  # push: the phone where the email is blank
+        values = [v or alt for v, alt in zip(values, table.column(where[other]), strict=True)]  # type: ignore[arg-type]
+    names = [table.column(where[n]) if where[n] is not None else None for n in ("first_name", "last_name")]  # type: ignore[arg-type]
+    incoming = Incoming(rows=table.lines, values=values, first_names=names[0], last_names=names[1])
+    return _add_addresses(campaign, incoming, default_region, source="csv")
 
 
 def add_contacts(campaign_id: int, contact_ids: Iterable[int]) -> ImportReport:
@@ -125,10 +119,7 @@ def add_contacts(campaign_id: int, contact_ids: Iterable[int]) -> ImportReport:
     ids = list(contact_ids)
     if not ids:
         raise ImportRefused("no contacts given")
-    found: dict[int, dict[str, Any]] = {}
-    for batch in chunked(ids, _IDS_PER_QUERY):
-        for contact in _contact_rows(Contact.id.in_(batch)):
-            found[contact["id"]] = contact
+    found = {contact["id"]: contact for contact in _contacts_where_in("id", ids)}
     report = ImportReport()
     contacts = []
     for position, contact_id in enumerate(ids, start=1):
@@ -141,9 +132,9 @@ def add_contacts(campaign_id: int, contact_ids: Iterable[int]) -> ImportReport:
 
 
 def add_all_patients(campaign_id: int) -> ImportReport:
-    """Every patient of the center."""
+    """Every patient of the center; a refused one is reported under its contact id."""
     campaign = _draft(campaign_id)
-    contacts = list(enumerate(_contact_rows(Contact.kind == "patient"), start=1))
+    contacts = [(contact["id"], contact) for contact in _contact_rows(Contact.kind == "patient")]
     return _add_known(campaign, contacts, ImportReport(), source="all_patients")
 
 
@@ -157,12 +148,26 @@ def _find_column(header: list[str], name: str) -> int | None:
     return None
 
 
+CONTACT_COLUMNS = (
+    "id", "kind", "first_name", "last_name", "email", "phone", "push_token", "push_token_dead_at", "consent",
+)  # fmt: skip
+_SELECT_CONTACTS = f"SELECT {', '.join(CONTACT_COLUMNS)} FROM contact"
+
+
+def _contact_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    contact = dict(zip(CONTACT_COLUMNS, row, strict=True))
+    contact["consent"] = bool(contact["consent"])
+    return contact
+
+
 def _contact_rows(condition: Any) -> list[dict[str, Any]]:
-    query = Contact.select(
-        Contact.id, Contact.kind, Contact.first_name, Contact.last_name, Contact.email, Contact.phone,
-        Contact.push_token, Contact.push_token_dead_at, Contact.consent,
-    ).where(condition).order_by(Contact.id)  # fmt: skip
-    return list(query.dicts())
+    fields = [getattr(Contact, c) for c in CONTACT_COLUMNS]
+    return list(Contact.select(*fields).where(condition).order_by(Contact.id).dicts())
+
+
+def _contacts_where_in(column: str, values: list[Any]) -> Iterator[dict[str, Any]]:
+    for row in select_in(f"{_SELECT_CONTACTS} WHERE {column} IN ({{}}) ORDER BY id", values):
+        yield _contact_dict(row)
 
 
 def _channel_address(channel: str, contact: dict[str, Any]) -> tuple[str | None, str]:
@@ -176,61 +181,66 @@ def _channel_address(channel: str, contact: dict[str, Any]) -> tuple[str | None,
     return contact["push_token"], "the contact has not installed the app"
 
 
-def _add_addresses(campaign: Campaign, candidates: list[Candidate], region: str, source: str) -> ImportReport:
+def _add_addresses(campaign: Campaign, incoming: Incoming, region: str, source: str) -> ImportReport:
     """Paste and CSV: normalise, collapse duplicates, match contacts, then store."""
     report = ImportReport()
-    unique: dict[str, Candidate] = {}
-    for candidate in candidates:
-        if not candidate.value:
-            report.refuse_row(candidate.row, "", f"no {' or '.join(address_column(campaign.channel))}")
+    channel = campaign.channel
+    normalise = _normaliser(channel, region)
+    missing = f"no {' or '.join(address_column(channel))}"
+    # Clean phone numbers in bulk first; what that leaves out goes one by one through `normalise`.
+    prepared = to_e164_many(incoming.values, region) if channel == "sms" else [None] * len(incoming.values)
+    first_seen: dict[str, int] = {}
+    for i, value in enumerate(incoming.values):
+        if not value:
+            report.refuse_row(incoming.rows[i], "", missing)
             continue
         try:
-            candidate.key = _normalise(campaign.channel, candidate.value, region)
+            key = prepared[i] or normalise(value)
         except InvalidAddress as exc:
-            report.refuse_row(candidate.row, candidate.value, str(exc))
+            report.refuse_row(incoming.rows[i], value, str(exc))
             continue
-        if candidate.key in unique:
+        if key in first_seen:
             report.duplicates += 1
         else:
-            unique[candidate.key] = candidate
-    contacts = _match_contacts(list(unique))
-    ready = []
-    for key, candidate in unique.items():
+            first_seen[key] = i
+    contacts = _match_contacts(list(first_seen))
+    firsts, lasts = incoming.first_names, incoming.last_names
+    ready: list[Ready] = []
+    for key, i in first_seen.items():
+        first = firsts[i] if firsts else ""
+        last = lasts[i] if lasts else ""
         contact = contacts.get(key)
-        if contact is not None:
-            if not contact["consent"]:
-                report.opted_out += 1
+        if contact is None:
+            if channel == "push":
+                report.refuse_row(
+                    incoming.rows[i], incoming.values[i], "no contact with this address has the app"
+                )
+            else:
+                ready.append((None, key, first, last))
+            continue
+        if not contact["consent"]:
+            report.opted_out += 1
+            continue
+        address: str | None = key
+        if channel == "push":
+            address, reason = _channel_address(channel, contact)
+            if not address:
+                report.refuse_row(incoming.rows[i], incoming.values[i], reason)
                 continue
-            candidate.contact_id = contact["id"]
-            candidate.first_name = candidate.first_name or contact["first_name"]
-            candidate.last_name = candidate.last_name or contact["last_name"]
-        if campaign.channel == "push":
-            if contact is None:
-                report.refuse_row(candidate.row, candidate.value, "no contact with this address has the app")
-                continue
-            token, reason = _channel_address("push", contact)
-            if not token:
-                report.refuse_row(candidate.row, candidate.value, reason)
-                continue
-            candidate.address = token
-        else:
-            candidate.address = key
-        ready.append(candidate)
+        ready.append((contact["id"], address, first or contact["first_name"], last or contact["last_name"]))
     return _store(campaign, ready, report, source)
 
 
 def _match_contacts(keys: list[str]) -> dict[str, dict[str, Any]]:
     """Known contacts by normalised email or phone; a patient wins over others, then the oldest."""
-    emails = [k for k in keys if "@" in k]
-    phones = [k for k in keys if "@" not in k]
     found: dict[str, dict[str, Any]] = {}
-    for field, values in ((Contact.email, emails), (Contact.phone, phones)):
-        for batch in chunked(values, _IDS_PER_QUERY):
-            for contact in _contact_rows(field.in_(batch)):
-                key = contact[field.name]
-                known = found.get(key)
-                if known is None or (contact["kind"] == "patient" and known["kind"] != "patient"):
-                    found[key] = contact
+    for column in ("email", "phone"):
+        values = [k for k in keys if ("@" in k) == (column == "email")]
+        for contact in _contacts_where_in(column, values):
+            key = contact[column]
+            known = found.get(key)
+            if known is None or (contact["kind"] == "patient" and known["kind"] != "patient"):
+                found[key] = contact
     return found
 
 
@@ -238,42 +248,33 @@ def _add_known(
     campaign: Campaign, contacts: list[tuple[int, dict[str, Any]]], report: ImportReport, source: str
 ) -> ImportReport:
     """Picked contacts and all patients: their own address for the channel."""
-    unique: dict[str, Candidate] = {}
+    seen: set[str] = set()
+    ready: list[Ready] = []
     for position, contact in contacts:
         address, reason = _channel_address(campaign.channel, contact)
         if not address:
-            report.refuse_row(
-                position, f"{contact['first_name']} {contact['last_name']} (id {contact['id']})", reason
-            )
-            continue
-        if address in unique:
+            who = f"{contact['first_name']} {contact['last_name']} (id {contact['id']})"
+            report.refuse_row(position, who, reason)
+        elif address in seen:
             report.duplicates += 1
-            continue
-        if not contact["consent"]:
+        elif not contact["consent"]:
             report.opted_out += 1
-            continue
-        unique[address] = Candidate(
-            row=position, value=str(contact["id"]), key=address, address=address, contact_id=contact["id"],
-            first_name=contact["first_name"], last_name=contact["last_name"],
-        )  # fmt: skip
-    return _store(campaign, list(unique.values()), report, source)
+        else:
+            seen.add(address)
+            ready.append((contact["id"], address, contact["first_name"], contact["last_name"]))
+    return _store(campaign, ready, report, source)
 
 
-MESSAGE_FIELDS = [
-    Message.campaign, Message.contact, Message.address, Message.first_name, Message.last_name,
-    Message.source, Message.state, Message.added_at,
-]  # fmt: skip
-
-
-def _store(campaign: Campaign, ready: list[Candidate], report: ImportReport, source: str) -> ImportReport:
+def _store(campaign: Campaign, ready: list[Ready], report: ImportReport, source: str) -> ImportReport:
     now = utcnow()
-    rows = (
-        (campaign.id, c.contact_id, c.address, c.first_name, c.last_name, source, "pending", now)
-        for c in ready
-    )
-    with database.atomic():
-        report.added = insert_rows(Message, MESSAGE_FIELDS, rows, ignore_conflicts=True)
-        Campaign.update(updated_at=now).where(Campaign.id == campaign.id).execute()
+    fields = [Message.contact, Message.address, Message.first_name, Message.last_name]
+    constants = {Message.campaign: campaign.id, Message.source: source, Message.state: "pending",
+                 Message.added_at: now}  # fmt: skip
+    with bulk_transaction():
+        # Taking the write lock first: the draft cannot vanish under the rows that point to it.
+        if not Campaign.update(updated_at=now).where(Campaign.id == campaign.id).execute():
+            raise NotFound(f"campaign {campaign.id} was deleted meanwhile")
+        report.added = insert_rows(Message, fields, ready, constants=constants, ignore_conflicts=True)
     report.already_present = len(ready) - report.added
     report.errors.sort(key=lambda e: e["row"])
     return report

@@ -29,7 +29,7 @@ def import_reservations(path: str | Path) -> ImportReport:
     who, when = table.index("patient_id"), table.index("created_at")
     report = ImportReport()
     seen: dict[tuple[int, datetime], int] = {}
-    for row_number, values in table.rows:
+    for row_number, values in table.numbered():
         raw_id, raw_at = values[who].strip(), values[when].strip()  # type: ignore[index]
         if not raw_id.isdigit():
             report.refuse_row(row_number, raw_id, "patient_id must be a positive whole number")

@@ -119,9 +119,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from tui import cli_app, cli_campaigns, cli_data
+    from tui import cli_app, cli_campaigns, cli_data, cli_recipients
 
-    for module in (cli_app, cli_data, cli_campaigns):
+    for module in (cli_app, cli_data, cli_campaigns, cli_recipients):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -84,7 +84,7 @@ def import_contacts_command(file: str) -> None:
 
     rt = runtime()
     rt.open_store()
-    _emit_report(import_contacts(file, rt.config.contacts.default_region))
+    emit_report(import_contacts(file, rt.config.contacts.default_region))
 
 
 @click.group()
@@ -105,10 +105,10 @@ def import_reservations_command(file: str) -> None:
 
     rt = runtime()
     rt.open_store()
-    _emit_report(import_reservations(file))
+    emit_report(import_reservations(file))
 
 
-def _emit_report(report: ImportReport) -> None:
+def emit_report(report: ImportReport) -> None:
     runtime().emit(report.as_dict(), lambda: report_text(report))
 
 

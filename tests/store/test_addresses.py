@@ -46,6 +46,14 @@ def test_the_fast_email_path_agrees_with_email_validator():
         assert got == expected, text
 
 
+def test_the_special_use_domains_are_email_validators():
+    import email_validator
+
+    from store.addresses import SPECIAL_TLDS
+
+    assert frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES) == SPECIAL_TLDS
+
+
 def test_phones_are_e164():
     assert normalise_phone("347 123 4567") == "+393471234567"
     with pytest.raises(InvalidAddress, match="not a valid phone number"):

@@ -3,7 +3,7 @@ import random
 import phonenumbers
 import pytest
 
-from store.phones import InvalidPhone, fast_e164, to_e164
+from store.phones import InvalidPhone, fast_e164, to_e164, to_e164_many
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,34 @@ def test_the_fast_path_agrees_with_phonenumbers(region):
             accepted += 1
             assert fast == reference(text, region), text
     assert accepted > 200
+
+
+@pytest.mark.parametrize("region", ["IT", "GB", "US", "CH", "VA"])
+def test_many_at_once_agrees_with_phonenumbers(region):
+    rng = random.Random(f"many {region}")
+    heads = [
+        "+39 3",
+        "+39 06",
+        "0039 3",
+        "3",
+        "06",
+        "+44 7",
+        "+44 07",
+        "07",
+        "+1 212",
+        "212",
+        "+41 7",
+        "+39 06698",
+        "",
+    ]
+    values = [
+        rng.choice(heads) + "".join(rng.choice("0123456789 ") for _ in range(rng.randint(4, 11)))
+        for _ in range(3000)
+    ]
+    fast = to_e164_many(values, region)
+    assert sum(f is not None for f in fast) > 300
+    for value, got in zip(values, fast, strict=True):
+        text = value.replace(" ", "")
+        text = "+" + text[2:] if text.startswith("00") else text
+        if got is not None:
+            assert got == reference(text, region), value

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peewee import fn
+
 from store.addresses import InvalidAddress, normalise_email, normalise_phone
 from store.bulk import insert_rows, select_in
 from store.campaigns import get_campaign
@@ -282,3 +284,28 @@ def _store(campaign: Campaign, ready: list[Ready], report: ImportReport, source:
 
 def recipient_count(campaign_id: int) -> int:
     return Message.select().where(Message.campaign == campaign_id).count()
+
+
+def recipients_by_source(campaign_id: int) -> dict[str, int]:
+    """How many recipients each way added: paste, csv, contacts, all_patients."""
+    query = (
+        Message.select(Message.source, fn.COUNT(Message.id))
+        .where(Message.campaign == campaign_id)
+        .group_by(Message.source)
+    )
+    return dict(query.tuples())
+
+
+def sample_person(campaign_id: int | None) -> tuple[str, str]:
+    """A real recipient's names for previews: the campaign's first, else the first patient."""
+    if campaign_id is not None:
+        first = (
+            Message.select(Message.first_name, Message.last_name)
+            .where((Message.campaign == campaign_id) & (Message.first_name != ""))
+            .order_by(Message.id)
+            .first()
+        )
+        if first is not None:
+            return first.first_name, first.last_name
+    patient = Contact.select(Contact.first_name, Contact.last_name).where(Contact.kind == "patient").first()
+    return (patient.first_name, patient.last_name) if patient else ("Maria", "Rossi")

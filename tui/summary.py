@@ -125,6 +125,9 @@ class SummaryScreen(Screen[None]):
         Binding("left_square_bracket,less_than_sign", "shift_period(-1)", "Earlier", key_display="["),
         Binding("right_square_bracket,greater_than_sign", "shift_period(1)", "Later", key_display="]"),
         Binding("r", "choose_period", "Period"),
+        Binding("n", "new", "New"),
+        Binding("e", "edit", "Edit"),
+        Binding("a", "recipients", "Recipients"),
         Binding("f5,ctrl+r", "refresh", "Refresh", show=False),
     ]
 
@@ -228,7 +231,7 @@ class SummaryScreen(Screen[None]):
         return (
             f"No campaigns were created or sent in {self.period.label()}.\n\n"
             "Press [b]\\[[/b] or [b]][/b] to move the period, [b]r[/b] to type one.\n\n"
-            "To create a campaign from the shell:\n"
+            "Press [b]n[/b] to create a campaign, or from the shell:\n"
             '  campaigns create --channel sms --name "Flu shots" --sender CentroMed \\\n'
             '      --body "Hi {{ first_name }}, flu shots are open"'
         )
@@ -276,3 +279,34 @@ class SummaryScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.load()
+
+    def action_new(self) -> None:
+        from tui.editor import EditorScreen
+
+        self.app.push_screen(EditorScreen(), lambda _id: self.load())
+
+    def selected_draft(self, doing: str) -> int | None:
+        """The highlighted campaign when it is a draft; otherwise says why not."""
+        selected = self.selected_id()
+        doc = self.docs.get(selected) if selected is not None else None
+        if doc is None:
+            self.notify("No campaign here: n creates one")
+            return None
+        if doc["state"] != "draft":
+            self.notify(f"#{doc['id']} is {doc['state']}: only drafts can be {doing}", severity="warning")
+            return None
+        return selected
+
+    def action_edit(self) -> None:
+        from tui.editor import EditorScreen
+
+        draft = self.selected_draft("edited")
+        if draft is not None:
+            self.app.push_screen(EditorScreen(draft), lambda _id: self.load())
+
+    def action_recipients(self) -> None:
+        from tui.recipients import RecipientsScreen
+
+        draft = self.selected_draft("given recipients")
+        if draft is not None:
+            self.app.push_screen(RecipientsScreen(draft), lambda _result: self.load())

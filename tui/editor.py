@@ -1,0 +1,214 @@
+"""The create / edit screen of a draft: content with live checks, SMS counter and a real preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+
+from store.errors import CampaignsError
+from tui.background import off_loop
+from tui.confirm import ConfirmDialog
+
+CHANNEL_OPTIONS = [("SMS", "sms"), ("Email", "email"), ("Push", "push")]
+FIELDS = ("name", "sender", "subject", "coupon")
+
+
+def preview_of(
+    channel: str, body: str, subject: str, coupon: str, person: tuple[str, str]
+) -> tuple[str, str, str | None]:
+    """(preview, counter line, error) for the content as typed, rendered for a real recipient."""
+    from store.sms import count_sms
+    from store.templates import render
+
+    values = {"first_name": person[0], "last_name": person[1], "coupon": coupon}
+    try:
+        rendered = render(body, values, "body")
+        title = render(subject, values, "title" if channel == "push" else "subject") if subject else ""
+    except CampaignsError as exc:
+        return "", "", str(exc)
+    who = f"{person[0]} {person[1]}".strip()
+    if channel == "sms":
+        counter = f"For {who}: {count_sms(rendered).describe()}"
+    elif channel == "email":
+        counter = f"For {who}: {len(rendered):,} characters · plain text and HTML, links clickable"
+    else:
+        counter = f"For {who}: {len(rendered):,} characters · kept in the app's inbox"
+    heading = f"[b]{title}[/b]\n" if title else ""
+    return heading + _escape(rendered), counter, None
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+class EditorScreen(Screen[int | None]):
+    """Channel, name, sender, subject or title, coupon and body of a draft; dismisses with its id."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("f2", "recipients", "Recipients", priority=True),
+        Binding("escape", "leave", "Back"),
+    ]
+
+    def __init__(self, campaign_id: int | None = None) -> None:
+        super().__init__()
+        self.campaign_id = campaign_id
+        self.person: tuple[str, str] = ("Maria", "Rossi")
+        self.saved: dict[str, Any] = {}
+        self.loading = campaign_id is not None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        with Horizontal(classes="row"):
+            yield Label("Channel", classes="label")
+            yield Select(CHANNEL_OPTIONS, value="sms", allow_blank=False, compact=True, id="channel")
+            yield Label("Name", classes="label short")
+            yield Input(placeholder="what the summary calls it", compact=True, id="name")
+        with Horizontal(classes="row"):
+            yield Label("Sender", classes="label")
+            yield Input(placeholder="CentroMed", compact=True, id="sender")
+            yield Label("Coupon", classes="label short")
+            yield Input(placeholder="optional: {{ coupon }}", compact=True, id="coupon")
+        with Horizontal(classes="row", id="subject-row"):
+            yield Label("Subject", classes="label", id="subject-label")
+            yield Input(placeholder="optional; the sender name when empty", compact=True, id="subject")
+        yield Label(
+            "Message  [dim]{{ first_name }} {{ last_name }} {{ coupon }} are replaced[/dim]", id="body-label"
+        )
+        yield TextArea(soft_wrap=True, compact=True, id="body", placeholder="Ciao {{ first_name }}, ...")
+        yield Static(id="counter")
+        yield Static(id="preview")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#channel" if self.campaign_id is None else "#name").focus()
+        self.show_title()
+        self.load()
+
+    # -- data -----------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="editor-load", exit_on_error=False)
+    async def load(self) -> None:
+        from store.campaigns import campaign_dict, get_campaign
+        from store.recipients import sample_person
+
+        self.person = await off_loop(sample_person, self.campaign_id)
+        if self.campaign_id is not None:
+            campaign = campaign_dict(await off_loop(get_campaign, self.campaign_id))
+            self.fill(campaign)
+        self.loading = False
+        self.check()
+
+    def fill(self, campaign: dict[str, Any]) -> None:
+        self.query_one("#channel", Select).value = campaign["channel"]
+        for field in FIELDS:
+            self.query_one(f"#{field}", Input).value = campaign[field] or ""
+        self.query_one("#body", TextArea).text = campaign["body"]
+        self.saved = self.content()
+
+    def content(self) -> dict[str, Any]:
+        values: dict[str, Any] = {f: self.query_one(f"#{f}", Input).value for f in FIELDS}
+        values["channel"] = self.query_one("#channel", Select).value
+        values["body"] = self.query_one("#body", TextArea).text
+        return values
+
+    @property
+    def dirty(self) -> bool:
+        return not self.loading and self.content() != (self.saved or self.empty_content())
+
+    @staticmethod
+    def empty_content() -> dict[str, Any]:
+        return {"name": "", "sender": "", "subject": "", "coupon": "", "channel": "sms", "body": ""}
+
+    # -- live checks ----------------------------------------------------------------------------
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    @on(Select.Changed)
+    def changed(self) -> None:
+        if not self.loading:
+            self.check()
+
+    def check(self) -> str | None:
+        """Redraws counter, preview and status; returns the first problem, if any."""
+        from store.campaigns import check_sender
+
+        content = self.content()
+        channel = content["channel"]
+        subject_row = self.query_one("#subject-row")
+        subject_row.display = channel != "sms"
+        self.query_one("#subject-label", Label).update("Title" if channel == "push" else "Subject")
+        preview, counter, problem = preview_of(
+            channel, content["body"], content["subject"], content["coupon"], self.person
+        )
+        if problem is None and content["sender"].strip():
+            try:
+                check_sender(channel, content["sender"])
+            except CampaignsError as exc:
+                problem = str(exc)
+        self.query_one("#counter", Static).update(counter)
+        self.query_one("#preview", Static).update(preview or "[dim]The preview shows here.[/dim]")
+        self.show_status(problem)
+        return problem
+
+    def show_status(self, problem: str | None, note: str | None = None) -> None:
+        status = self.query_one("#status", Static)
+        status.set_class(problem is not None, "error")
+        if problem is not None:
+            status.update(problem)
+        elif note:
+            status.update(note)
+        else:
+            status.update("Unsaved changes · ctrl+s saves" if self.dirty else "")
+
+    def show_title(self) -> None:
+        title = "New campaign" if self.campaign_id is None else f"Edit draft #{self.campaign_id}"
+        self.query_one("#title", Static).update(f"[b]{title}[/b]")
+
+    # -- actions --------------------------------------------------------------------------------
+
+    async def save(self) -> bool:
+        from store.campaigns import create_campaign, edit_campaign
+
+        content = self.content()
+        try:
+            if self.campaign_id is None:
+                campaign = await off_loop(create_campaign, **content)
+                self.campaign_id = campaign.id
+            else:
+                await off_loop(edit_campaign, self.campaign_id, **content)
+        except CampaignsError as exc:
+            self.show_status(str(exc))
+            return False
+        self.saved = content
+        self.show_title()
+        self.show_status(None, f"Saved draft #{self.campaign_id}")
+        return True
+
+    @work(exclusive=True, group="editor-save", exit_on_error=False)
+    async def action_save(self) -> None:
+        if await self.save():
+            self.notify(f"Draft #{self.campaign_id} saved")
+
+    @work(exclusive=True, group="editor-save", exit_on_error=False)
+    async def action_recipients(self) -> None:
+        from tui.recipients import RecipientsScreen
+
+        if (self.dirty or self.campaign_id is None) and not await self.save():
+            return
+        self.app.push_screen(RecipientsScreen(self.campaign_id))  # type: ignore[arg-type]
+
+    @work(exclusive=True, group="editor-leave", exit_on_error=False)
+    async def action_leave(self) -> None:
+        if self.dirty and not await self.app.push_screen_wait(
+            ConfirmDialog("Leave without saving? Your changes to this draft will be lost.", yes="discard")
+        ):
+            return
+        self.dismiss(self.campaign_id)

@@ -1,0 +1,120 @@
+"""The paste and CSV-file dialogs of the recipients screen."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.widgets import Input, Static, TextArea
+
+PASTE_LIMIT = 20_000
+_SEPARATORS = re.compile(r"[,;\n\r\t]+")
+
+DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 76; max-width: 100%; height: auto; max-height: 100%; padding: 0 1; border: round $accent;
+    background: $panel;
+}}
+{name} .hint {{ color: $text-muted; }}
+{name} .error {{ color: $error; }}
+"""
+
+
+def count_addresses(text: str) -> int:
+    return sum(1 for part in _SEPARATORS.split(text) if part.strip())
+
+
+class PasteDialog(ModalScreen[str | None]):
+    """A box to paste addresses into; ctrl+s adds them."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="PasteDialog") + "PasteDialog TextArea { height: 12; }"
+    BINDINGS = [
+        Binding("ctrl+s", "add", "Add", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("[b]Paste addresses[/b] separated by , or ; or new lines")
+            yield TextArea(id="addresses", soft_wrap=True, compact=True)
+            yield Static("0 addresses", id="count")
+            yield Static("ctrl+s adds · Esc cancels", classes="hint")
+
+    @on(TextArea.Changed)
+    def counted(self) -> None:
+        found = count_addresses(self.query_one(TextArea).text)
+        label = self.query_one("#count", Static)
+        over = found > PASTE_LIMIT
+        label.set_class(over, "error")
+        label.update(
+            f"{found:,} addresses"
+            + (f": at most {PASTE_LIMIT:,} at once, paste the rest next" if over else "")
+        )
+
+    def action_add(self) -> None:
+        text = self.query_one(TextArea).text
+        if count_addresses(text):
+            self.dismiss(text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PathSuggester(Suggester):
+    """Completes file and folder names as you type a path; → accepts."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        typed = os.path.expanduser(value)
+        folder, start = os.path.split(typed)
+        try:
+            names = sorted(os.listdir(folder or "."))
+        except OSError:
+            return None
+        for name in names:
+            if name.startswith(start) and name != start and not name.startswith("."):
+                full = os.path.join(folder, name)
+                completed = value[: len(value) - len(start)] + name
+                return completed + ("/" if os.path.isdir(full) else "")
+        return None
+
+
+class CsvDialog(ModalScreen[str | None]):
+    """The path of a CSV file to import; Enter imports."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="CsvDialog")
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("[b]Import a CSV file[/b] (at most 100,000 rows at once)")
+            yield Input(placeholder="path/to/recipients.csv", suggester=PathSuggester(), id="path")
+            yield Static("", id="error", classes="error")
+            yield Static(
+                f"In {Path.cwd()}\n→ completes the name · Enter imports · Esc cancels\n"
+                "Columns: first_name, last_name, email, phone (t writes the template)",
+                classes="hint",
+            )
+
+    @on(Input.Submitted)
+    def chosen(self, event: Input.Submitted) -> None:
+        path = Path(os.path.expanduser(event.value.strip()))
+        if not event.value.strip():
+            return
+        if not path.is_file():
+            self.query_one("#error", Static).update(f"{path} is not a file")
+            return
+        self.dismiss(str(path))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,190 @@
+"""The recipients screen of a draft: the manual's four ways to add them, and what Send Now would do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar, Static
+
+from store.errors import CampaignsError
+from store.report import ImportReport
+from tui.background import off_loop
+from tui.confirm import ConfirmDialog
+from tui.import_dialogs import CsvDialog, PasteDialog
+from tui.report_screen import ReportScreen
+
+SOURCES = {"paste": "pasted", "csv": "from CSV files", "contacts": "picked", "all_patients": "all patients"}
+WAYS = (
+    ("p", "Paste addresses, separated by , or ; (up to 20,000 at once)"),
+    ("f", "Import a CSV file (up to 100,000 rows at once)"),
+    ("t", "Write the CSV template (first_name, last_name, email, phone)"),
+    ("c", "Pick from your contacts"),
+    ("a", "Add all patients"),
+)
+
+
+class RecipientsScreen(Screen[None]):
+    """Who a draft goes to; every add ends with its import report."""
+
+    BINDINGS = [
+        Binding("p", "paste", "Paste"),
+        Binding("f", "csv", "CSV file"),
+        Binding("t", "template", "Template"),
+        Binding("c", "contacts", "Contacts"),
+        Binding("a", "all_patients", "All patients"),
+        Binding("v", "last_report", "Last report", show=False),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self, campaign_id: int) -> None:
+        super().__init__()
+        self.campaign_id = campaign_id
+        self.campaign: dict[str, Any] = {}
+        self.last_report: tuple[str, ImportReport] | None = None
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        yield Static(id="totals")
+        yield Static(id="forecast")
+        yield Static("\n".join(f"  [b]{key}[/b]  {text}" for key, text in WAYS), id="ways")
+        yield Static(id="working")
+        yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="progress")
+        yield Static(id="outcome")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#progress").display = False
+        self.refresh_summary()
+
+    # -- what the draft holds -------------------------------------------------------------------
+
+    @work(exclusive=True, group="recipients-summary", exit_on_error=False)
+    async def refresh_summary(self) -> None:
+        from store.campaigns import campaign_dict, get_campaign
+        from store.forecast import forecast
+        from store.recipients import recipients_by_source
+
+        campaign = await off_loop(get_campaign, self.campaign_id)
+        self.campaign = campaign_dict(campaign)
+        by_source = await off_loop(recipients_by_source, self.campaign_id)
+        window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
+        found = await off_loop(forecast, campaign, window)
+        name = self.campaign["name"].replace("[", r"\[")
+        self.query_one("#title", Static).update(
+            f"[b]Recipients[/b] · #{self.campaign_id} {name} ({self.campaign['channel'].upper()}, "
+            f"{self.campaign['state']})"
+        )
+        total = sum(by_source.values())
+        parts = ", ".join(f"{n:,} {SOURCES.get(s, s)}" for s, n in sorted(by_source.items()) if n)
+        totals = f"{total:,} recipients" + (f" ({parts})" if parts else "")
+        if not total:
+            totals = "No recipients yet: add them one of the ways below."
+        self.query_one("#totals", Static).update(totals)
+        self.query_one("#forecast", Static).update(
+            f"Send Now would send [b]{found.will_send:,}[/b] · skip {found.skipped_window:,} "
+            f"(same message in the last {found.window}) · skip {found.skipped_opted_out:,} (no consent)"
+            if total
+            else ""
+        )
+
+    # -- the four ways --------------------------------------------------------------------------
+
+    def start(self, what: str) -> bool:
+        if self.busy:
+            self.notify("Still adding the previous recipients…", severity="warning")
+            return False
+        self.busy = True
+        self.query_one("#working", Static).update(what)
+        self.query_one("#progress").display = True
+        return True
+
+    def finish(self) -> None:
+        self.busy = False
+        self.query_one("#working", Static).update("")
+        self.query_one("#progress").display = False
+
+    async def add(self, what: str, function: Any, *args: Any) -> None:
+        """Runs one add off the loop and shows its report, or the one line that refused it."""
+        if not self.start(f"{what}…"):
+            return
+        outcome = self.query_one("#outcome", Static)
+        try:
+            report = await off_loop(function, self.campaign_id, *args)
+        except CampaignsError as exc:
+            outcome.set_class(True, "error")
+            outcome.update(f"Nothing added: {exc}")
+            return
+        finally:
+            self.finish()
+        outcome.set_class(False, "error")
+        outcome.update(
+            f"{what}: {report.summary()}" + (" · [b]v[/b] shows the refused rows" if report.errors else "")
+        )
+        self.last_report = (what, report)
+        self.refresh_summary()
+        self.app.push_screen(ReportScreen(what, report))
+
+    @property
+    def phone_region(self) -> str:
+        return self.app.config.contacts.default_region  # type: ignore[attr-defined]
+
+    @work(group="recipients-add", exit_on_error=False)
+    async def action_paste(self) -> None:
+        from store.recipients import add_pasted
+
+        text = await self.app.push_screen_wait(PasteDialog())
+        if text:
+            await self.add("Pasted addresses", add_pasted, text, self.phone_region)
+
+    @work(group="recipients-add", exit_on_error=False)
+    async def action_csv(self) -> None:
+        from store.recipients import add_from_csv
+
+        path = await self.app.push_screen_wait(CsvDialog())
+        if path:
+            await self.add(f"Imported {Path(path).name}", add_from_csv, path, self.phone_region)
+
+    @work(group="recipients-add", exit_on_error=False)
+    async def action_contacts(self) -> None:
+        from store.recipients import add_contacts
+        from tui.contact_picker import ContactPicker
+
+        ids = await self.app.push_screen_wait(ContactPicker(self.campaign.get("channel", "sms")))
+        if ids:
+            await self.add(f"Picked {len(ids):,} contacts", add_contacts, ids)
+
+    @work(group="recipients-add", exit_on_error=False)
+    async def action_all_patients(self) -> None:
+        from store.recipients import add_all_patients
+
+        question = (
+            "Add every patient of the center to this draft?\n"
+            "Patients without an address for this channel or without consent are left out."
+        )
+        if await self.app.push_screen_wait(ConfirmDialog(question, yes="add all patients")):
+            await self.add("All patients", add_all_patients)
+
+    def action_template(self) -> None:
+        from fixtures.template import recipients_template
+
+        path = Path.cwd() / "recipients-template.csv"
+        counter = 1
+        while path.exists():
+            path = Path.cwd() / f"recipients-template-{counter}.csv"
+            counter += 1
+        try:
+            path.write_text(recipients_template(), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Cannot write {path}: {exc.strerror}", severity="error")
+            return
+        self.notify(f"Wrote {path}", title="CSV template")
+
+    def action_last_report(self) -> None:
+        if self.last_report is not None:
+            self.app.push_screen(ReportScreen(*self.last_report))

@@ -1,0 +1,81 @@
+"""The import report after every add: the counts, and the refused rows with their reasons."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from store.report import ImportReport
+
+
+def save_refused_rows(report: ImportReport, folder: Path) -> Path:
+    """Writes the refused rows as CSV (row, value, reason); returns the file's path."""
+    path = folder / f"refused-rows-{datetime.now():%Y%m%d-%H%M%S}.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["row", "value", "reason"])
+        for error in report.errors:
+            value = str(error["value"])
+            if value[:1] in ("=", "+", "-", "@"):
+                value = "'" + value  # a spreadsheet must not run it as a formula
+            writer.writerow([error["row"], value, error["reason"]])
+    return path
+
+
+class ReportScreen(ModalScreen[None]):
+    """What an import added and what it refused; `s` saves the refused rows as CSV."""
+
+    DEFAULT_CSS = """
+    ReportScreen { align: center middle; }
+    ReportScreen > Vertical {
+        width: 100%; height: auto; max-height: 100%; padding: 0 1; border: round $accent; background: $panel;
+    }
+    ReportScreen DataTable { height: auto; max-height: 14; }
+    ReportScreen .hint { color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("s", "save", "Save refused rows"),
+        Binding("escape,enter,q", "close", "Close"),
+    ]
+
+    def __init__(self, what: str, report: ImportReport) -> None:
+        super().__init__()
+        self.what = what
+        self.report = report
+
+    def compose(self) -> ComposeResult:
+        report = self.report
+        with Vertical():
+            yield Static(f"[b]{self.what}[/b]: {report.summary()}")
+            if report.errors:
+                shown = len(report.errors)
+                more = f" (the first {shown:,})" if report.invalid > shown else ""
+                yield Static(f"Refused rows{more}:")
+                table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
+                table.add_columns("Row", "Value", "Reason")
+                for error in report.errors:
+                    table.add_row(str(error["row"]), str(error["value"])[:40], error["reason"])
+                yield table
+                yield Static("s saves them as CSV · Enter or Esc closes", classes="hint")
+            else:
+                yield Static("Nothing was refused. Enter or Esc closes.", classes="hint")
+
+    def action_save(self) -> None:
+        if not self.report.errors:
+            return
+        try:
+            path = save_refused_rows(self.report, Path.cwd())
+        except OSError as exc:
+            self.notify(f"Cannot save: {exc.strerror}", severity="error")
+            return
+        self.notify(f"Saved {path}", title="Refused rows")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

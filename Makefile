@@ -36,7 +36,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	$(BIN)/python bench/fixtures.py
+	$(BIN)/python bench/demo_center.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

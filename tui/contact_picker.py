@@ -6,20 +6,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from store.directory import KINDS, Directory
 from tui.background import off_loop
+from tui.contact_list import ContactList, header_line
 
-SHOWN = 200  # rows in the table; the filter narrows the rest
 KIND_CYCLE = (None, *KINDS)
-COLUMNS = (
-    ("mark", " ", 1),
-    ("name", "Name", 20),
-    ("kind", "Kind", 8),
-    ("email", "Email", 26),
-    ("phone", "Phone", 13),
-)
 ADDRESS = {"email": "email", "sms": "phone", "push": "app"}
 
 
@@ -32,6 +25,7 @@ class ContactPicker(Screen[list[int] | None]):
         Binding("pagedown", "move(10)", "Page down", show=False, priority=True),
         Binding("pageup", "move(-10)", "Page up", show=False, priority=True),
         Binding("enter", "toggle", "Select", key_display="↵", priority=True),
+        Binding("space", "toggle", "Select", show=False),
         Binding("ctrl+a", "select_shown", "All shown", priority=True),
         Binding("ctrl+u", "clear", "None", priority=True),
         Binding("ctrl+k", "next_kind", "Kind", priority=True),
@@ -51,10 +45,8 @@ class ContactPicker(Screen[list[int] | None]):
         yield Static("[b]Pick contacts[/b] · type a name, email or phone", id="title")
         yield Input(placeholder="filter", id="filter", compact=True)
         yield Static("Loading the contacts…", id="counts")
-        table: DataTable[str] = DataTable(id="contacts", cursor_type="row", zebra_stripes=True)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
-        yield table
+        yield Static(header_line(), id="header")
+        yield ContactList(id="contacts")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -77,57 +69,32 @@ class ContactPicker(Screen[list[int] | None]):
         if self.directory is None:
             return
         self.matches = self.directory.search(self.query_one("#filter", Input).value, self.kind)
-        entries = self.directory.entries
-        table = self.query_one("#contacts", DataTable)
-        with self.app.batch_update():
-            table.clear()
-            for position in self.matches[:SHOWN]:
-                entry = entries[position]
-                table.add_row(
-                    "✓" if entry.id in self.selected else "",
-                    entry.name[:20],
-                    entry.kind,
-                    entry.email[:26],
-                    entry.phone,
-                    key=str(entry.id),
-                )
+        self.query_one(ContactList).show(self.directory.entries, self.matches, self.selected)
         self.show_counts()
 
     def show_counts(self) -> None:
         if self.directory is None:
             return
-        shown = min(len(self.matches), SHOWN)
         kind = f"{self.kind}s" if self.kind else "all kinds"
-        more = f", the first {shown:,} shown" if len(self.matches) > shown else ""
         self.query_one("#counts", Static).update(
-            f"{len(self.matches):,} of {len(self.directory):,} contacts ({kind}{more}) · "
+            f"{len(self.matches):,} of {len(self.directory):,} contacts ({kind}) · "
             f"[b]{len(self.selected):,} selected[/b] · ^k kind · ^a all {len(self.matches):,} matches"
         )
 
-    def highlighted_id(self) -> int | None:
-        table = self.query_one("#contacts", DataTable)
-        if not table.row_count:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return int(row_key.value) if row_key.value is not None else None
-
     def action_move(self, rows: int) -> None:
-        table = self.query_one("#contacts", DataTable)
-        if table.row_count:
-            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + rows)))
+        self.query_one(ContactList).move(rows)
 
     def action_toggle(self) -> None:
-        contact_id = self.highlighted_id()
-        if contact_id is None:
+        contacts = self.query_one(ContactList)
+        entry = contacts.highlighted()
+        if entry is None:
             return
-        if contact_id in self.selected:
-            self.selected.discard(contact_id)
+        if entry.id in self.selected:
+            self.selected.discard(entry.id)
         else:
-            self.selected.add(contact_id)
-        table = self.query_one("#contacts", DataTable)
-        table.update_cell(str(contact_id), "mark", "✓" if contact_id in self.selected else "")
+            self.selected.add(entry.id)
         self.show_counts()
-        self.action_move(1)
+        contacts.move(1)
 
     def action_select_shown(self) -> None:
         if self.directory is not None:

@@ -1,0 +1,89 @@
+"""A list of any number of contacts that draws only the lines on screen (toolong's way, not a DataTable).
+
+A DataTable measures and styles every cell it holds; this list formats one line per visible row, so a
+filter over 100,000 contacts costs the same to show as one over ten.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from store.directory import Entry
+
+WIDTHS = (2, 20, 9, 25)  # mark, name, kind, email; the phone takes the rest
+
+
+def format_line(entry: Entry, selected: bool) -> str:
+    mark = "✓" if selected else " "
+    name, email = entry.name, entry.email
+    mark_w, name_w, kind_w, email_w = WIDTHS
+    if len(name) > name_w - 1:
+        name = name[: name_w - 2] + "…"
+    if len(email) > email_w - 1:
+        email = email[: email_w - 2] + "…"
+    return f"{mark:<{mark_w}}{name:<{name_w}}{entry.kind:<{kind_w}}{email:<{email_w}}{entry.phone}"
+
+
+def header_line() -> str:
+    mark_w, name_w, kind_w, email_w = WIDTHS
+    return f"{'':<{mark_w}}{'Name':<{name_w}}{'Kind':<{kind_w}}{'Email':<{email_w}}Phone"
+
+
+class ContactList(ScrollView, can_focus=True):
+    """The filtered contacts, a cursor, and which are selected."""
+
+    COMPONENT_CLASSES = {"contact-list--cursor", "contact-list--selected"}
+    DEFAULT_CSS = """
+    ContactList { height: 1fr; }
+    ContactList > .contact-list--cursor { background: $accent 60%; color: $text; text-style: bold; }
+    ContactList > .contact-list--selected { color: $success; }
+    """
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.entries: list[Entry] = []
+        self.matches: list[int] = []
+        self.selected: set[int] = set()
+        self.cursor = 0
+
+    def show(self, entries: list[Entry], matches: list[int], selected: set[int]) -> None:
+        """Shows these matches (positions in `entries`), the cursor back on the first."""
+        self.entries, self.matches, self.selected = entries, matches, selected
+        self.cursor = 0
+        self.virtual_size = Size(self.size.width, len(matches))
+        self.scroll_to(y=0, animate=False)
+        self.refresh()
+
+    def highlighted(self) -> Entry | None:
+        if not self.matches:
+            return None
+        return self.entries[self.matches[self.cursor]]
+
+    def move(self, rows: int) -> None:
+        if not self.matches:
+            return
+        self.cursor = max(0, min(len(self.matches) - 1, self.cursor + rows))
+        top, height = int(self.scroll_offset.y), max(1, self.scrollable_content_region.height)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        row = int(self.scroll_offset.y) + y
+        width = self.size.width
+        if row >= len(self.matches):
+            return Strip.blank(width, self.rich_style)
+        entry = self.entries[self.matches[row]]
+        chosen = entry.id in self.selected
+        text = format_line(entry, chosen)[:width].ljust(width)
+        style = self.rich_style
+        if chosen:
+            style += self.get_component_rich_style("contact-list--selected")
+        if row == self.cursor:
+            style += self.get_component_rich_style("contact-list--cursor")
+        return Strip([Segment(text, style)], width)

@@ -221,8 +221,10 @@ class SummaryScreen(Screen[None]):
             if selected is not None and str(selected) in wanted:
                 table.move_cursor(row=wanted.index(str(selected)), animate=False)
         empty = self.query_one("#empty", Static)
-        table.display = bool(docs)
-        empty.display = not docs and self.loaded_once
+        table.display = bool(docs) or not self.loaded_once
+        empty.display = not table.display
+        if table.display and self.focused is None:
+            table.focus()
         if not docs:
             empty.update(self.empty_text())
         self.show_selected()

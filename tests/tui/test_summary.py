@@ -102,3 +102,14 @@ async def test_ctrl_q_quits(demo_app):
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert demo_app.return_code == 0
+
+
+async def test_arrow_keys_work_as_soon_as_the_summary_shows(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: demo_app.screen.loaded_once)
+        table = demo_app.screen.query_one("#campaigns", DataTable)
+        assert demo_app.focused is table
+        await pilot.press("down", "down")
+        assert table.cursor_row == 2
+        second = names_shown(demo_app)[2]
+        assert second in text_of(demo_app, "#selected")

@@ -33,13 +33,12 @@ def compile_template(source: str, what: str = "body") -> Template:
 
 
 def render(source: str, values: dict[str, str], what: str = "body") -> str:
-    from jinja2.exceptions import SecurityError, UndefinedError
-
     template = compile_template(source, what)
     try:
         return template.render(values)
-    except (SecurityError, UndefinedError, TypeError, ValueError) as exc:
-        raise TemplateError(f"the {what} cannot be rendered: {exc}") from None
+    except Exception as exc:  # a user's template may fail any way (1/0, the sandbox's refusals)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TemplateError(f"the {what} cannot be rendered: {reason}") from None
 
 
 def check_template(source: str, what: str = "body") -> None:

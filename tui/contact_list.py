@@ -14,6 +14,7 @@ from textual.strip import Strip
 from store.directory import Entry
 
 WIDTHS = (2, 20, 9, 25)  # mark, name, kind, email; the phone takes the rest
+WIDTH_BEFORE_NOTE = sum(WIDTHS) + 14
 
 
 def format_line(entry: Entry, selected: bool) -> str:
@@ -35,11 +36,12 @@ def header_line() -> str:
 class ContactList(ScrollView, can_focus=True):
     """The filtered contacts, a cursor, and which are selected."""
 
-    COMPONENT_CLASSES = {"contact-list--cursor", "contact-list--selected"}
+    COMPONENT_CLASSES = {"contact-list--cursor", "contact-list--selected", "contact-list--no-consent"}
     DEFAULT_CSS = """
     ContactList { height: 1fr; }
     ContactList > .contact-list--cursor { background: $accent 60%; color: $text; text-style: bold; }
     ContactList > .contact-list--selected { color: $success; }
+    ContactList > .contact-list--no-consent { color: $text-disabled; }
     """
 
     def __init__(self, id: str | None = None) -> None:
@@ -80,8 +82,13 @@ class ContactList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         entry = self.entries[self.matches[row]]
         chosen = entry.id in self.selected
-        text = format_line(entry, chosen)[:width].ljust(width)
+        line = format_line(entry, chosen)
+        if not entry.consent:
+            line = line.ljust(WIDTH_BEFORE_NOTE) + " no consent"
+        text = line[:width].ljust(width)
         style = self.rich_style
+        if not entry.consent:
+            style += self.get_component_rich_style("contact-list--no-consent")
         if chosen:
             style += self.get_component_rich_style("contact-list--selected")
         if row == self.cursor:

@@ -26,10 +26,10 @@ class ContactPicker(Screen[list[int] | None]):
         Binding("pageup", "move(-10)", "Page up", show=False, priority=True),
         Binding("enter", "toggle", "Select", key_display="↵", priority=True),
         Binding("space", "toggle", "Select", show=False),
-        Binding("ctrl+a", "select_shown", "All shown", priority=True),
+        Binding("ctrl+a", "select_shown", "All", priority=True),
         Binding("ctrl+u", "clear", "None", priority=True),
         Binding("ctrl+k", "next_kind", "Kind", priority=True),
-        Binding("ctrl+s", "done", "Add selected", priority=True),
+        Binding("ctrl+s", "done", "Add", priority=True),
         Binding("escape", "cancel", "Cancel"),
     ]
 

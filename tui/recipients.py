@@ -33,10 +33,10 @@ class RecipientsScreen(Screen[None]):
 
     BINDINGS = [
         Binding("p", "paste", "Paste"),
-        Binding("f", "csv", "CSV file"),
+        Binding("f", "csv", "CSV"),
         Binding("t", "template", "Template"),
         Binding("c", "contacts", "Contacts"),
-        Binding("a", "all_patients", "All patients"),
+        Binding("a", "all_patients", "Patients"),
         Binding("v", "last_report", "Last report", show=False),
         Binding("escape", "app.pop_screen", "Back"),
     ]

@@ -36,6 +36,14 @@ def test_a_draft_keeps_its_content(store):
         ({"sender": "Centro Med"}, BadInput, "at most 11 letters and digits"),
         ({"body": "Hi {{ first_name "}, TemplateError, "template error on line 1"),
         ({"body": "{{ ''.__class__.__mro__ }}"}, TemplateError, "cannot be rendered"),
+        (
+            {"body": "{{ first_name.__class__.__base__.__subclasses__() }}"},
+            TemplateError,
+            "cannot be rendered",
+        ),
+        ({"body": "{{ cycler.__init__.__globals__ }}"}, TemplateError, "cannot be rendered"),
+        ({"body": "{% for x in range(10**9) %}{% endfor %}"}, TemplateError, "cannot be rendered"),
+        ({"body": "{{ 1 / 0 }}"}, TemplateError, "cannot be rendered: division by zero"),
     ],
 )
 def test_bad_drafts_are_refused_with_a_reason(store, changes, error, says):
@@ -43,6 +51,13 @@ def test_bad_drafts_are_refused_with_a_reason(store, changes, error, says):
         draft(**changes)
     assert says in str(caught.value)
     assert Campaign.select().count() == 0
+
+
+def test_the_sandbox_hands_out_nothing_unsafe():
+    from store.templates import render
+
+    assert render("{{ coupon|attr('__class__') }}", {"coupon": "X"}) == ""
+    assert render("Ciao {{ nickname }}!", {"first_name": "Maria"}) == "Ciao !"  # unknown names render empty
 
 
 def test_sms_sender_may_be_a_phone_number(store):

@@ -111,3 +111,13 @@ def select_in(sql: str, values: Sequence[Any], chunk: int = 900) -> Iterator[tup
         batch = list(values[start : start + chunk])
         marks = ", ".join([database.param] * len(batch))
         yield from database.execute_sql(sql.format(marks), batch).fetchall()
+
+
+def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """One statement for many rows (`?` placeholders, turned into the engine's own)."""
+    if not rows:
+        return
+    if is_postgres():
+        database.cursor().executemany(sql.replace("?", "%s"), rows)
+    else:
+        database.cursor().executemany(sql, [[_sqlite_value(v) for v in row] for row in rows])

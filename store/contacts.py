@@ -11,7 +11,7 @@ from store.addresses import InvalidAddress, normalise_email, normalise_phone
 from store.bulk import chunk_size
 from store.clock import utcnow
 from store.csvfile import read_csv_table, require_columns
-from store.db import database
+from store.db import write_transaction
 from store.models import CONTACT_KINDS, Contact
 from store.report import ImportReport
 
@@ -104,7 +104,7 @@ def import_contacts(path: str | Path, default_region: str = "IT") -> ImportRepor
             continue
         parsed[contact["id"]] = contact
         row_of[contact["id"]] = row_number
-    with database.atomic():
+    with write_transaction():
         _refuse_tokens_owned_elsewhere(parsed, row_of, report)
         existing = _existing(list(parsed))
         now = utcnow()

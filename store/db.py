@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlparse
 
 from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 
 from store.errors import ConfigError
+
+T = TypeVar("T")
 
 database = DatabaseProxy()
 
@@ -80,6 +84,15 @@ def connection() -> Iterator[Database]:
         yield database.obj
 
 
+def write_transaction() -> Any:
+    """A transaction that will write: on SQLite it takes the write lock at BEGIN.
+
+    A deferred SQLite transaction that reads and then writes fails at once with "database is locked"
+    when another connection writes meanwhile; one that starts IMMEDIATE waits its turn instead.
+    """
+    return database.atomic() if is_postgres() else database.atomic("IMMEDIATE")
+
+
 @contextmanager
 def bulk_transaction() -> Iterator[None]:
     """One transaction for a bulk write whose references the caller has checked itself.
@@ -91,11 +104,21 @@ def bulk_transaction() -> Iterator[None]:
     if sqlite:
         database.execute_sql("PRAGMA foreign_keys = OFF")
     try:
-        with database.atomic():
+        with write_transaction():
             yield
     finally:
         if sqlite:
             database.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def _in_connection(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with connection():
+        return function(*args, **kwargs)
+
+
+async def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Awaits a blocking store call run in a thread with its own connection: the event loop goes on."""
+    return await asyncio.to_thread(_in_connection, function, *args, **kwargs)
 
 
 def close_database() -> None:

@@ -87,6 +87,10 @@ class Campaign(BaseModel):
     last_sent_at = DateTimeField(null=True)
     completed_at = DateTimeField(null=True)
     cancelled_at = DateTimeField(null=True)
+    paused_at = DateTimeField(null=True)
+    # While its provider is down the campaign waits, holding its place in the queue (schema 2).
+    waiting_until = DateTimeField(null=True)
+    waiting_reason = TextField(null=True)
 
 
 class Message(BaseModel):
@@ -103,6 +107,10 @@ class Message(BaseModel):
     attempts = SmallIntegerField(default=0)
     lease_until = DateTimeField(null=True)
     worker = TextField(null=True)
+    # Claimed messages are `sending`; those also `handed_at` were given to the provider (schema 2):
+    # after a crash only these may have gone out, and go again marked `resent_after_crash`.
+    handed_at = DateTimeField(null=True)
+    next_attempt_at = DateTimeField(null=True)
     provider_id = TextField(null=True)
     error = TextField(null=True)
     body_hash = CharField(max_length=64, null=True)

@@ -10,7 +10,7 @@ from peewee import chunked
 from store.bulk import chunk_size, insert_rows
 from store.clock import to_utc
 from store.csvfile import read_csv_table, require_columns
-from store.db import database
+from store.db import write_transaction
 from store.models import Contact, Reservation
 from store.report import ImportReport
 
@@ -44,7 +44,7 @@ def import_reservations(path: str | Path) -> ImportReport:
             report.duplicates += 1
             continue
         seen[key] = row_number
-    with database.atomic():
+    with write_transaction():
         known = _known_contacts({contact_id for contact_id, _ in seen})
         rows = []
         for (contact_id, created_at), row_number in seen.items():

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peewee import Database
-from playhouse.migrate import SchemaMigrator
+from peewee import Database, DateTimeField, TextField
+from playhouse.migrate import SchemaMigrator, migrate
 
 from store.db import database
 from store.models import MODELS, Setting
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# Each step takes the schema from version N-1 to N: (N, step). Steps use playhouse.migrate, e.g.
-# migrate(migrator.add_column("campaign", "lane", IntegerField(default=0))).
-MIGRATIONS: list[tuple[int, Callable[[SchemaMigrator], None]]] = []
+
+def _sending_columns(migrator: SchemaMigrator) -> None:
+    """2: what the send engine keeps: pauses, provider outages, hand-overs and retries."""
+    migrate(
+        migrator.add_column("campaign", "paused_at", DateTimeField(null=True)),
+        migrator.add_column("campaign", "waiting_until", DateTimeField(null=True)),
+        migrator.add_column("campaign", "waiting_reason", TextField(null=True)),
+        migrator.add_column("message", "handed_at", DateTimeField(null=True)),
+        migrator.add_column("message", "next_attempt_at", DateTimeField(null=True)),
+    )
+
+
+# Each step takes the schema from version N-1 to N: (N, step), with playhouse.migrate.
+MIGRATIONS: list[tuple[int, Callable[[SchemaMigrator], None]]] = [(2, _sending_columns)]
 
 
 def schema_version() -> int:

@@ -8,8 +8,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from store.db import off_loop
 from store.directory import KINDS, Directory
-from tui.background import off_loop
 from tui.contact_list import ContactList, header_line
 
 KIND_CYCLE = (None, *KINDS)

@@ -11,8 +11,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
+from store.db import off_loop
 from store.errors import CampaignsError
-from tui.background import off_loop
 from tui.confirm import ConfirmDialog
 
 CHANNEL_OPTIONS = [("SMS", "sms"), ("Email", "email"), ("Push", "push")]

@@ -11,9 +11,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
+from store.db import off_loop
 from store.errors import CampaignsError
 from store.report import ImportReport
-from tui.background import off_loop
 from tui.confirm import ConfirmDialog
 from tui.import_dialogs import CsvDialog, PasteDialog
 from tui.report_screen import ReportScreen

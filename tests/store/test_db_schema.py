@@ -2,13 +2,13 @@ from pathlib import Path
 
 import pytest
 from peewee import IntegerField, PostgresqlDatabase, SqliteDatabase
-from playhouse.migrate import migrate
+from playhouse.migrate import SchemaMigrator, migrate
 
 from store import schema
 from store.campaigns import create_campaign
 from store.db import database, make_database, open_database, redact
 from store.errors import ConfigError
-from store.models import Campaign
+from store.models import Campaign, Setting
 
 
 def test_sqlite_url_gives_a_wal_database_with_foreign_keys(tmp_path: Path):
@@ -41,6 +41,23 @@ def test_init_creates_the_schema_and_is_idempotent(store):
     create_campaign(channel="sms", name="Keep me", sender="Centro", body="hi")
     assert schema.migrate_schema() == schema.SCHEMA_VERSION
     assert Campaign.select().count() == 1
+
+
+def test_a_version_1_database_gets_the_sending_columns(store):
+    campaign = create_campaign(channel="sms", name="From v1", sender="Centro", body="hi")
+    migrator = SchemaMigrator.from_database(database.obj)
+    with migrator.migration_context():
+        migrate(
+            *(migrator.drop_column("campaign", c) for c in ("paused_at", "waiting_until", "waiting_reason")),
+            *(migrator.drop_column("message", c) for c in ("handed_at", "next_attempt_at")),
+        )
+    Setting.update(value="1").where(Setting.key == "schema_version").execute()
+    assert schema.schema_version() == 1
+    assert schema.migrate_schema() == 2
+    columns = {c.name for c in database.get_columns("message")}
+    assert {"handed_at", "next_attempt_at"} <= columns
+    assert Campaign.get_by_id(campaign.id).waiting_until is None
+    assert Campaign.get_by_id(campaign.id).name == "From v1"
 
 
 def test_an_older_schema_is_migrated_keeping_its_data(store, monkeypatch):

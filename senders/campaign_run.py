@@ -1,0 +1,198 @@
+"""Sending one campaign: a feeder claims messages in batches, one task per connection sends them.
+
+Each connection hands over one message at a time, and only after the database says so: its previous
+result and the next hand-over are committed together (see `Recorder`). So after a crash at most one
+message per connection is in doubt, and the ledger names it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from senders.pacing import Pacer
+from senders.recorder import Recorder
+from senders.transports import Connection, ProviderUnavailable, Transport
+from store.clock import utcnow
+from store.sending import LEASE, Outgoing
+
+log = logging.getLogger("campaigns.send")
+
+LEASE_RENEWAL_SECONDS = LEASE.total_seconds() / 5
+IDLE_POLL_SECONDS = 0.5
+OUTAGE_BASE_SECONDS = 5.0  # a provider found down is tried again after 5 s, 10 s, 20 s… up to 5 minutes
+OUTAGE_CAP_SECONDS = 300.0
+
+
+@dataclass
+class RunSettings:
+    worker: str
+    window: str
+    claim_size: int = 200
+
+
+class CampaignRun:
+    """Sends one campaign until it is done, paused, cancelled, stopped, or its provider is down."""
+
+    def __init__(
+        self, campaign_id: int, transport: Transport, recorder: Recorder, pacer: Pacer, settings: RunSettings
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.transport = transport
+        self.recorder = recorder
+        self.pacer = pacer
+        self.settings = settings
+        self.queue: asyncio.Queue[Outgoing | None] = asyncio.Queue()
+        self.claimed: set[int] = set()  # claimed by us, not yet handed over
+        self.in_flight: set[int] = set()  # handed over, no answer yet
+        self.stopping = False
+        self.outage: str | None = None  # why the provider cannot be used, when it cannot
+        self.finished = False  # every message processed
+        self.sent = 0
+        self._retries_in_a_row = 0
+
+    # -- the feeder -----------------------------------------------------------------------------
+
+    async def feed(self) -> None:
+        from store.db import off_loop
+        from store.queue import finish_if_done
+        from store.sending import claim, renew_leases
+
+        renewed = time.monotonic()
+        while not self.stopping:
+            if time.monotonic() - renewed > LEASE_RENEWAL_SECONDS:
+                await off_loop(renew_leases, sorted(self.claimed | self.in_flight))
+                renewed = time.monotonic()
+            if self.queue.qsize() >= self.settings.claim_size // 2:
+                await asyncio.sleep(0.05)
+                continue
+            size = self.settings.claim_size
+            claimed = await off_loop(
+                claim, self.campaign_id, self.settings.worker, size, self.settings.window
+            )
+            if not claimed.active:
+                self.stop()
+                return
+            for message in claimed.messages:
+                self.claimed.add(message.id)
+                self.queue.put_nowait(message)
+            if claimed.messages or claimed.skipped:
+                continue
+            idle = self.queue.empty() and not self.in_flight and not self.claimed
+            if idle and claimed.next_retry_at is None and await off_loop(finish_if_done, self.campaign_id):
+                self.finished = True
+                self.stop()
+                return
+            await asyncio.sleep(IDLE_POLL_SECONDS)
+
+    # -- the connections ------------------------------------------------------------------------
+
+    async def next_message(self) -> Outgoing | None:
+        while not self.stopping:
+            try:
+                return await asyncio.wait_for(self.queue.get(), timeout=IDLE_POLL_SECONDS)
+            except TimeoutError:
+                continue
+        return None
+
+    async def hand_over(self, message: Outgoing | None, outcome: object = None) -> Outgoing | None:
+        """Commits the last outcome and the next hand-over together; None when the next may not go."""
+        outcomes = [outcome] if outcome is not None else []
+        if message is None:
+            await self.recorder.record(outcomes)  # type: ignore[arg-type]
+            return None
+        self.claimed.discard(message.id)
+        allowed = await self.recorder.record(outcomes, [message.id])  # type: ignore[arg-type]
+        if message.id not in allowed:
+            return None  # paused or cancelled meanwhile: it stays as the database now says
+        self.in_flight.add(message.id)
+        return message
+
+    async def connection_loop(self) -> None:
+        try:
+            connection: Connection = await self.transport.connect()
+        except ProviderUnavailable as exc:
+            self.provider_down(str(exc))
+            return
+        try:
+            message = await self.hand_over(await self.next_message())
+            while message is not None:
+                await self.pacer.wait()
+                try:
+                    outcome = await connection.send(message)
+                except ProviderUnavailable as exc:
+                    await self.give_back([message.id])
+                    self.provider_down(str(exc))
+                    return
+                self.note(outcome.state, outcome.error)
+                upcoming = None if self.stopping else self._next_now()
+                self.in_flight.discard(message.id)
+                message = await self.hand_over(upcoming, outcome)
+                if message is None and upcoming is None and not self.stopping:
+                    message = await self.hand_over(await self.next_message())
+        finally:
+            await connection.close()
+
+    def _next_now(self) -> Outgoing | None:
+        try:
+            return self.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
+    def note(self, state: str, error: str | None) -> None:
+        """Counts answers; many transient failures in a row mean the provider is down."""
+        if state == "sent":
+            self.sent += 1
+            self._retries_in_a_row = 0
+        elif state == "retry":
+            self._retries_in_a_row += 1
+            if self._retries_in_a_row >= max(4, 2 * self.transport.connections):
+                self.provider_down(f"{self.transport.name} keeps failing: {error}")
+        else:
+            self._retries_in_a_row = 0
+
+    def provider_down(self, reason: str) -> None:
+        if self.outage is None:
+            self.outage = reason
+            log.warning("campaign %s waits: %s", self.campaign_id, reason)
+        self.stop()
+
+    def stop(self) -> None:
+        self.stopping = True
+
+    async def give_back(self, message_ids: list[int]) -> None:
+        """Messages never handed over (or refused at the door) go back to `pending`."""
+        from store.db import off_loop
+        from store.sending import release
+
+        await off_loop(release, message_ids)
+        for message_id in message_ids:
+            self.in_flight.discard(message_id)
+            self.claimed.discard(message_id)
+
+    # -- the whole run --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        connections = [asyncio.create_task(self.connection_loop()) for _ in range(self.transport.connections)]
+        feeder = asyncio.create_task(self.feed())
+        try:
+            await asyncio.gather(feeder, *connections)
+        finally:
+            # A stop lets each connection finish the message it holds. Claimed messages never handed
+            # over go back; any still in flight (a hard cancel) stay `sending` and, once their lease
+            # ends, go again marked as possibly received twice.
+            self.stopping = True
+            for task in (feeder, *connections):
+                task.cancel()
+            await asyncio.gather(feeder, *connections, return_exceptions=True)
+            if self.claimed:
+                await asyncio.shield(self.give_back(sorted(self.claimed)))
+            await self.transport.close()
+
+    def waiting_until(self, outages: int) -> tuple[object, str]:
+        delay = min(OUTAGE_CAP_SECONDS, OUTAGE_BASE_SECONDS * 2 ** max(0, outages - 1))
+        until = utcnow() + timedelta(seconds=delay)
+        return until, f"{self.outage}; retrying at {until:%H:%M:%S} UTC"

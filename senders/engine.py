@@ -1,0 +1,150 @@
+"""The send engine: the campaigns whose turn it is, one run each, in the TUI or `campaigns worker`.
+
+Campaigns go one after another, the first created first; `lanes` lets that many go at once. Every
+database call runs off the event loop; several engines on one database share the work through claims.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+
+from senders.campaign_run import CampaignRun, RunSettings
+from senders.pacing import Pacer
+from senders.recorder import Recorder
+from senders.transports import make_transport
+from store.clock import utcnow
+from store.config import Config
+from store.db import off_loop
+
+log = logging.getLogger("campaigns.engine")
+
+POLL_SECONDS = 0.5
+COMPLETION_CHECK_SECONDS = 60.0
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class EngineStatus:
+    """What the engine is doing, for screens and the worker's final line."""
+
+    running: dict[int, str] = field(default_factory=dict)  # campaign id -> what it is doing
+    sent: int = 0
+
+
+class Engine:
+    def __init__(self, config: Config, worker: str | None = None, lanes: int = 1) -> None:
+        self.config = config
+        self.worker = worker or default_worker_name()
+        self.lanes = max(1, lanes)
+        self.runs: dict[int, tuple[CampaignRun, asyncio.Task[None]]] = {}
+        self.outages: dict[int, int] = {}
+        self.channel_of: dict[int, str] = {}
+        self.recorder = Recorder(self.channel_of)
+        self.pacers: dict[str, Pacer] = {}
+        self.status = EngineStatus()
+        self._stop = asyncio.Event()
+        self._secret: str | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self, until_idle: bool = False) -> EngineStatus:
+        """Sends until stopped (or, with `until_idle`, until no campaign is left to send)."""
+        from store.queue import complete_due, next_campaigns
+        from store.secrets import link_secret
+
+        self._secret = await off_loop(link_secret, self.config.feedback.secret)
+        last_completion_check = 0.0
+        try:
+            while not self._stop.is_set():
+                if time.monotonic() - last_completion_check > COMPLETION_CHECK_SECONDS:
+                    await off_loop(complete_due)
+                    last_completion_check = time.monotonic()
+                campaigns = await off_loop(next_campaigns, self.lanes)
+                await self._reap()
+                now = utcnow()
+                for campaign in campaigns:
+                    if campaign.id in self.runs:
+                        continue
+                    if campaign.waiting_until and campaign.waiting_until > now:
+                        self.status.running[campaign.id] = f"waiting: {campaign.waiting_reason}"
+                        continue
+                    await self._start(campaign)
+                if until_idle and not campaigns and not self.runs:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=POLL_SECONDS)
+        finally:
+            for run, _task in self.runs.values():
+                run.stop()
+            if self.runs:
+                await asyncio.gather(*(task for _run, task in self.runs.values()), return_exceptions=True)
+            await self._reap()
+            self.recorder.close()
+        return self.status
+
+    async def _start(self, campaign: object) -> None:
+        from store.queue import set_waiting
+        from store.window import parse_window
+
+        campaign_id, channel = campaign.id, campaign.channel  # type: ignore[attr-defined]
+        parse_window(self.config.dedup.campaign_window)  # a bad window stops here, not mid-send
+        self.channel_of[campaign_id] = channel
+        transport = make_transport(channel, self.config, campaign.sender, self._secret or "")  # type: ignore[attr-defined]
+        pacer = await self._pacer(channel)
+        run = CampaignRun(
+            campaign_id, transport, self.recorder, pacer,
+            RunSettings(worker=self.worker, window=self.config.dedup.campaign_window,
+                        claim_size=max(50, 25 * transport.connections)),
+        )  # fmt: skip
+        if campaign.waiting_until is not None:  # type: ignore[attr-defined]
+            await off_loop(set_waiting, campaign_id, None, None)
+        self.status.running[campaign_id] = f"sending through {transport.name}"
+        self.runs[campaign_id] = (run, asyncio.create_task(run.run(), name=f"campaign-{campaign_id}"))
+        log.info("campaign %s: sending through %s", campaign_id, transport.name)
+
+    async def _pacer(self, channel: str) -> Pacer:
+        from store.models import SentLedger
+
+        pacer = self.pacers.get(channel)
+        if pacer is None:
+            rate = getattr(self.config, channel).rate_per_hour
+
+            def last_sent() -> object:
+                return SentLedger.select(SentLedger.sent_at).where(SentLedger.channel == channel).order_by(
+                    SentLedger.sent_at.desc()
+                ).scalar()  # fmt: skip
+
+            last = await off_loop(last_sent) if rate else None
+            pacer = self.pacers[channel] = Pacer(rate, last, utcnow())  # type: ignore[arg-type]
+        return pacer
+
+    async def _reap(self) -> None:
+        """Forgets finished runs; one that stopped for an outage leaves its campaign waiting."""
+        from store.queue import set_waiting
+
+        for campaign_id, (run, task) in list(self.runs.items()):
+            if not task.done():
+                continue
+            del self.runs[campaign_id]
+            self.status.sent += run.sent
+            error = task.exception() if not task.cancelled() else None
+            if error is not None:
+                log.error("campaign %s stopped: %s: %s", campaign_id, type(error).__name__, error)
+            if run.outage is not None:
+                self.outages[campaign_id] = self.outages.get(campaign_id, 0) + 1
+                until, reason = run.waiting_until(self.outages[campaign_id])
+                await off_loop(set_waiting, campaign_id, until, reason)
+                self.status.running[campaign_id] = f"waiting: {reason}"
+            else:
+                self.outages.pop(campaign_id, None)
+                self.status.running.pop(campaign_id, None)

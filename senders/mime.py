@@ -1,0 +1,81 @@
+"""Building an email's bytes fast: the parts every recipient shares are encoded once per campaign.
+
+`email.message.EmailMessage` costs ~0.5 ms a message here, a ceiling near 2,000 a second before any I/O;
+this writes the same MIME (multipart/alternative, UTF-8, base64) by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from email.header import Header
+from email.utils import formatdate
+from functools import lru_cache
+
+from senders.email_body import html_from_text
+
+CRLF = "\r\n"
+
+
+def _encoded_header(text: str) -> str:
+    return text if text.isascii() else Header(text, "utf-8").encode()
+
+
+def _base64_lines(text: str) -> str:
+    return base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", CRLF)
+
+
+def from_header(name: str, address: str) -> str:
+    """`"Centro Medico" <noreply@example.org>`, as INTERFACE.md shows it; RFC 2047 for other scripts."""
+    if not name.isascii():
+        return f"{Header(name, 'utf-8').encode()} <{address}>"
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{address}>'
+
+
+@lru_cache(maxsize=256)
+def _parts(body: str) -> tuple[str, str]:
+    """The plain and HTML parts of a body, encoded (recipients who share a first name share them)."""
+    return _base64_lines(body), _base64_lines(html_from_text(body))
+
+
+class EmailBuilder:
+    """One campaign's From and domain; `build` fills in a recipient."""
+
+    def __init__(self, sender_name: str, from_address: str) -> None:
+        self.from_header = from_header(sender_name, from_address)
+        self.from_address = from_address
+        self.domain = from_address.rpartition("@")[2] or "localhost"
+
+    def build(self, *, to: str, subject: str, body: str, message_id: int, unsubscribe: str | None) -> bytes:
+        plain, html = _parts(body)
+        boundary = f"=_{os.urandom(8).hex()}"
+        headers = [
+            f"From: {self.from_header}",
+            f"To: {to}",
+            f"Subject: {_encoded_header(subject)}",
+            f"Date: {formatdate(usegmt=True)}",
+            f"Message-ID: <m{message_id}.{os.urandom(4).hex()}@{self.domain}>",
+            "MIME-Version: 1.0",
+            f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        ]
+        if unsubscribe:
+            headers.append(f"List-Unsubscribe: <{unsubscribe}>")
+            headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+        parts = [
+            CRLF.join(headers),
+            "",
+            f"--{boundary}",
+            "Content-Type: text/plain; charset=utf-8",
+            "Content-Transfer-Encoding: base64",
+            "",
+            plain,
+            f"--{boundary}",
+            "Content-Type: text/html; charset=utf-8",
+            "Content-Transfer-Encoding: base64",
+            "",
+            html,
+            f"--{boundary}--",
+            "",
+        ]
+        return CRLF.join(parts).encode("ascii")

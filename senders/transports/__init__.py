@@ -1,0 +1,48 @@
+"""How messages cross the wire, one small interface per channel: SMTP, HTTP gateways, the outbox.
+
+A transport opens connections; a connection sends one message at a time and says what became of it.
+`ProviderUnavailable` means the provider cannot be reached at all: the campaign waits, its messages are
+not burned.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from store.config import Config
+from store.sending import Outcome, Outgoing
+
+
+class ProviderUnavailable(Exception):
+    """The provider cannot be reached; the message says what happened, without personal data."""
+
+
+class Connection(Protocol):
+    async def send(self, message: Outgoing) -> Outcome: ...
+
+    async def close(self) -> None: ...
+
+
+class Transport(Protocol):
+    name: str  # shown to admins: "SMTP 127.0.0.1:1025"
+    connections: int
+
+    async def connect(self) -> Connection: ...
+
+    async def close(self) -> None: ...
+
+
+def make_transport(channel: str, config: Config, campaign_sender: str, link_secret: str) -> Transport:
+    """The configured transport for a channel."""
+    section = getattr(config, channel)
+    if section.transport == "outbox":
+        from senders.transports.outbox import OutboxTransport
+
+        return OutboxTransport(config, campaign_sender, link_secret)
+    if channel == "email":
+        from senders.transports.smtp import SmtpTransport
+
+        return SmtpTransport(config, campaign_sender, link_secret)
+    from senders.transports.http import HttpTransport
+
+    return HttpTransport(channel, section.url, section.token, section.connections)

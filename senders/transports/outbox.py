@@ -1,0 +1,53 @@
+"""The offline transport: what would have been sent, written as files under the outbox folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from senders.links import unsubscribe_url
+from senders.mime import EmailBuilder
+from store.config import Config
+from store.sending import Outcome, Outgoing
+
+
+class OutboxConnection:
+    def __init__(self, transport: OutboxTransport) -> None:
+        self.transport = transport
+
+    async def send(self, message: Outgoing) -> Outcome:
+        folder = self.transport.folder / f"campaign-{message.campaign_id}"
+        folder.mkdir(parents=True, exist_ok=True)
+        if message.channel == "email":
+            raw = self.transport.builder.build(
+                to=message.address, subject=message.subject or message.sender, body=message.body,
+                message_id=message.id,
+                unsubscribe=unsubscribe_url(self.transport.public_url, self.transport.secret, message.id),
+            )  # fmt: skip
+            (folder / f"{message.id}.eml").write_bytes(raw)
+        else:
+            data = {
+                "to": message.address, "from": message.sender, "title": message.subject, "body": message.body,
+                "reference": message.reference,
+            }  # fmt: skip
+            (folder / f"{message.id}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        return Outcome(message.id, "sent", provider_id=f"outbox:{message.id}")
+
+    async def close(self) -> None:
+        return None
+
+
+class OutboxTransport:
+    def __init__(self, config: Config, sender: str, secret: str) -> None:
+        self.folder = Path(config.outbox.path).expanduser()
+        self.name = f"the outbox folder {self.folder}"
+        self.connections = 1
+        self.builder = EmailBuilder(sender, config.email.from_address)
+        self.public_url = config.feedback.public_url
+        self.secret = secret
+
+    async def connect(self) -> OutboxConnection:
+        return OutboxConnection(self)
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,294 @@
+"""Claiming messages to send and recording what became of them: the ledger of the send engine.
+
+A claim is one transaction that takes the next pending messages of a campaign, leaves out those whose
+contact withdrew consent and those the duplicate window forbids, renders the rest, and marks them
+`sending` under a lease. Engines on one database never claim the same message. Before the provider
+sees a message it is marked `handed_at`; after a crash, a message still `sending` past its lease went
+back to `pending` if it was never handed over, and goes again marked `resent_after_crash` if it was.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from peewee import JOIN, chunked, fn
+
+from store.bulk import execute_many, insert_rows
+from store.clock import utcnow
+from store.db import database, is_postgres, write_transaction
+from store.models import Campaign, Contact, Message, SentLedger
+from store.queue import ACTIVE
+from store.templates import render
+from store.window import body_hash, parse_window
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 6
+RETRY_BASE_SECONDS = 5
+RETRY_CAP_SECONDS = 15 * 60
+_CLAIM_LOCK = 7_231_001  # PostgreSQL advisory lock: one claim at a time keeps the window exact
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed message, rendered and ready for its transport."""
+
+    id: int
+    campaign_id: int
+    channel: str
+    address: str
+    sender: str
+    subject: str | None  # email subject or push title, rendered
+    body: str  # rendered
+    body_hash: str
+    resent: bool  # it was with the provider when an engine stopped: it may arrive twice
+
+    @property
+    def reference(self) -> str:
+        """The reference providers echo back (delivery receipts)."""
+        return f"m{self.id}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the provider said about one message."""
+
+    message_id: int
+    state: str  # sent, failed, retry
+    provider_id: str | None = None
+    error: str | None = None
+    dead_token: str | None = None  # a push token the service says is gone
+    maybe_sent: bool = False  # the line dropped after the provider had it: if it goes again, say so
+
+
+@dataclass
+class Claim:
+    messages: list[Outgoing] = field(default_factory=list)
+    skipped: int = 0
+    active: bool = True  # False: the campaign is no longer queued or sending
+    next_retry_at: datetime | None = None  # when the earliest postponed message is due
+
+
+def _lock_claims() -> None:
+    if is_postgres():
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_CLAIM_LOCK,))
+
+
+def _recover_expired(campaign_id: int, now: datetime) -> None:
+    expired = (Message.campaign == campaign_id) & (Message.state == "sending") & (Message.lease_until < now)
+    Message.update(state="pending", lease_until=None, worker=None).where(
+        expired & Message.handed_at.is_null()
+    ).execute()
+    Message.update(
+        state="pending", lease_until=None, worker=None, handed_at=None, resent_after_crash=True
+    ).where(expired & Message.handed_at.is_null(False)).execute()
+
+
+def claim(
+    campaign_id: int,
+    worker: str,
+    limit: int,
+    window: str = "7d",
+    now: datetime | None = None,
+    lease: timedelta = LEASE,
+) -> Claim:
+    """Takes up to `limit` messages of the campaign to send now (one transaction)."""
+    now = now or utcnow()
+    with write_transaction():
+        _lock_claims()
+        campaign = Campaign.get_or_none(Campaign.id == campaign_id)
+        if campaign is None or campaign.state not in ACTIVE:
+            return Claim(active=False)
+        _recover_expired(campaign_id, now)
+        due = (Message.next_attempt_at.is_null()) | (Message.next_attempt_at <= now)
+        rows = list(
+            Message.select(
+                Message.id, Message.address, Message.first_name, Message.last_name,
+                Message.resent_after_crash, Contact.consent,
+            )
+            .join(Contact, JOIN.LEFT_OUTER, on=(Message.contact == Contact.id))
+            .where((Message.campaign == campaign_id) & (Message.state == "pending") & due)
+            .order_by(Message.id)
+            .limit(limit)
+            .tuples()
+        )  # fmt: skip
+        result = Claim()
+        if not rows:
+            result.next_retry_at = (
+                Message.select(fn.MIN(Message.next_attempt_at))
+                .where((Message.campaign == campaign_id) & (Message.state == "pending"))
+                .scalar()
+            )
+            return result
+        opted_out = [r[0] for r in rows if r[5] is False]
+        rows = [r for r in rows if r[5] is not False]
+        rendered = _render_all(campaign, rows)
+        duplicates = _windowed(campaign.channel, rendered, window, now)
+        claimed = [m for m in rendered if m.id not in duplicates]
+        if opted_out:
+            Message.update(state="skipped_opted_out", lease_until=None).where(
+                Message.id.in_(opted_out)
+            ).execute()
+        digests = {m.id: m.body_hash for m in rendered}
+        execute_many(
+            "UPDATE message SET state = 'skipped_duplicate', body_hash = ?, error = ? WHERE id = ?",
+            [(digests[i], f"the same message reached this address on {when:%Y-%m-%d %H:%M} UTC", i)
+             for i, when in duplicates.items()],
+        )  # fmt: skip
+        _mark_sending(claimed, worker, now + lease)
+        if campaign.state == "queued":
+            Campaign.update(state="sending").where(Campaign.id == campaign_id).execute()
+        result.messages = claimed
+        result.skipped = len(opted_out) + len(duplicates)
+    return result
+
+
+def _render_all(campaign: Campaign, rows: list[tuple[Any, ...]]) -> list[Outgoing]:
+    """Each message's body and subject for its recipient; each distinct name is rendered once."""
+    cache: dict[tuple[str, str], tuple[str, str | None]] = {}
+    found = []
+    for message_id, address, first, last, resent, _consent in rows:
+        texts = cache.get((first, last))
+        if texts is None:
+            values = {"first_name": first, "last_name": last, "coupon": campaign.coupon or ""}
+            subject = render(campaign.subject, values, "subject") if campaign.subject else None
+            texts = cache[(first, last)] = (render(campaign.body, values), subject)
+        body, subject = texts
+        if campaign.channel == "push" and not subject:
+            subject = campaign.sender
+        found.append(
+            Outgoing(
+                id=message_id, campaign_id=campaign.id, channel=campaign.channel, address=address,
+                sender=campaign.sender, subject=subject, body=body, body_hash=body_hash(body),
+                resent=bool(resent),
+            )
+        )  # fmt: skip
+    return found
+
+
+def _windowed(channel: str, messages: list[Outgoing], window: str, now: datetime) -> dict[int, datetime]:
+    """The messages the duplicate window forbids, with when the same message went out (or is going)."""
+    span = parse_window(window)
+    if span <= timedelta(0) or not messages:
+        return {}
+    wanted = {(m.address, m.body_hash): m.id for m in messages}
+    seen: dict[tuple[str, str], datetime] = {}
+    for batch in chunked(sorted({m.address for m in messages}), 900):
+        sent = SentLedger.select(SentLedger.address, SentLedger.body_hash, SentLedger.sent_at).where(
+            (SentLedger.channel == channel)
+            & (SentLedger.sent_at >= now - span)
+            & SentLedger.address.in_(batch)
+        )
+        in_flight = (
+            Message.select(Message.address, Message.body_hash, Message.lease_until)
+            .join(Campaign)
+            .where((Campaign.channel == channel) & (Message.state == "sending") & Message.address.in_(batch))
+        )
+        for address, digest, when in [*sent.tuples(), *in_flight.tuples()]:
+            seen.setdefault((address, digest), when or now)
+    return {message_id: seen[key] for key, message_id in wanted.items() if key in seen}
+
+
+def _mark_sending(messages: list[Outgoing], worker: str, lease_until: datetime) -> None:
+    execute_many(
+        "UPDATE message SET state = 'sending', worker = ?, lease_until = ?, attempts = attempts + 1, "
+        "body_hash = ?, next_attempt_at = NULL, handed_at = NULL WHERE id = ?",
+        [(worker, lease_until, m.body_hash, m.id) for m in messages],
+    )
+
+
+def retry_at(attempts: int, now: datetime, rng: random.Random | None = None) -> datetime:
+    """Exponential back-off with jitter: 5 s, 10 s, 20 s… up to 15 minutes, ±25%."""
+    delay = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    jitter = (rng or random).uniform(0.75, 1.25)
+    return now + timedelta(seconds=delay * jitter)
+
+
+def record(
+    outcomes: list[Outcome], handed: list[int], channel_of: dict[int, str], now: datetime | None = None
+) -> set[int]:
+    """One transaction: what the provider said about some messages, and others about to be handed over.
+
+    Returns the messages that may be handed over: not those cancelled, or whose campaign was paused,
+    since they were claimed.
+    """
+    now = now or utcnow()
+    allowed: set[int] = set()
+    with write_transaction():
+        active = Campaign.select(Campaign.id).where(Campaign.state.in_(ACTIVE))
+        for batch in chunked(handed, 900):
+            ready = (Message.id.in_(batch)) & (Message.state == "sending") & Message.campaign.in_(active)
+            allowed.update(i for (i,) in Message.select(Message.id).where(ready).tuples())
+            Message.update(handed_at=now).where(ready).execute()
+        if not outcomes:
+            return allowed
+        by_id = {o.message_id: o for o in outcomes}
+        columns = (Message.id, Message.campaign, Message.address, Message.body_hash, Message.attempts)
+        info = {
+            row[0]: row
+            for batch in chunked(list(by_id), 900)
+            for row in Message.select(*columns).where(Message.id.in_(batch)).tuples()
+        }
+        sent = [o for o in outcomes if o.state == "sent" and o.message_id in info]
+        execute_many(
+            "UPDATE message SET state = 'sent', provider_id = ?, sent_at = ?, lease_until = NULL, "
+            "error = NULL WHERE id = ?",
+            [(o.provider_id, now, o.message_id) for o in sent],
+        )
+        if sent:
+            ledger = [(channel_of[info[o.message_id][1]], info[o.message_id][2], info[o.message_id][3], now,
+                       o.message_id) for o in sent]  # fmt: skip
+            fields = [
+                SentLedger.channel,
+                SentLedger.address,
+                SentLedger.body_hash,
+                SentLedger.sent_at,
+                SentLedger.message,
+            ]
+            insert_rows(SentLedger, fields, ledger)
+            campaigns = list({info[o.message_id][1] for o in sent})
+            Campaign.update(first_sent_at=fn.COALESCE(Campaign.first_sent_at, now), last_sent_at=now).where(
+                Campaign.id.in_(campaigns)
+            ).execute()
+        retries, failures = [], []
+        for outcome in outcomes:
+            attempts = info[outcome.message_id][4] if outcome.message_id in info else MAX_ATTEMPTS
+            if outcome.state == "retry" and attempts < MAX_ATTEMPTS:
+                retries.append(
+                    (retry_at(attempts, now), outcome.error, outcome.maybe_sent, outcome.message_id)
+                )
+            elif outcome.state == "retry":
+                failures.append((f"gave up after {attempts} attempts: {outcome.error}", outcome.message_id))
+            elif outcome.state == "failed":
+                failures.append((outcome.error, outcome.message_id))
+        execute_many(
+            "UPDATE message SET state = 'pending', next_attempt_at = ?, error = ?, lease_until = NULL, "
+            "handed_at = NULL, resent_after_crash = (resent_after_crash OR ?) WHERE id = ?",
+            retries,
+        )
+        execute_many(
+            "UPDATE message SET state = 'failed', error = ?, lease_until = NULL WHERE id = ?", failures
+        )
+        dead = [o.dead_token for o in outcomes if o.dead_token]
+        if dead:
+            Contact.update(push_token_dead_at=now).where(Contact.push_token.in_(dead)).execute()
+    return allowed
+
+
+def release(message_ids: list[int]) -> None:
+    """Claimed messages never handed to the provider go back to `pending`, the attempt not counted."""
+    for batch in chunked(message_ids, 900):
+        Message.update(
+            state="pending", lease_until=None, worker=None, handed_at=None, attempts=Message.attempts - 1
+        ).where(Message.id.in_(batch) & (Message.state == "sending")).execute()
+
+
+def renew_leases(message_ids: list[int], now: datetime | None = None, lease: timedelta = LEASE) -> None:
+    """Keeps the engine's claims while it works on them (a slow provider must not look like a crash)."""
+    until = (now or utcnow()) + lease
+    for batch in chunked(message_ids, 900):
+        Message.update(lease_until=until).where(
+            Message.id.in_(batch) & (Message.state == "sending")
+        ).execute()

@@ -1,0 +1,130 @@
+"""Real peers for the send tests: an aiosmtpd SMTP server and an HTTP gateway on 127.0.0.1.
+
+Both record what they received and answer from a script, so tests inject faults: SMTP 451/550 for a
+recipient, 421 for everything, HTTP 429/503/410, slow answers, a server that is simply not there.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import Counter, defaultdict
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class MailServer:
+    """aiosmtpd in its own thread; `faults[address]` is a list of replies to give that recipient first."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received: list[Message] = []
+        self.faults: dict[str, list[str]] = defaultdict(list)
+        self.refuse_all: str | None = None  # e.g. "421 4.3.2 shutting down"
+        self.delay = 0.0
+        self.lock = threading.Lock()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.refuse_all:
+            return self.refuse_all
+        with self.lock:
+            script = self.faults.get(address.lower())
+            if script:
+                return script.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            time.sleep(self.delay)
+        with self.lock:
+            self.received.append(message_from_bytes(envelope.original_content or envelope.content))
+        return "250 Message accepted"
+
+    def start(self) -> MailServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def count_by_recipient(self) -> Counter[str]:
+        return Counter(m["To"] for m in self.received)
+
+
+class Gateway:
+    """An SMS gateway or push service: records each JSON post; `script[to or token]` lists statuses."""
+
+    def __init__(self, token: str = "secret-token") -> None:
+        self.token = token
+        self.received: list[dict[str, Any]] = []
+        self.script: dict[str, list[int]] = defaultdict(list)
+        self.status_for_all: int | None = None
+        self.delay = 0.0
+        self.lock = threading.Lock()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                if gateway.delay:
+                    time.sleep(gateway.delay)
+                status = gateway.answer(body, self.headers.get("Authorization", ""))
+                payload = json.dumps(
+                    {"id": f"gw-{len(gateway.received)}"} if status < 300 else {"error": status}
+                )
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload.encode())
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/messages"
+
+    def answer(self, body: dict[str, Any], authorization: str) -> int:
+        if authorization != f"Bearer {self.token}":
+            return 401
+        key = body.get("to") or body.get("token")
+        with self.lock:
+            if self.status_for_all is not None:
+                return self.status_for_all
+            script = self.script.get(key)
+            status = script.pop(0) if script else 200
+            if status < 300:
+                self.received.append(body)
+            return status
+
+    def start(self) -> Gateway:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def count_by_recipient(self) -> Counter[str]:
+        return Counter(m.get("to") or m.get("token") for m in self.received)

@@ -1,0 +1,80 @@
+from store.models import Campaign, Message, SentLedger
+from store.stats import campaign_stats
+from tests.senders.conftest import campaign_to, config_for, send_all
+
+ADDRESSES = [f"paziente{i}@example.org" for i in range(25)]
+
+
+def states(campaign_id: int) -> dict[str, str]:
+    return {m.address: m.state for m in Message.select().where(Message.campaign == campaign_id)}
+
+
+def test_every_recipient_gets_one_email_with_the_right_headers(sqlite_store, mail_server):
+    campaign_id = campaign_to("email", ADDRESSES)
+    send_all(config_for(sqlite_store, mail_server))
+    assert mail_server.count_by_recipient() == {a: 1 for a in ADDRESSES}
+    mail = mail_server.received[0]
+    assert mail["From"] == '"Centro Medico" <noreply@centromedico.example>'
+    assert mail["Subject"] == "Un messaggio per te"
+    assert mail["List-Unsubscribe"].startswith("<http://127.0.0.1:8080/u/u.")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mail["Message-ID"].endswith("@centromedico.example>")
+    parts = {
+        part.get_content_type(): part.get_payload(decode=True).decode()
+        for part in mail.walk()
+        if not part.is_multipart()
+    }
+    assert parts["text/plain"] == "Ciao , ci vediamo presto."
+    assert "<p>Ciao , ci vediamo presto.</p>" in parts["text/html"]
+    campaign = Campaign.get_by_id(campaign_id)
+    assert campaign.state == "sent" and campaign.first_sent_at and campaign.last_sent_at
+    assert set(states(campaign_id).values()) == {"sent"}
+    assert SentLedger.select().count() == len(ADDRESSES)
+    assert campaign_stats(campaign)["sent"] == len(ADDRESSES)
+
+
+def test_smtp_4xx_retries_and_5xx_fails_the_message(sqlite_store, mail_server):
+    mail_server.faults["paziente1@example.org"] = ["451 4.7.1 greylisted, try again"]
+    mail_server.faults["paziente2@example.org"] = ["550 5.1.1 mailbox unavailable"]
+    campaign_id = campaign_to("email", ADDRESSES[:5])
+    send_all(config_for(sqlite_store, mail_server))
+    found = states(campaign_id)
+    assert found["paziente1@example.org"] == "sent"
+    assert found["paziente2@example.org"] == "failed"
+    failed = Message.get(Message.address == "paziente2@example.org")
+    assert failed.error.startswith("SMTP 550") and failed.attempts == 1
+    assert Message.get(Message.address == "paziente1@example.org").attempts == 2
+    assert mail_server.count_by_recipient()["paziente1@example.org"] == 1
+    assert Campaign.get_by_id(campaign_id).state == "sent"
+
+
+def test_a_server_that_is_down_makes_the_campaign_wait_not_fail(sqlite_store, mail_server):
+    import asyncio
+    import threading
+
+    from senders.engine import Engine
+
+    mail_server.refuse_all = "421 4.3.2 service shutting down"
+    campaign_id = campaign_to("email", ADDRESSES[:6])
+    worker = Engine(config_for(sqlite_store, mail_server), worker="test")
+
+    def heal() -> None:
+        import time
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            waiting = Campaign.get_by_id(campaign_id).waiting_reason
+            if waiting:
+                heal.seen = waiting  # type: ignore[attr-defined]
+                break
+            time.sleep(0.02)
+        mail_server.refuse_all = None
+
+    healer = threading.Thread(target=heal)
+    healer.start()
+    asyncio.run(asyncio.wait_for(worker.run(until_idle=True), 30))
+    healer.join()
+    assert "421" in heal.seen and "retrying at" in heal.seen  # type: ignore[attr-defined]
+    assert set(states(campaign_id).values()) == {"sent"}
+    assert all(m.attempts == 1 for m in Message.select())  # the outage burned no attempt
+    assert mail_server.count_by_recipient() == {a: 1 for a in ADDRESSES[:6]}

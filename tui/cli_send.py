@@ -1,0 +1,103 @@
+"""Commands of the send queue: Send Now, pause, resume, cancel, and the headless worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from tui.cli import common_options, runtime
+
+
+def _state_command(name: str, change: Callable[[int], Any], done: str, doc: str) -> click.Command:
+    @click.command(name, help=doc)
+    @click.argument("campaign_id", metavar="ID", type=int)
+    @common_options
+    def command(campaign_id: int) -> None:
+        from store.campaigns import campaign_dict
+
+        rt = runtime()
+        rt.open_store()
+        campaign = change(campaign_id)
+        rt.emit(campaign_dict(campaign), f"Campaign {campaign.id} {done} ({campaign.state}).")
+
+    return command
+
+
+def _queue(campaign_id: int) -> Any:
+    from store.queue import queue_campaign
+
+    return queue_campaign(campaign_id)
+
+
+def _pause(campaign_id: int) -> Any:
+    from store.queue import pause_campaign
+
+    return pause_campaign(campaign_id)
+
+
+def _resume(campaign_id: int) -> Any:
+    from store.queue import resume_campaign
+
+    return resume_campaign(campaign_id)
+
+
+def _cancel(campaign_id: int) -> Any:
+    from store.queue import cancel_campaign
+
+    return cancel_campaign(campaign_id)
+
+
+send = _state_command(
+    "send", _queue, "is queued",
+    "Send Now: queue draft ID. Campaigns go one after another, the first created first; a TUI or "
+    "`campaigns worker` sends them.",
+)  # fmt: skip
+pause = _state_command(
+    "pause", _pause, "is paused", "Pause a queued or sending campaign; messages with the provider finish."
+)
+resume = _state_command(
+    "resume", _resume, "goes on", "Resume a paused campaign; nobody gets a message twice."
+)
+cancel = _state_command(
+    "cancel", _cancel, "is cancelled", "Cancel a campaign: what was not sent yet never goes."
+)
+
+
+@click.command()
+@click.option("--until-idle", is_flag=True, help="Exit when no campaign is left to send.")
+@click.option("--lanes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="How many campaigns go at once (the manual's rule is one).")  # fmt: skip
+@click.option("--id", "worker_id", metavar="NAME", help="This worker's name, shown in the TUI.")
+@common_options
+def worker(until_idle: bool, lanes: int, worker_id: str | None) -> None:
+    """Send queued campaigns headless, for a server that keeps sending with nobody logged in.
+
+    Several workers (and open TUIs) on one database share the work without sending anything twice.
+    Stops cleanly on SIGTERM or Ctrl+C: messages already with the provider finish, the rest stay queued.
+    """
+    from senders.engine import Engine
+
+    rt = runtime()
+    rt.open_store()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    engine = Engine(rt.config, worker=worker_id, lanes=lanes)
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, engine.stop)
+        return await engine.run(until_idle=until_idle)
+
+    status = asyncio.run(main())
+    rt.emit(
+        {"worker": engine.worker, "sent": status.sent},
+        f"Worker {engine.worker} stopped: {status.sent:,} sent.",
+    )
+
+
+COMMANDS = [send, pause, resume, cancel, worker]

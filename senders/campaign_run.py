@@ -21,7 +21,6 @@ from store.sending import LEASE, Outgoing
 
 log = logging.getLogger("campaigns.send")
 
-LEASE_RENEWAL_SECONDS = LEASE.total_seconds() / 5
 IDLE_POLL_SECONDS = 0.5
 OUTAGE_BASE_SECONDS = 5.0  # a provider found down is tried again after 5 s, 10 s, 20 s… up to 5 minutes
 OUTAGE_CAP_SECONDS = 300.0
@@ -32,6 +31,7 @@ class RunSettings:
     worker: str
     window: str
     claim_size: int = 200
+    lease: timedelta = LEASE
 
 
 class CampaignRun:
@@ -63,8 +63,8 @@ class CampaignRun:
 
         renewed = time.monotonic()
         while not self.stopping:
-            if time.monotonic() - renewed > LEASE_RENEWAL_SECONDS:
-                await off_loop(renew_leases, sorted(self.claimed | self.in_flight))
+            if time.monotonic() - renewed > self.settings.lease.total_seconds() / 4:
+                await off_loop(renew_leases, sorted(self.claimed | self.in_flight), None, self.settings.lease)
                 renewed = time.monotonic()
             if self.queue.qsize() >= self.settings.claim_size // 2:
                 await asyncio.sleep(0.05)
@@ -104,10 +104,11 @@ class CampaignRun:
         if message is None:
             await self.recorder.record(outcomes)  # type: ignore[arg-type]
             return None
-        self.claimed.discard(message.id)
         allowed = await self.recorder.record(outcomes, [message.id])  # type: ignore[arg-type]
         if message.id not in allowed:
-            return None  # paused or cancelled meanwhile: it stays as the database now says
+            self.stop()  # paused or cancelled meanwhile: this one goes back when the run ends
+            return None
+        self.claimed.discard(message.id)
         self.in_flight.add(message.id)
         return message
 

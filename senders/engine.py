@@ -13,6 +13,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from senders.campaign_run import CampaignRun, RunSettings
 from senders.pacing import Pacer
@@ -41,10 +42,11 @@ class EngineStatus:
 
 
 class Engine:
-    def __init__(self, config: Config, worker: str | None = None, lanes: int = 1) -> None:
+    def __init__(self, config: Config, worker: str | None = None, lanes: int | None = None) -> None:
         self.config = config
         self.worker = worker or default_worker_name()
-        self.lanes = max(1, lanes)
+        self.lanes = max(1, lanes or config.engine.lanes)
+        self.lease = timedelta(seconds=max(5, config.engine.lease_seconds))
         self.runs: dict[int, tuple[CampaignRun, asyncio.Task[None]]] = {}
         self.outages: dict[int, int] = {}
         self.channel_of: dict[int, str] = {}
@@ -61,8 +63,10 @@ class Engine:
         """Sends until stopped (or, with `until_idle`, until no campaign is left to send)."""
         from store.queue import complete_due, next_campaigns
         from store.secrets import link_secret
+        from store.sending import expire_claims_of
 
         self._secret = await off_loop(link_secret, self.config.feedback.secret)
+        await off_loop(expire_claims_of, self.worker)
         last_completion_check = 0.0
         try:
             while not self._stop.is_set():
@@ -104,7 +108,7 @@ class Engine:
         run = CampaignRun(
             campaign_id, transport, self.recorder, pacer,
             RunSettings(worker=self.worker, window=self.config.dedup.campaign_window,
-                        claim_size=max(50, 25 * transport.connections)),
+                        claim_size=max(50, 25 * transport.connections), lease=self.lease),
         )  # fmt: skip
         if campaign.waiting_until is not None:  # type: ignore[attr-defined]
             await off_loop(set_waiting, campaign_id, None, None)

@@ -84,6 +84,12 @@ class DedupConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    lanes: int = 1  # campaigns sent at once; the manual's rule is one after another
+    lease_seconds: int = 60  # a claim left this long by a stopped engine is taken up by another
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     contacts: ContactsConfig = field(default_factory=ContactsConfig)
@@ -93,6 +99,7 @@ class Config:
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     source: str = "defaults"
 
     @property

@@ -24,7 +24,7 @@ from store.queue import ACTIVE
 from store.templates import render
 from store.window import body_hash, parse_window
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 5
 RETRY_CAP_SECONDS = 15 * 60
@@ -275,6 +275,16 @@ def record(
         if dead:
             Contact.update(push_token_dead_at=now).where(Contact.push_token.in_(dead)).execute()
     return allowed
+
+
+def expire_claims_of(worker: str, now: datetime | None = None) -> int:
+    """A worker starting under a name frees what an earlier process of that name left claimed."""
+    with write_transaction():
+        return (
+            Message.update(lease_until=(now or utcnow()) - timedelta(seconds=1))
+            .where((Message.worker == worker) & (Message.state == "sending"))
+            .execute()
+        )
 
 
 def release(message_ids: list[int]) -> None:

@@ -70,11 +70,11 @@ cancel = _state_command(
 
 @click.command()
 @click.option("--until-idle", is_flag=True, help="Exit when no campaign is left to send.")
-@click.option("--lanes", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="How many campaigns go at once (the manual's rule is one).")  # fmt: skip
+@click.option("--lanes", type=click.IntRange(1, 64), default=None,
+              help="Campaigns sent at once (default: [engine] lanes, 1, one after another).")  # fmt: skip
 @click.option("--id", "worker_id", metavar="NAME", help="This worker's name, shown in the TUI.")
 @common_options
-def worker(until_idle: bool, lanes: int, worker_id: str | None) -> None:
+def worker(until_idle: bool, lanes: int | None, worker_id: str | None) -> None:
     """Send queued campaigns headless, for a server that keeps sending with nobody logged in.
 
     Several workers (and open TUIs) on one database share the work without sending anything twice.

@@ -31,7 +31,7 @@ TYPED = ["r", "ro", "ros", "ross", "rossi", "rossi ", "rossi m", "rossi ma", "",
 
 
 async def measure(url: str) -> tuple[list[float], list[float]]:
-    app = make_app(load_config(database_url=url, env={}))
+    app = make_app(load_config(database_url=url, env={}), send=False)
     timings: list[float] = []
     work: list[float] = []
     async with app.run_test(size=(80, 24)) as pilot:

@@ -24,15 +24,17 @@ def message_counts(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(MESSAGE_STATES, 0))
     for batch in chunked(campaign_ids, _IDS_PER_QUERY):
         sql = (
-            "SELECT campaign_id, state, COUNT(*), COUNT(opened_at), COUNT(clicked_at) "
+            "SELECT campaign_id, state, COUNT(*), COUNT(opened_at), COUNT(clicked_at), "
+            "SUM(CASE WHEN resent_after_crash THEN 1 ELSE 0 END) "
             f"FROM message WHERE campaign_id IN ({_placeholders(len(batch))}) "
             "GROUP BY campaign_id, state"
         )
-        for campaign_id, state, total, opened, clicked in database.execute_sql(sql, batch):
+        for campaign_id, state, total, opened, clicked, resent in database.execute_sql(sql, batch):
             row = counts[campaign_id]
             row[state] = total
             row["opened"] = row.get("opened", 0) + opened
             row["clicked"] = row.get("clicked", 0) + clicked
+            row["resent"] = row.get("resent", 0) + int(resent or 0)
     return counts
 
 
@@ -89,6 +91,7 @@ def stats_document(campaign: Campaign, counts: dict[str, int], conversion: tuple
         "skipped_duplicate": counts.get("skipped_duplicate", 0),
         "skipped_opted_out": counts.get("skipped_opted_out", 0),
         "cancelled": counts.get("cancelled", 0),
+        "resent_after_crash": counts.get("resent", 0),
         "opened": opened,
         "clicked": clicked,
         "open_rate": _rate(opened, accepted) if email else None,
@@ -103,6 +106,7 @@ def stats_document(campaign: Campaign, counts: dict[str, int], conversion: tuple
         "first_sent_at": iso(campaign.first_sent_at),
         "last_sent_at": iso(campaign.last_sent_at),
         "completed_at": iso(campaign.completed_at),
+        "waiting_reason": campaign.waiting_reason if campaign.state in ("queued", "sending") else None,
         "final": campaign.state == "completed",
     }
 

@@ -8,6 +8,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
+from senders.engine import Engine
 from store.config import Config
 from tui.summary import SummaryScreen
 
@@ -23,13 +24,25 @@ class CampaignsApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
     ]
 
-    def __init__(self, config: Config, today: date | None = None) -> None:
+    def __init__(self, config: Config, today: date | None = None, send: bool = True) -> None:
         super().__init__()
         self.config = config
         self.today = today
+        self.engine: Engine | None = Engine(config) if send else None
 
     def get_default_screen(self) -> SummaryScreen:
         return SummaryScreen(today=self.today)
+
+    def on_mount(self) -> None:
+        if self.engine is not None:
+            self.run_worker(self.engine.run(), name="engine", group="engine", exit_on_error=False)
+
+    async def action_quit(self) -> None:
+        # Messages already with a provider finish; the rest stay queued for the next start or a worker.
+        if self.engine is not None:
+            self.engine.stop()
+            await self.workers.wait_for_complete([w for w in self.workers if w.group == "engine"])
+        self.exit()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every failed background job ends here, as one line for the user."""
@@ -39,6 +52,9 @@ class CampaignsApp(App[None]):
             self.notify(text, title="Something went wrong", severity="error", timeout=8)
 
 
-def make_app(config: Config, today: date | None = None) -> CampaignsApp:
-    """The app the CLI runs and the tests drive; the database must already be open."""
-    return CampaignsApp(config, today=today)
+def make_app(config: Config, today: date | None = None, send: bool = True) -> CampaignsApp:
+    """The app the CLI runs and the tests drive; the database must already be open.
+
+    With `send`, the send engine runs in the background while the app is open.
+    """
+    return CampaignsApp(config, today=today, send=send)

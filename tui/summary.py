@@ -105,6 +105,10 @@ def describe(doc: dict[str, Any]) -> str:
     conversion = doc["conversion"]
     if conversion["patients"]:
         parts.append(f"{conversion['reservations']:,} reservations by {conversion['patients']:,} patients")
+    if doc.get("resent_after_crash"):
+        parts.append(f"{doc['resent_after_crash']:,} may have had it twice (resent after a crash)")
+    if doc.get("waiting_reason"):
+        parts.insert(1, f"waiting: {doc['waiting_reason']}")
     if doc["state"] in ("sent", "paused", "sending", "cancelled") and not doc["final"]:
         parts.append("figures not final yet")
     return " · ".join(parts)
@@ -128,6 +132,9 @@ class SummaryScreen(Screen[None]):
         Binding("n", "new", "New"),
         Binding("e", "edit", "Edit"),
         Binding("a", "recipients", "Recipients"),
+        Binding("s", "send_now", "Send Now"),
+        Binding("p", "pause_or_resume", "Pause/Resume"),
+        Binding("x", "cancel_campaign", "Cancel"),
         Binding("f5,ctrl+r", "refresh", "Refresh", show=False),
     ]
 
@@ -259,7 +266,7 @@ class SummaryScreen(Screen[None]):
         self.query_one("#selected", Static).update(describe(doc) if doc else "")
 
     @on(DataTable.RowHighlighted)
-    def highlighted(self) -> None:
+    def row_highlighted(self) -> None:
         self.show_selected()
 
     # -- actions --------------------------------------------------------------------------------
@@ -305,6 +312,90 @@ class SummaryScreen(Screen[None]):
         draft = self.selected_draft("edited")
         if draft is not None:
             self.app.push_screen(EditorScreen(draft), lambda _id: self.load())
+
+    def highlighted_doc(self) -> dict[str, Any] | None:
+        selected = self.selected_id()
+        return self.docs.get(selected) if selected is not None else None
+
+    @work(group="summary-action", exit_on_error=False)
+    async def action_send_now(self) -> None:
+        from store.campaigns import get_campaign
+        from store.db import off_loop
+        from store.errors import CampaignsError
+        from store.forecast import forecast
+        from store.queue import queue_campaign
+        from tui.confirm import ConfirmDialog
+
+        draft = self.selected_draft("sent")
+        if draft is None:
+            return
+        doc = self.docs[draft]
+        window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
+        found = await off_loop(forecast, await off_loop(get_campaign, draft), window)
+        if not found.pending:
+            self.notify(f"#{draft} has no recipients yet: a adds them", severity="warning")
+            return
+        question = (
+            f"Send [b]{doc['name']}[/b] now, by {doc['channel'].upper()}?\n\n"
+            f"{found.will_send:,} of {found.pending:,} recipients get it; "
+            f"{found.skipped_window:,} had the same message in the last {found.window} and "
+            f"{found.skipped_opted_out:,} have no consent, so they are skipped."
+        )
+        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="send now")):
+            return
+        try:
+            await off_loop(queue_campaign, draft)
+        except CampaignsError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(f"#{draft} is queued: it goes out in turn", title="Send Now")
+        self.load()
+
+    @work(group="summary-action", exit_on_error=False)
+    async def action_pause_or_resume(self) -> None:
+        from store.db import off_loop
+        from store.errors import CampaignsError
+        from store.queue import pause_campaign, resume_campaign
+
+        doc = self.highlighted_doc()
+        if doc is None:
+            return
+        change = resume_campaign if doc["state"] == "paused" else pause_campaign
+        try:
+            campaign = await off_loop(change, doc["id"])
+        except CampaignsError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.notify(f"#{campaign.id} is {campaign.state}")
+        self.load()
+
+    @work(group="summary-action", exit_on_error=False)
+    async def action_cancel_campaign(self) -> None:
+        from store.db import off_loop
+        from store.errors import CampaignsError
+        from store.queue import cancel_campaign
+        from tui.confirm import ConfirmDialog
+
+        doc = self.highlighted_doc()
+        if doc is None:
+            return
+        if doc["state"] not in ("draft", "queued", "sending", "paused"):
+            self.notify(f"#{doc['id']} is {doc['state']}: it can no longer be cancelled", severity="warning")
+            return
+        left = doc["pending"] + doc["sending"]
+        question = (
+            f"Cancel [b]{doc['name']}[/b]? The {left:,} messages not sent yet will never go. "
+            "This cannot be undone."
+        )
+        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="cancel the campaign")):
+            return
+        try:
+            await off_loop(cancel_campaign, doc["id"])
+        except CampaignsError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(f"#{doc['id']} is cancelled")
+        self.load()
 
     def action_recipients(self) -> None:
         from tui.recipients import RecipientsScreen

@@ -49,7 +49,7 @@ def test_sigkill_mid_campaign_loses_nobody_and_names_who_may_have_it_twice(store
     first.wait(timeout=10)
     assert len(gateway.received) < len(PHONES)
     second = start_worker(store, gateway, "--id", "sender-1", "--until-idle")
-    out, err = second.communicate(timeout=120)
+    _out, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
     counts = gateway.count_by_recipient()
     assert set(counts) == set(PHONES)  # nobody lost

@@ -25,9 +25,9 @@ async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float
 def demo_app(sqlite_store) -> CampaignsApp:
     """The app over a small demo center placed at NOW."""
     load_center(patients=400, now=NOW)
-    return make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date())
+    return make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)
 
 
 @pytest.fixture
 def empty_app(sqlite_store) -> CampaignsApp:
-    return make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date())
+    return make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)

@@ -1,0 +1,52 @@
+from store.campaigns import create_campaign
+from store.config import load_config
+from store.models import Campaign
+from store.recipients import add_pasted
+from tests.conftest import NOW
+from tests.tui.conftest import wait_until
+from tui.app import make_app
+
+
+def row_of(app, campaign_id: int) -> int:
+    table = app.screen.query_one("#campaigns")
+    return [int(key.value) for key in table.rows].index(campaign_id)
+
+
+async def test_send_now_after_confirmation_and_watch_it_finish(sqlite_store, tmp_path):
+    body = "Ciao {{ first_name }}"
+    draft = create_campaign(channel="email", name="Check-up", sender="Centro Medico", body=body, now=NOW)
+    add_pasted(draft.id, ", ".join(f"p{i}@example.org" for i in range(30)))
+    app = make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date())  # outbox transports
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary = app.screen
+        await wait_until(pilot, lambda: summary.loaded_once)
+        summary.query_one("#campaigns").move_cursor(row=row_of(app, draft.id))
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.screen is not summary)
+        question = str(app.screen.query_one("#question").render())
+        assert "by EMAIL" in question and "30 of 30 recipients get it" in question
+        await pilot.press("y")
+        await wait_until(pilot, lambda: Campaign.get_by_id(draft.id).state == "sent", timeout=20)
+        await wait_until(pilot, lambda: summary.docs.get(draft.id, {}).get("sent") == 30, timeout=10)
+        assert "sent" in str(summary.query_one("#campaigns").get_row_at(row_of(app, draft.id))[3])
+        await pilot.press("ctrl+q")
+    assert len(list((tmp_path / "outbox" / f"campaign-{draft.id}").glob("*.eml"))) == 30
+
+
+async def test_cancel_asks_first(sqlite_store):
+    draft = create_campaign(channel="sms", name="Annullami", sender="CentroMed", body="Ciao", now=NOW)
+    add_pasted(draft.id, "3471234567")
+    app = make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary = app.screen
+        await wait_until(pilot, lambda: summary.loaded_once)
+        await pilot.press("x")
+        await wait_until(pilot, lambda: app.screen is not summary)
+        assert "cannot be undone" in str(app.screen.query_one("#question").render())
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.screen is summary)
+        assert Campaign.get_by_id(draft.id).state == "draft"
+        await pilot.press("x")
+        await wait_until(pilot, lambda: app.screen is not summary)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: Campaign.get_by_id(draft.id).state == "cancelled")

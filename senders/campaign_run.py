@@ -17,7 +17,7 @@ from senders.pacing import Pacer
 from senders.recorder import Recorder
 from senders.transports import Connection, ProviderUnavailable, Transport
 from store.clock import utcnow
-from store.sending import LEASE, Outgoing
+from store.sending import LEASE, Outcome, Outgoing
 
 log = logging.getLogger("campaigns.send")
 
@@ -98,9 +98,11 @@ class CampaignRun:
                 continue
         return None
 
-    async def hand_over(self, message: Outgoing | None, outcome: object = None) -> Outgoing | None:
+    async def hand_over(
+        self, message: Outgoing | None, result: tuple[Outcome, Outgoing] | None = None
+    ) -> Outgoing | None:
         """Commits the last outcome and the next hand-over together; None when the next may not go."""
-        outcomes = [outcome] if outcome is not None else []
+        outcomes = [result] if result is not None else []
         if message is None:
             await self.recorder.record(outcomes)  # type: ignore[arg-type]
             return None
@@ -131,7 +133,7 @@ class CampaignRun:
                 self.note(outcome.state, outcome.error)
                 upcoming = None if self.stopping else self._next_now()
                 self.in_flight.discard(message.id)
-                message = await self.hand_over(upcoming, outcome)
+                message = await self.hand_over(upcoming, (outcome, message))
                 if message is None and upcoming is None and not self.stopping:
                     message = await self.hand_over(await self.next_message())
         finally:

@@ -49,8 +49,7 @@ class Engine:
         self.lease = timedelta(seconds=max(5, config.engine.lease_seconds))
         self.runs: dict[int, tuple[CampaignRun, asyncio.Task[None]]] = {}
         self.outages: dict[int, int] = {}
-        self.channel_of: dict[int, str] = {}
-        self.recorder = Recorder(self.channel_of)
+        self.recorder = Recorder()
         self.pacers: dict[str, Pacer] = {}
         self.status = EngineStatus()
         self._stop = asyncio.Event()
@@ -102,7 +101,6 @@ class Engine:
 
         campaign_id, channel = campaign.id, campaign.channel  # type: ignore[attr-defined]
         parse_window(self.config.dedup.campaign_window)  # a bad window stops here, not mid-send
-        self.channel_of[campaign_id] = channel
         transport = make_transport(channel, self.config, campaign.sender, self._secret or "")  # type: ignore[attr-defined]
         pacer = await self._pacer(channel)
         run = CampaignRun(

@@ -11,25 +11,26 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from store.sending import Outcome
+from store.sending import Outcome, Outgoing
+
+Result = tuple[Outcome, Outgoing]
 
 
 @dataclass
 class _Batch:
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[Result] = field(default_factory=list)
     handed: list[int] = field(default_factory=list)
     waiters: list[asyncio.Future[set[int]]] = field(default_factory=list)
 
 
 class Recorder:
-    def __init__(self, channel_of: dict[int, str]) -> None:
-        self.channel_of = channel_of  # campaign id -> channel, for the sent ledger
+    def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
         self._next = _Batch()
         self._running: asyncio.Task[None] | None = None
         self.committed = 0
 
-    async def record(self, outcomes: Sequence[Outcome] = (), handed: Sequence[int] = ()) -> set[int]:
+    async def record(self, outcomes: Sequence[Result] = (), handed: Sequence[int] = ()) -> set[int]:
         """Returns once committed, with those of `handed` that may go to the provider."""
         if not outcomes and not handed:
             return set()
@@ -62,7 +63,7 @@ class Recorder:
         from store.sending import record
 
         with connection():
-            return record(batch.outcomes, batch.handed, self.channel_of)
+            return record(batch.outcomes, batch.handed)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

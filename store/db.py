@@ -79,9 +79,14 @@ def is_postgres() -> bool:
 
 @contextmanager
 def connection() -> Iterator[Database]:
-    """A connection for this thread for the duration of the block (thread-pool threads are reused)."""
-    with database.connection_context():
-        yield database.obj
+    """This thread's connection, opened when it has none and kept for the thread's next call.
+
+    Worker threads are pooled and reused: opening a SQLite connection (pragmas, schema) costs
+    milliseconds, more than most of the statements run on it.
+    """
+    if database.is_closed():
+        database.connect(reuse_if_open=True)
+    yield database.obj
 
 
 def write_transaction() -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 
 from peewee import JOIN, chunked, fn
 
-from store.bulk import execute_many, insert_rows
+from store.bulk import execute_many
 from store.clock import utcnow
 from store.db import database, is_postgres, write_transaction
 from store.models import Campaign, Contact, Message, SentLedger
@@ -44,6 +44,7 @@ class Outgoing:
     body: str  # rendered
     body_hash: str
     resent: bool  # it was with the provider when an engine stopped: it may arrive twice
+    attempts: int = 1  # this one included
 
     @property
     def reference(self) -> str:
@@ -106,7 +107,7 @@ def claim(
         rows = list(
             Message.select(
                 Message.id, Message.address, Message.first_name, Message.last_name,
-                Message.resent_after_crash, Contact.consent,
+                Message.resent_after_crash, Contact.consent, Message.attempts,
             )
             .join(Contact, JOIN.LEFT_OUTER, on=(Message.contact == Contact.id))
             .where((Message.campaign == campaign_id) & (Message.state == "pending") & due)
@@ -149,7 +150,7 @@ def _render_all(campaign: Campaign, rows: list[tuple[Any, ...]]) -> list[Outgoin
     """Each message's body and subject for its recipient; each distinct name is rendered once."""
     cache: dict[tuple[str, str], tuple[str, str | None]] = {}
     found = []
-    for message_id, address, first, last, resent, _consent in rows:
+    for message_id, address, first, last, resent, _consent, attempts in rows:
         texts = cache.get((first, last))
         if texts is None:
             values = {"first_name": first, "last_name": last, "coupon": campaign.coupon or ""}
@@ -162,7 +163,7 @@ def _render_all(campaign: Campaign, rows: list[tuple[Any, ...]]) -> list[Outgoin
             Outgoing(
                 id=message_id, campaign_id=campaign.id, channel=campaign.channel, address=address,
                 sender=campaign.sender, subject=subject, body=body, body_hash=body_hash(body),
-                resent=bool(resent),
+                resent=bool(resent), attempts=attempts + 1,
             )
         )  # fmt: skip
     return found
@@ -207,74 +208,62 @@ def retry_at(attempts: int, now: datetime, rng: random.Random | None = None) -> 
 
 
 def record(
-    outcomes: list[Outcome], handed: list[int], channel_of: dict[int, str], now: datetime | None = None
+    results: list[tuple[Outcome, Outgoing]], handed: list[int], now: datetime | None = None
 ) -> set[int]:
     """One transaction: what the provider said about some messages, and others about to be handed over.
 
     Returns the messages that may be handed over: not those cancelled, or whose campaign was paused,
-    since they were claimed.
+    since they were claimed. On the hot path of every send, so a few plain statements.
     """
     now = now or utcnow()
     allowed: set[int] = set()
     with write_transaction():
-        active = Campaign.select(Campaign.id).where(Campaign.state.in_(ACTIVE))
-        for batch in chunked(handed, 900):
-            ready = (Message.id.in_(batch)) & (Message.state == "sending") & Message.campaign.in_(active)
-            allowed.update(i for (i,) in Message.select(Message.id).where(ready).tuples())
-            Message.update(handed_at=now).where(ready).execute()
-        if not outcomes:
-            return allowed
-        by_id = {o.message_id: o for o in outcomes}
-        columns = (Message.id, Message.campaign, Message.address, Message.body_hash, Message.attempts)
-        info = {
-            row[0]: row
-            for batch in chunked(list(by_id), 900)
-            for row in Message.select(*columns).where(Message.id.in_(batch)).tuples()
-        }
-        sent = [o for o in outcomes if o.state == "sent" and o.message_id in info]
-        execute_many(
-            "UPDATE message SET state = 'sent', provider_id = ?, sent_at = ?, lease_until = NULL, "
-            "error = NULL WHERE id = ?",
-            [(o.provider_id, now, o.message_id) for o in sent],
-        )
-        if sent:
-            ledger = [(channel_of[info[o.message_id][1]], info[o.message_id][2], info[o.message_id][3], now,
-                       o.message_id) for o in sent]  # fmt: skip
-            fields = [
-                SentLedger.channel,
-                SentLedger.address,
-                SentLedger.body_hash,
-                SentLedger.sent_at,
-                SentLedger.message,
-            ]
-            insert_rows(SentLedger, fields, ledger)
-            campaigns = list({info[o.message_id][1] for o in sent})
-            Campaign.update(first_sent_at=fn.COALESCE(Campaign.first_sent_at, now), last_sent_at=now).where(
-                Campaign.id.in_(campaigns)
-            ).execute()
-        retries, failures = [], []
-        for outcome in outcomes:
-            attempts = info[outcome.message_id][4] if outcome.message_id in info else MAX_ATTEMPTS
-            if outcome.state == "retry" and attempts < MAX_ATTEMPTS:
-                retries.append(
-                    (retry_at(attempts, now), outcome.error, outcome.maybe_sent, outcome.message_id)
-                )
-            elif outcome.state == "retry":
-                failures.append((f"gave up after {attempts} attempts: {outcome.error}", outcome.message_id))
-            elif outcome.state == "failed":
-                failures.append((outcome.error, outcome.message_id))
-        execute_many(
-            "UPDATE message SET state = 'pending', next_attempt_at = ?, error = ?, lease_until = NULL, "
-            "handed_at = NULL, resent_after_crash = (resent_after_crash OR ?) WHERE id = ?",
-            retries,
-        )
-        execute_many(
-            "UPDATE message SET state = 'failed', error = ?, lease_until = NULL WHERE id = ?", failures
-        )
-        dead = [o.dead_token for o in outcomes if o.dead_token]
-        if dead:
-            Contact.update(push_token_dead_at=now).where(Contact.push_token.in_(dead)).execute()
+        if handed:
+            marks = ", ".join([database.param] * len(handed))
+            when = now if is_postgres() else now.isoformat(" ")
+            cursor = database.execute_sql(
+                f"UPDATE message SET handed_at = {database.param} WHERE id IN ({marks}) "
+                "AND state = 'sending' AND campaign_id IN "
+                "(SELECT id FROM campaign WHERE state IN ('queued', 'sending')) RETURNING id",
+                [when, *handed],
+            )
+            allowed = {row[0] for row in cursor.fetchall()}
+        if results:
+            _record_outcomes(results, now)
     return allowed
+
+
+def _record_outcomes(results: list[tuple[Outcome, Outgoing]], now: datetime) -> None:
+    sent = [(o, m) for o, m in results if o.state == "sent"]
+    execute_many(
+        "UPDATE message SET state = 'sent', provider_id = ?, sent_at = ?, lease_until = NULL, "
+        "error = NULL WHERE id = ?",
+        [(o.provider_id, now, m.id) for o, m in sent],
+    )
+    execute_many(
+        "INSERT INTO sent_ledger (channel, address, body_hash, sent_at, message_id) VALUES (?, ?, ?, ?, ?)",
+        [(m.channel, m.address, m.body_hash, now, m.id) for _o, m in sent],
+    )
+    execute_many(
+        "UPDATE campaign SET first_sent_at = COALESCE(first_sent_at, ?), last_sent_at = ? WHERE id = ?",
+        [(now, now, campaign_id) for campaign_id in {m.campaign_id for _o, m in sent}],
+    )
+    retries, failures = [], []
+    for outcome, message in results:
+        if outcome.state == "retry" and message.attempts < MAX_ATTEMPTS:
+            retries.append((retry_at(message.attempts, now), outcome.error, outcome.maybe_sent, message.id))
+        elif outcome.state == "retry":
+            failures.append((f"gave up after {message.attempts} attempts: {outcome.error}", message.id))
+        elif outcome.state == "failed":
+            failures.append((outcome.error, message.id))
+    execute_many(
+        "UPDATE message SET state = 'pending', next_attempt_at = ?, error = ?, lease_until = NULL, "
+        "handed_at = NULL, resent_after_crash = (resent_after_crash OR ?) WHERE id = ?",
+        retries,
+    )
+    execute_many("UPDATE message SET state = 'failed', error = ?, lease_until = NULL WHERE id = ?", failures)
+    dead = [(now, o.dead_token) for o, _m in results if o.dead_token]
+    execute_many("UPDATE contact SET push_token_dead_at = ? WHERE push_token = ?", dead)
 
 
 def expire_claims_of(worker: str, now: datetime | None = None) -> int:

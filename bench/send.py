@@ -1,0 +1,299 @@
+"""The send engine against the plain client libraries, on the same local servers, in one run.
+
+email   20,000 emails to aiosmtpd (its own process): the engine vs plain aiosmtplib sending prebuilt
+        messages, both over 4 connections (goal: >= 0.8 x)
+sms     20,000 SMS to a local HTTP gateway (its own process): the engine vs plain httpx posting
+        prebuilt JSON, both over 4 connections (goal: >= 0.8 x)
+memory  a 1,000,000-recipient campaign: the worker's RSS while it sends (goal: <= 150 MB, flat)
+tui     the app's key handling while the engine sends 100,000 SMS in the background (goal: <= 50 ms)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import resource
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import machine
+
+CONNECTIONS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# -- the servers, each in its own process -------------------------------------------------------------
+
+
+def smtp_server(port: int) -> None:
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    time.sleep(3600)
+
+
+def http_server(port: int) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            super().setup()
+            # Headers and body go out in two writes: without this, Nagle and delayed ACKs hold
+            # every answer back 40 ms.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def log_message(self, *args):
+            return None
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = b'{"id": "gw"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+def start(target, port: int) -> multiprocessing.Process:
+    process = multiprocessing.Process(target=target, args=(port,), daemon=True)
+    process.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+# -- the plain client libraries -------------------------------------------------------------------------
+
+
+async def plain_smtp(port: int, count: int) -> float:
+    import aiosmtplib
+
+    messages = []
+    for i in range(count):
+        message = EmailMessage()
+        message["From"] = '"Centro Medico" <noreply@centromedico.example>'
+        message["To"] = f"p{i}@example.org"
+        message["Subject"] = "Un messaggio per te"
+        message.set_content(f"Ciao paziente {i}, ci vediamo presto.")
+        messages.append((message["To"], message.as_bytes()))
+    started = time.perf_counter()
+
+    async def connection(share):
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
+        await client.connect()
+        for to, raw in share:
+            await client.sendmail("noreply@centromedico.example", [to], raw)
+        await client.quit()
+
+    await asyncio.gather(*(connection(messages[i::CONNECTIONS]) for i in range(CONNECTIONS)))
+    return count / (time.perf_counter() - started)
+
+
+async def plain_http(port: int, count: int) -> float:
+    import httpx
+
+    bodies = [json.dumps({"to": f"+39347{i:07d}", "from": "CentroMed", "body": "Ciao", "reference": f"m{i}"})
+              for i in range(count)]  # fmt: skip
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    async with httpx.AsyncClient(limits=limits) as client:
+        started = time.perf_counter()
+
+        async def connection(share):
+            for body in share:
+                await client.post(f"http://127.0.0.1:{port}/messages", content=body,
+                                  headers={"Content-Type": "application/json"})  # fmt: skip
+
+        await asyncio.gather(*(connection(bodies[i::CONNECTIONS]) for i in range(CONNECTIONS)))
+        return count / (time.perf_counter() - started)
+
+
+# -- the engine -----------------------------------------------------------------------------------------
+
+
+def prepared_database(folder: str, channel: str, count: int) -> tuple[str, int]:
+    from store.bulk import insert_rows
+    from store.campaigns import create_campaign
+    from store.db import bulk_transaction, close_database, open_database
+    from store.models import Message
+    from store.queue import queue_campaign
+    from store.schema import migrate_schema
+
+    url = f"sqlite:///{folder}/bench-{channel}.db"
+    open_database(url)
+    migrate_schema()
+    sender = "Centro Medico" if channel == "email" else "CentroMed"
+    subject = "Un messaggio per te" if channel == "email" else None
+    body = "Ciao {{ first_name }}, ci vediamo presto."
+    draft = create_campaign(channel=channel, name="bench", sender=sender, body=body, subject=subject)
+    address = (lambda i: f"p{i}@example.org") if channel == "email" else (lambda i: f"+39347{i:07d}")
+    rows = ((address(i), f"Paziente{i % 300}", "Rossi") for i in range(count))
+    with bulk_transaction():
+        constants = {Message.campaign: draft.id, Message.source: "csv", Message.state: "pending"}
+        insert_rows(
+            Message, [Message.address, Message.first_name, Message.last_name], rows, constants=constants
+        )
+    queue_campaign(draft.id)
+    close_database()
+    return url, draft.id
+
+
+def engine_config(url: str, port: int):
+    from store.config import load_config
+
+    config = load_config(database_url=url, env={})
+    config = replace(config, email=replace(config.email, transport="smtp", host="127.0.0.1", port=port,
+                                           connections=CONNECTIONS))  # fmt: skip
+    gateway = f"http://127.0.0.1:{port}/messages"
+    return replace(config, sms=replace(config.sms, transport="http", url=gateway, connections=CONNECTIONS))
+
+
+async def engine_rate(url: str, port: int, count: int) -> float:
+    from senders.engine import Engine
+    from store.db import open_database
+
+    open_database(url)
+    worker = Engine(engine_config(url, port), worker="bench")
+    started = time.perf_counter()
+    status = await worker.run(until_idle=True)
+    elapsed = time.perf_counter() - started
+    assert status.sent == count, status
+    return count / elapsed
+
+
+def compare(channel: str, count: int) -> None:
+    port = free_port()
+    server = start(smtp_server if channel == "email" else http_server, port)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            url, _ = prepared_database(folder, channel, count)
+            plain = asyncio.run((plain_smtp if channel == "email" else plain_http)(port, count))
+            ours = asyncio.run(engine_rate(url, port, count))
+    finally:
+        server.terminate()
+    library = "aiosmtplib, prebuilt messages" if channel == "email" else "httpx, prebuilt JSON"
+    verdict = "meets" if ours >= 0.8 * plain else "MISSES"
+    print(f"| {count:,} {channel} over {CONNECTIONS} connections | engine {ours:,.0f}/s vs plain {library} "
+          f"{plain:,.0f}/s = {ours / plain:.2f} x | >= 0.8 x | {verdict} |")  # fmt: skip
+
+
+# -- memory and the TUI under load ----------------------------------------------------------------------
+
+
+def memory(count: int, sample: int) -> None:
+    from senders.engine import Engine
+    from store.db import open_database
+
+    port = free_port()
+    server = start(http_server, port)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            url, _ = prepared_database(folder, "sms", count)
+            open_database(url)
+            worker = Engine(engine_config(url, port), worker="bench")
+            peaks = []
+
+            async def run() -> None:
+                task = asyncio.create_task(worker.run())
+                while worker.recorder.committed < sample:
+                    await asyncio.sleep(1)
+                    peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+                worker.stop()
+                await task
+
+            asyncio.run(run())
+    finally:
+        server.terminate()
+    verdict = "meets" if max(peaks) <= 150 else "MISSES"
+    print(
+        f"| worker RSS sending a {count:,}-recipient campaign (first {sample:,} sent) | "
+        f"{peaks[0]:.0f} MB after 1 s, {max(peaks):.0f} MB peak | <= 150 MB, flat | {verdict} |"
+    )
+
+
+def tui(count: int) -> None:
+    from store.db import open_database
+    from tui.app import make_app
+
+    port = free_port()
+    server = start(http_server, port)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            url, _ = prepared_database(folder, "sms", count)
+            open_database(url)
+            app = make_app(engine_config(url, port))
+            timings: list[float] = []
+
+            async def run() -> None:
+                async with app.run_test(size=(80, 24)) as pilot:
+                    while app.engine.recorder.committed < count // 20:
+                        await pilot.pause(0.1)
+                    while app.engine.recorder.committed < count * 0.9 and len(timings) < 400:
+                        for key in ("down", "up"):
+                            started = time.perf_counter()
+                            await pilot.press(key)
+                            timings.append((time.perf_counter() - started) * 1000)
+                        await pilot.pause(0.05)
+                    app.engine.stop()
+
+            asyncio.run(run())
+    finally:
+        server.terminate()
+    median, worst = statistics.median(timings), max(timings)
+    verdict = "meets" if median <= 50 else "MISSES"
+    print(
+        f"| TUI key handling while {count:,} SMS go out (pilot press, {len(timings)} keys) | "
+        f"{median:.0f} ms median, {worst:.0f} ms worst | <= 50 ms | {verdict} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("what", nargs="*", default=["email", "sms", "memory", "tui"])
+    parser.add_argument("--count", type=int, default=20_000)
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    print(f"machine: {machine()}")
+    for what in args.what:
+        if what in ("email", "sms"):
+            compare(what, args.count)
+        elif what == "memory":
+            memory(1_000_000, 60_000)
+        elif what == "tui":
+            tui(100_000)
+
+
+if __name__ == "__main__":
+    main()

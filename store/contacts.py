@@ -43,25 +43,35 @@ def parse_consent(value: str) -> bool:
     raise RowRefused(f"consent must be yes or no, not {value.strip()!r}")
 
 
+MAX_ID = 2**31 - 1  # the registry's ids fit PostgreSQL's integer
+
+
+def parse_id(text: str, column: str = "id") -> int:
+    raw = text.strip()
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
+        raise RowRefused(f"{column} must be a whole number from 1 to {MAX_ID:,}")
+    return int(raw)
+
+
 def parse_contact(values: dict[str, str], default_region: str) -> dict[str, Any]:
-    """The contact fields of one row, validated and normalised; raises RowRefused."""
-    raw_id = values["id"].strip()
-    if not raw_id.isdigit() or int(raw_id) == 0:
-        raise RowRefused("id must be a positive whole number")
-    contact: dict[str, Any] = {"id": int(raw_id)}
+    """The contact fields of one row, validated and normalised; raises RowRefused.
+
+    A blank kind leaves the stored one as it is (a new contact is a patient); a blank consent is no.
+    """
+    contact: dict[str, Any] = {"id": parse_id(values["id"])}
     for column, text in values.items():
         text = text.strip()
         if column == "kind":
-            kind = text.lower() or "patient"
-            if kind not in CONTACT_KINDS:
+            kind = text.lower()
+            if kind and kind not in CONTACT_KINDS:
                 raise RowRefused(f"kind must be patient, resource or user, not {text!r}")
-            contact["kind"] = kind
+            contact["kind"] = kind or None
         elif column in ("first_name", "last_name"):
             contact[column] = text
         elif column == "email":
-            contact["email"] = _address(normalise_email, text)
+            contact["email"] = _address(normalise_email, text, contact)
         elif column == "phone":
-            contact["phone"] = _address(normalise_phone, text, default_region)
+            contact["phone"] = _address(normalise_phone, text, contact, default_region)
         elif column in ("push_token", "app_token"):
             contact[column] = text or None
         elif column == "consent":
@@ -69,13 +79,15 @@ def parse_contact(values: dict[str, str], default_region: str) -> dict[str, Any]
     return contact
 
 
-def _address(normalise: Any, text: str, *args: str) -> str | None:
+def _address(normalise: Any, text: str, contact: dict[str, Any], *args: str) -> str | None:
+    """The normalised address; a bad one is left out and noted, the rest of the row still counts."""
     if not text:
         return None
     try:
         return normalise(text, *args)
     except InvalidAddress as exc:
-        raise RowRefused(str(exc)) from None
+        contact.setdefault("_problems", []).append(str(exc))
+        return None
 
 
 def import_contacts(path: str | Path, default_region: str = "IT") -> ImportReport:
@@ -95,6 +107,11 @@ def import_contacts(path: str | Path, default_region: str = "IT") -> ImportRepor
         except RowRefused as exc:
             report.refuse_row(row_number, cells["id"], str(exc))
             continue
+        problems = contact.pop("_problems", None)
+        if problems:
+            report.refuse_row(
+                row_number, cells["id"], "; ".join(problems) + " (the rest of the row was imported)"
+            )
         if contact["id"] in parsed:
             report.duplicates += 1
             continue
@@ -108,28 +125,38 @@ def import_contacts(path: str | Path, default_region: str = "IT") -> ImportRepor
         _refuse_tokens_owned_elsewhere(parsed, row_of, report)
         existing = _existing(list(parsed))
         now = utcnow()
-        rows = []
+        rows, new_ids = [], []
         for contact in parsed.values():
             known = existing.get(contact["id"])
-            if known is not None and known.startswith("unsubscribed"):
+            if known is not None and known[1].startswith("unsubscribed"):
                 contact["consent"] = False  # an opt-out heard by us outlives the registry's copy
+            if "kind" in contact and contact["kind"] is None:
+                contact["kind"] = known[0] if known is not None else "patient"
             rows.append({**contact, "updated_at": now})
             if known is None:
                 report.added += 1
+                new_ids.append(contact["id"])
             else:
                 report.updated += 1
         _upsert(rows, present)
-    report.errors.sort(key=lambda e: e["row"])
+        if "consent" not in present and new_ids:
+            # Marketing needs consent: a registry that says nothing about it gives none.
+            for batch in chunked(new_ids, chunk_size(1)):
+                Contact.update(consent=False, consent_changed_at=now).where(Contact.id.in_(batch)).execute()
+            report.notes.append(
+                f"the file has no consent column: {len(new_ids):,} new contacts are recorded without "
+                "marketing consent"
+            )
     return report
 
 
-def _existing(ids: list[int]) -> dict[int, str]:
-    """The ids among these that are already contacts, with their consent note."""
-    found: dict[int, str] = {}
+def _existing(ids: list[int]) -> dict[int, tuple[str, str]]:
+    """The ids among these that are already contacts, with their kind and consent note."""
+    found: dict[int, tuple[str, str]] = {}
     for batch in chunked(ids, chunk_size(1)):
-        query = Contact.select(Contact.id, Contact.consent_note).where(Contact.id.in_(batch))
-        for contact_id, note in query.tuples():
-            found[contact_id] = note or ""
+        query = Contact.select(Contact.id, Contact.kind, Contact.consent_note).where(Contact.id.in_(batch))
+        for contact_id, kind, note in query.tuples():
+            found[contact_id] = (kind, note or "")
     return found
 
 

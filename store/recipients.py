@@ -278,7 +278,6 @@ def _store(campaign: Campaign, ready: list[Ready], report: ImportReport, source:
             raise NotFound(f"campaign {campaign.id} was deleted meanwhile")
         report.added = insert_rows(Message, fields, ready, constants=constants, ignore_conflicts=True)
     report.already_present = len(ready) - report.added
-    report.errors.sort(key=lambda e: e["row"])
     return report
 
 

@@ -17,12 +17,15 @@ class ImportReport:
     already_present: int = 0
     updated: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def refuse_row(self, row: int, value: str, reason: str) -> None:
-        """Counts an invalid row; keeps its details while under the cap."""
+        """Counts an invalid row and keeps its details (the report shows the first 1,000 by row)."""
         self.invalid += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append({"row": row, "value": value, "reason": reason})
+        self.errors.append({"row": row, "value": value, "reason": reason})
+
+    def shown_errors(self) -> list[dict[str, Any]]:
+        return sorted(self.errors, key=lambda e: e["row"])[:MAX_ERRORS]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -32,7 +35,8 @@ class ImportReport:
             "opted_out": self.opted_out,
             "already_present": self.already_present,
             "updated": self.updated,
-            "errors": self.errors,
+            "errors": self.shown_errors(),
+            "notes": self.notes,
         }
 
     def summary(self) -> str:
@@ -47,4 +51,4 @@ class ImportReport:
         ):
             if count:
                 parts.append(f"{count:,} {label}")
-        return ", ".join(parts)
+        return "; ".join([", ".join(parts), *self.notes])

@@ -9,6 +9,7 @@ from peewee import chunked
 
 from store.bulk import chunk_size, insert_rows
 from store.clock import to_utc
+from store.contacts import RowRefused, parse_id
 from store.csvfile import read_csv_table, require_columns
 from store.db import write_transaction
 from store.models import Contact, Reservation
@@ -31,15 +32,17 @@ def import_reservations(path: str | Path) -> ImportReport:
     seen: dict[tuple[int, datetime], int] = {}
     for row_number, values in table.numbered():
         raw_id, raw_at = values[who].strip(), values[when].strip()  # type: ignore[index]
-        if not raw_id.isdigit():
-            report.refuse_row(row_number, raw_id, "patient_id must be a positive whole number")
+        try:
+            patient_id = parse_id(raw_id, "patient_id")
+        except RowRefused as exc:
+            report.refuse_row(row_number, raw_id, str(exc))
             continue
         try:
             created_at = parse_moment(raw_at)
         except ValueError:
             report.refuse_row(row_number, raw_at, "created_at is not an ISO 8601 date and time")
             continue
-        key = (int(raw_id), created_at)
+        key = (patient_id, created_at)
         if key in seen:
             report.duplicates += 1
             continue
@@ -55,7 +58,6 @@ def import_reservations(path: str | Path) -> ImportReport:
         fields = [Reservation.contact, Reservation.created_at]
         report.added = insert_rows(Reservation, fields, rows, ignore_conflicts=True)
         report.already_present = len(rows) - report.added
-    report.errors.sort(key=lambda e: e["row"])
     return report
 
 

@@ -21,7 +21,7 @@ def save_refused_rows(report: ImportReport, folder: Path) -> Path:
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["row", "value", "reason"])
-        for error in report.errors:
+        for error in sorted(report.errors, key=lambda e: e["row"]):
             value = str(error["value"])
             if value[:1] in ("=", "+", "-", "@"):
                 value = "'" + value  # a spreadsheet must not run it as a formula
@@ -55,12 +55,13 @@ class ReportScreen(ModalScreen[None]):
         with Vertical():
             yield Static(f"[b]{self.what}[/b]: {report.summary()}")
             if report.errors:
-                shown = len(report.errors)
-                more = f" (the first {shown:,})" if report.invalid > shown else ""
+                errors = report.shown_errors()
+                shown = len(errors)
+                more = f" (the first {shown:,}; s saves them all)" if report.invalid > shown else ""
                 yield Static(f"Refused rows{more}:")
                 table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
                 table.add_columns("Row", "Value", "Reason")
-                for error in report.errors:
+                for error in errors:
                     table.add_row(str(error["row"]), str(error["value"])[:40], error["reason"])
                 yield table
                 yield Static("s saves them as CSV · Enter or Esc closes", classes="hint")

@@ -12,7 +12,7 @@ SHOWN_ERRORS = 20
 
 def report_text(report: ImportReport) -> str:
     lines = [report.summary() + "."]
-    for error in report.errors[:SHOWN_ERRORS]:
+    for error in report.shown_errors()[:SHOWN_ERRORS]:
         lines.append(f"  row {error['row']}: {error['value']!r}: {error['reason']}")
     hidden = report.invalid - min(len(report.errors), SHOWN_ERRORS)
     if hidden > 0:

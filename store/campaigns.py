@@ -118,11 +118,15 @@ def edit_campaign(campaign_id: int, **changes: Any) -> Campaign:
         )
     merged = {f: getattr(campaign, f) for f in CONTENT_FIELDS} | given
     clean = _check_fields(merged)
-    for key, value in clean.items():
-        setattr(campaign, key, value)
-    campaign.updated_at = utcnow()
-    campaign.save()
-    return campaign
+    # Only while it is still a draft: a Send Now in between must not be undone by this edit.
+    changed = (
+        Campaign.update(**clean, updated_at=utcnow())
+        .where((Campaign.id == campaign_id) & (Campaign.state == "draft"))
+        .execute()
+    )
+    if not changed:
+        raise InvalidState(f"campaign {campaign_id} was queued meanwhile; only drafts can be edited")
+    return get_campaign(campaign_id)
 
 
 def campaigns_in_period(period: Period) -> list[Campaign]:

@@ -16,11 +16,6 @@ def to_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def to_local(moment: datetime) -> datetime:
-    """A stored (naive UTC) time in the machine's local zone, for display."""
-    return moment.replace(tzinfo=UTC).astimezone()
-
-
 def iso(moment: datetime | None) -> str | None:
     """ISO 8601 with an explicit UTC offset, as --json prints times."""
     if moment is None:

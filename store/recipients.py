@@ -22,14 +22,14 @@ from store.campaigns import get_campaign
 from store.clock import utcnow
 from store.csvfile import read_csv_table
 from store.db import bulk_transaction
-from store.errors import ImportRefused, InvalidState, NotFound
+from store.errors import ImportRefused, InvalidState
 from store.models import Campaign, Contact, Message
 from store.phones import to_e164_many
 from store.report import ImportReport
 
 PASTE_LIMIT = 20_000
 CSV_LIMIT = 100_000
-_PASTE_SEPARATORS = re.compile(r"[,;\n\r\t]+")
+PASTE_SEPARATORS = re.compile(r"[,;\n\r\t]+")
 
 # Header names people use for the template's columns, English and Italian.
 COLUMN_ALIASES = {
@@ -78,7 +78,7 @@ def _normaliser(channel: str, region: str) -> Callable[[str], str]:
 def add_pasted(campaign_id: int, text: str, default_region: str = "IT") -> ImportReport:
     """Addresses separated by `,` `;` or new lines, at most 20,000 at once."""
     campaign = _draft(campaign_id)
-    values = [v.strip() for v in _PASTE_SEPARATORS.split(text or "")]
+    values = [v.strip() for v in PASTE_SEPARATORS.split(text or "")]
     values = [v for v in values if v]
     if not values:
         raise ImportRefused("nothing to add: paste addresses separated by , or ;")
@@ -273,16 +273,13 @@ def _store(campaign: Campaign, ready: list[Ready], report: ImportReport, source:
     constants = {Message.campaign: campaign.id, Message.source: source, Message.state: "pending",
                  Message.added_at: now}  # fmt: skip
     with bulk_transaction():
-        # Taking the write lock first: the draft cannot vanish under the rows that point to it.
-        if not Campaign.update(updated_at=now).where(Campaign.id == campaign.id).execute():
-            raise NotFound(f"campaign {campaign.id} was deleted meanwhile")
+        # Taking the write lock first: the draft cannot be queued or vanish under the rows added to it.
+        still_draft = (Campaign.id == campaign.id) & (Campaign.state == "draft")
+        if not Campaign.update(updated_at=now).where(still_draft).execute():
+            raise InvalidState(f"campaign {campaign.id} is no longer a draft; nothing was added")
         report.added = insert_rows(Message, fields, ready, constants=constants, ignore_conflicts=True)
     report.already_present = len(ready) - report.added
     return report
-
-
-def recipient_count(campaign_id: int) -> int:
-    return Message.select().where(Message.campaign == campaign_id).count()
 
 
 def recipients_by_source(campaign_id: int) -> dict[str, int]:

@@ -99,7 +99,7 @@ def stats_document(campaign: Campaign, counts: dict[str, int], conversion: tuple
         "conversion": {
             "patients": patients,
             "reservations": reservations,
-            "rate": _rate(reservations, patients) if patients else 0.0,
+            "rate": _rate(reservations, patients),
         },
         "created_at": iso(campaign.created_at),
         "queued_at": iso(campaign.queued_at),

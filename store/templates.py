@@ -23,13 +23,24 @@ def _environment() -> Environment:
 
 @lru_cache(maxsize=256)
 def compile_template(source: str, what: str = "body") -> Template:
-    """The compiled template, or TemplateError naming the line and the fault."""
-    from jinja2 import TemplateSyntaxError
+    """The compiled template, or TemplateError naming the line and the fault.
 
+    Loops and macros are refused: a message needs placeholders and conditions, and a nested loop could
+    keep the editor (which renders on every key) busy for minutes.
+    """
+    from jinja2 import TemplateSyntaxError, nodes
+
+    environment = _environment()
     try:
-        return _environment().from_string(source)
+        tree = environment.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"the {what} has a template error on line {exc.lineno}: {exc.message}") from None
+    for node in tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock)):
+        raise TemplateError(
+            f"the {what} uses a loop or macro on line {node.lineno}: "
+            "only {{ placeholders }} and {% if %} are allowed"
+        )
+    return environment.from_string(source)
 
 
 def render(source: str, values: dict[str, str], what: str = "body") -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -116,6 +117,11 @@ def list_campaigns(start: str | None, end: str | None) -> None:
     rt.emit(docs, lambda: _list_text(period.label(), docs))
 
 
+def local_date(stamp: str) -> str:
+    """The day of a stored (UTC) time where the admin is: the period is in local days too."""
+    return datetime.fromisoformat(stamp).astimezone().date().isoformat()
+
+
 def _list_text(label: str, docs: list[dict[str, Any]]) -> str:
     if not docs:
         return f"No campaigns in {label}. Create one with: campaigns create --channel ... (see --help)"
@@ -123,7 +129,7 @@ def _list_text(label: str, docs: list[dict[str, Any]]) -> str:
         (d["id"], d["name"][:32], d["channel"].upper(), d["state"], d["recipients"], d["sent"],
          percent(d["open_rate"]), percent(d["click_rate"]),
          percent(d["conversion"]["rate"] if d["conversion"]["patients"] else None),
-         (d["last_sent_at"] or d["created_at"])[:10])
+         local_date(d["last_sent_at"] or d["created_at"]))
         for d in docs
     ]  # fmt: skip
     headers = ("ID", "NAME", "CHANNEL", "STATE", "RECIPIENTS", "SENT", "OPENED", "CLICKED", "CONV", "DATE")

@@ -66,6 +66,7 @@ def fixtures(patients: int, seed: int, if_empty: bool) -> None:
 
 
 @click.group()
+@common_options
 def contacts() -> None:
     """Contacts of the center's registry."""
 
@@ -88,6 +89,7 @@ def import_contacts_command(file: str) -> None:
 
 
 @click.group()
+@common_options
 def reservations() -> None:
     """Reservations of the booking system, for conversion."""
 

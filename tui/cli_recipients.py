@@ -12,6 +12,7 @@ from tui.cli_data import emit_report
 
 
 @click.group()
+@common_options
 def recipients() -> None:
     """A draft's recipients: add them four ways, get the CSV template, check before sending."""
 
@@ -70,6 +71,7 @@ def parse_ids(text: str) -> list[int]:
 
 @recipients.command("template")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True))
+@common_options
 def template(file: str | None) -> None:
     """Write the CSV import template to FILE (standard output without one).
 

@@ -13,7 +13,6 @@ from store.directory import KINDS, Directory
 from tui.contact_list import ContactList, header_line
 
 KIND_CYCLE = (None, *KINDS)
-ADDRESS = {"email": "email", "sms": "phone", "push": "app"}
 
 
 class ContactPicker(Screen[list[int] | None]):

@@ -62,6 +62,7 @@ class EditorScreen(Screen[int | None]):
         self.person: tuple[str, str] = ("Maria", "Rossi")
         self.saved: dict[str, Any] = {}
         self.loading = campaign_id is not None
+        self.saving = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -177,6 +178,9 @@ class EditorScreen(Screen[int | None]):
     async def save(self) -> bool:
         from store.campaigns import create_campaign, edit_campaign
 
+        if self.saving:
+            return False  # a second ctrl+s while the first is on its way must not make a second draft
+        self.saving = True
         content = self.content()
         try:
             if self.campaign_id is None:
@@ -187,17 +191,19 @@ class EditorScreen(Screen[int | None]):
         except CampaignsError as exc:
             self.show_status(str(exc))
             return False
+        finally:
+            self.saving = False
         self.saved = content
         self.show_title()
         self.show_status(None, f"Saved draft #{self.campaign_id}")
         return True
 
-    @work(exclusive=True, group="editor-save", exit_on_error=False)
+    @work(group="editor-save", exit_on_error=False)
     async def action_save(self) -> None:
         if await self.save():
             self.notify(f"Draft #{self.campaign_id} saved")
 
-    @work(exclusive=True, group="editor-save", exit_on_error=False)
+    @work(group="editor-save", exit_on_error=False)
     async def action_recipients(self) -> None:
         from tui.recipients import RecipientsScreen
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from textual import on
@@ -14,8 +13,7 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Static, TextArea
 
-PASTE_LIMIT = 20_000
-_SEPARATORS = re.compile(r"[,;\n\r\t]+")
+from store.recipients import PASTE_LIMIT, PASTE_SEPARATORS
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -29,7 +27,7 @@ DIALOG_CSS = """
 
 
 def count_addresses(text: str) -> int:
-    return sum(1 for part in _SEPARATORS.split(text) if part.strip())
+    return sum(1 for part in PASTE_SEPARATORS.split(text) if part.strip())
 
 
 class PasteDialog(ModalScreen[str | None]):

@@ -38,7 +38,7 @@ class RecipientsScreen(Screen[None]):
         Binding("c", "contacts", "Contacts"),
         Binding("a", "all_patients", "Patients"),
         Binding("v", "last_report", "Last report", show=False),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape", "back", "Back"),
     ]
 
     def __init__(self, campaign_id: int) -> None:
@@ -95,9 +95,14 @@ class RecipientsScreen(Screen[None]):
 
     # -- the four ways --------------------------------------------------------------------------
 
-    def start(self, what: str) -> bool:
+    def still_busy(self) -> bool:
+        """Says so, before any dialog is opened, when the previous add has not finished."""
         if self.busy:
             self.notify("Still adding the previous recipients…", severity="warning")
+        return self.busy
+
+    def start(self, what: str) -> bool:
+        if self.still_busy():
             return False
         self.busy = True
         self.query_one("#working", Static).update(what)
@@ -138,6 +143,8 @@ class RecipientsScreen(Screen[None]):
     async def action_paste(self) -> None:
         from store.recipients import add_pasted
 
+        if self.still_busy():
+            return
         text = await self.app.push_screen_wait(PasteDialog())
         if text:
             await self.add("Pasted addresses", add_pasted, text, self.phone_region)
@@ -146,6 +153,8 @@ class RecipientsScreen(Screen[None]):
     async def action_csv(self) -> None:
         from store.recipients import add_from_csv
 
+        if self.still_busy():
+            return
         path = await self.app.push_screen_wait(CsvDialog())
         if path:
             await self.add(f"Imported {Path(path).name}", add_from_csv, path, self.phone_region)
@@ -155,6 +164,8 @@ class RecipientsScreen(Screen[None]):
         from store.recipients import add_contacts
         from tui.contact_picker import ContactPicker
 
+        if self.still_busy():
+            return
         ids = await self.app.push_screen_wait(ContactPicker(self.campaign.get("channel", "sms")))
         if ids:
             await self.add(f"Picked {len(ids):,} contacts", add_contacts, ids)
@@ -163,6 +174,8 @@ class RecipientsScreen(Screen[None]):
     async def action_all_patients(self) -> None:
         from store.recipients import add_all_patients
 
+        if self.still_busy():
+            return
         question = (
             "Add every patient of the center to this draft?\n"
             "Patients without an address for this channel or without consent are left out."
@@ -184,6 +197,9 @@ class RecipientsScreen(Screen[None]):
             self.notify(f"Cannot write {path}: {exc.strerror}", severity="error")
             return
         self.notify(f"Wrote {path}", title="CSV template")
+
+    def action_back(self) -> None:
+        self.dismiss(None)
 
     def action_last_report(self) -> None:
         if self.last_report is not None:

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from store.period import Period
@@ -144,6 +145,7 @@ class SummaryScreen(Screen[None]):
         self.period = Period.last_days(today=today)
         self.docs: dict[int, dict[str, Any]] = {}
         self.loaded_once = False
+        self.refresh_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -160,7 +162,6 @@ class SummaryScreen(Screen[None]):
         self.build_columns()
         self.show_title()
         self.load()
-        self.set_interval(REFRESH_SECONDS, self.refresh_if_visible)
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -178,9 +179,15 @@ class SummaryScreen(Screen[None]):
     def refresh_if_visible(self) -> None:
         if self.app.screen is self:
             self.load()
+        else:
+            self.set_timer(REFRESH_SECONDS, self.refresh_if_visible)
 
     @on(SummaryLoaded)
     def show(self, event: SummaryLoaded) -> None:
+        # The next round is armed when this one lands: slow rounds never pile up (dolphie's way).
+        if self.refresh_timer is not None:
+            self.refresh_timer.stop()
+        self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.refresh_if_visible)
         if event.period != self.period:
             return  # an answer for a period the user already left
         self.loaded_once = True

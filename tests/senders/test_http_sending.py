@@ -42,7 +42,11 @@ def test_429_and_503_retry_other_4xx_fail(sqlite_store, gateway):
 
 
 def test_a_gone_device_fails_and_its_token_is_marked_dead(sqlite_store, gateway, write_csv):
-    import_contacts(write_csv("c.csv", "id,email,push_token\n1,a@example.org,tok-a\n2,b@example.org,tok-b\n"))
+    import_contacts(
+        write_csv(
+            "c.csv", "id,email,push_token,consent\n1,a@example.org,tok-a,yes\n2,b@example.org,tok-b,yes\n"
+        )
+    )
     gateway.script["tok-b"] = [410]
     campaign_id = campaign_to(
         "push", ["a@example.org", "b@example.org"], body="Il centro resta chiuso lunedì"

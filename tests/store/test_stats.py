@@ -71,4 +71,4 @@ def test_a_campaign_without_messages_has_zero_everything(store):
     campaign = create_campaign(channel="push", name="Empty", sender="Centro", body="Hi")
     stats = campaign_stats(campaign)
     assert stats["recipients"] == 0
-    assert stats["conversion"] == {"patients": 0, "reservations": 0, "rate": 0.0}
+    assert stats["conversion"] == {"patients": 0, "reservations": 0, "rate": None}

@@ -15,7 +15,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import resource
 import socket
 import statistics
 import sys
@@ -210,34 +209,46 @@ def compare(channel: str, count: int) -> None:
 # -- memory and the TUI under load ----------------------------------------------------------------------
 
 
-def memory(count: int, sample: int) -> None:
-    from senders.engine import Engine
-    from store.db import open_database
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def memory(count: int, seconds: int) -> None:
+    """A real `campaigns worker` process on a campaign of `count` recipients, its RSS read each second."""
+    import subprocess
 
     port = free_port()
     server = start(http_server, port)
     try:
         with tempfile.TemporaryDirectory() as folder:
             url, _ = prepared_database(folder, "sms", count)
-            open_database(url)
-            worker = Engine(engine_config(url, port), worker="bench")
-            peaks = []
+            env = {**os.environ, "CAMPAIGNS_DB": url, "CAMPAIGNS_SMS_TRANSPORT": "http",
+                   "CAMPAIGNS_SMS_URL": f"http://127.0.0.1:{port}/messages",
+                   "CAMPAIGNS_SMS_CONNECTIONS": str(CONNECTIONS)}  # fmt: skip
+            worker = subprocess.Popen([sys.executable, "-m", "tui", "worker", "--id", "bench"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            samples = []
+            for _ in range(seconds):
+                time.sleep(1)
+                samples.append(rss_mb(worker.pid))
+            worker.terminate()
+            worker.wait(timeout=30)
+            import sqlite3
 
-            async def run() -> None:
-                task = asyncio.create_task(worker.run())
-                while worker.recorder.committed < sample:
-                    await asyncio.sleep(1)
-                    peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-                worker.stop()
-                await task
-
-            asyncio.run(run())
+            sent = (
+                sqlite3.connect(url.removeprefix("sqlite:///"))
+                .execute("SELECT COUNT(*) FROM sent_ledger")
+                .fetchone()[0]
+            )
     finally:
         server.terminate()
-    verdict = "meets" if max(peaks) <= 150 else "MISSES"
+    verdict = "meets" if max(samples) <= 150 else "MISSES"
     print(
-        f"| worker RSS sending a {count:,}-recipient campaign (first {sample:,} sent) | "
-        f"{peaks[0]:.0f} MB after 1 s, {max(peaks):.0f} MB peak | <= 150 MB, flat | {verdict} |"
+        f"| `campaigns worker` RSS on a {count:,}-recipient campaign ({sent:,} sent in {seconds} s) | "
+        f"{samples[2]:.0f} MB at 3 s, {samples[-1]:.0f} MB at {seconds} s, {max(samples):.0f} MB peak "
+        f"| <= 150 MB, flat | {verdict} |"
     )
 
 
@@ -290,7 +301,7 @@ def main() -> None:
         if what in ("email", "sms"):
             compare(what, args.count)
         elif what == "memory":
-            memory(1_000_000, 60_000)
+            memory(1_000_000, 60)
         elif what == "tui":
             tui(100_000)
 

@@ -47,14 +47,34 @@ def normalise_header(name: str) -> str:
 
 
 def decode(data: bytes, path: str) -> str:
+    """UTF-16 with its BOM (Excel's "Unicode text"), UTF-8, or Windows-1252 line by line.
+
+    A UTF-8 file with one stray Windows byte keeps its other lines' accents right: only the lines
+    that are not UTF-8 are read as Windows-1252.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ImportRefused(f"{path} is not readable UTF-16 text") from None
     if b"\x00" in data[:SNIFF_BYTES]:
         raise ImportRefused(f"{path} is not a CSV file (it holds binary data)")
-    for encoding in ("utf-8-sig", "cp1252"):
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = []
+    for line in data.splitlines(keepends=True):
         try:
-            return data.decode(encoding)
+            lines.append(line.decode("utf-8"))
         except UnicodeDecodeError:
-            continue
-    raise ImportRefused(f"{path} is in an encoding that cannot be read; save it as UTF-8 CSV")
+            try:
+                lines.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                raise ImportRefused(
+                    f"{path} is in an encoding that cannot be read; save it as UTF-8 CSV"
+                ) from None
+    return "".join(lines).removeprefix("\ufeff")
 
 
 def sniff_delimiter(first_line: str) -> str:

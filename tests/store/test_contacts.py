@@ -98,6 +98,13 @@ def test_excel_exports_with_semicolons_bom_crlf_and_cp1252_are_read(store, write
     assert contact(9).first_name == "Nicolò"
 
 
+def test_utf16_and_a_stray_windows_byte_keep_every_name_right(store, write_csv):
+    import_contacts(write_csv("u16.csv", "id\tfirst_name\n1\tNiccolò\n".encode("utf-16")))
+    mixed = "id;first_name\n2;Niccolò\n".encode() + "3;Zoë\n".encode("cp1252")
+    import_contacts(write_csv("mixed.csv", mixed))
+    assert [contact(i).first_name for i in (1, 2, 3)] == ["Niccolò", "Niccolò", "Zoë"]
+
+
 def test_app_tokens_are_unique_to_one_contact(store, write_csv):
     import_contacts(write_csv("a.csv", "id,app_token\n1,tok-1\n"))
     report = import_contacts(write_csv("b.csv", "id,app_token\n2,tok-1\n3,tok-3\n4,tok-3\n"))
@@ -112,6 +119,7 @@ def test_app_tokens_are_unique_to_one_contact(store, write_csv):
         (b"first_name,email\nMaria,m@example.org\n", "lacks the column id"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is not a CSV file"),
         (b"", "is empty"),
+        (b"id,first_name\n1,\x81\x8d\n", "encoding that cannot be read"),
     ],
 )
 def test_a_refused_file_adds_nothing(store, write_csv, content, says):

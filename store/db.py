@@ -21,7 +21,7 @@ SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
-    "cache_size": -64000,
+    "cache_size": -16000,  # KiB per connection; the engine keeps one per worker thread
     "busy_timeout": 10000,
 }
 

@@ -127,14 +127,14 @@ class SummaryScreen(Screen[None]):
     """Which campaigns were created or sent in the reference period, and how they did."""
 
     BINDINGS = [
-        Binding("left_square_bracket,less_than_sign", "shift_period(-1)", "Earlier", key_display="["),
-        Binding("right_square_bracket,greater_than_sign", "shift_period(1)", "Later", key_display="]"),
-        Binding("r", "choose_period", "Period"),
+        Binding("left_square_bracket,less_than_sign", "shift_period(-1)", "Period", key_display="[ ]"),
+        Binding("right_square_bracket,greater_than_sign", "shift_period(1)", "Later", show=False),
+        Binding("r", "choose_period", "Type a period", show=False),
         Binding("n", "new", "New"),
         Binding("e", "edit", "Edit"),
         Binding("a", "recipients", "Recipients"),
-        Binding("s", "send_now", "Send Now"),
-        Binding("p", "pause_or_resume", "Pause/Resume"),
+        Binding("s", "send_now", "Send"),
+        Binding("p", "pause_or_resume", "Pause"),
         Binding("x", "cancel_campaign", "Cancel"),
         Binding("f5,ctrl+r", "refresh", "Refresh", show=False),
     ]
@@ -155,7 +155,7 @@ class SummaryScreen(Screen[None]):
         yield table
         yield Static(id="empty")
         yield Static(id="selected")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#campaigns", DataTable).focus()

@@ -253,6 +253,11 @@ def memory(count: int, seconds: int) -> None:
 
 
 def tui(count: int) -> None:
+    """Keys pressed in the app while its engine sends: time from the key to the screen it opens or closes.
+
+    (Textual's pilot waits for the app to be idle after each key, which a sending app never is, so the
+    key goes in as the terminal would send it and the cursor is watched.)
+    """
     from store.db import open_database
     from tui.app import make_app
 
@@ -267,24 +272,29 @@ def tui(count: int) -> None:
 
             async def run() -> None:
                 async with app.run_test(size=(80, 24)) as pilot:
-                    while app.engine.recorder.committed < count // 20:
+                    while app.engine.recorder.committed < 2_000:
                         await pilot.pause(0.1)
-                    while app.engine.recorder.committed < count * 0.9 and len(timings) < 400:
-                        for key in ("down", "up"):
-                            started = time.perf_counter()
-                            await pilot.press(key)
-                            timings.append((time.perf_counter() - started) * 1000)
-                        await pilot.pause(0.05)
+                    for key in ["r", "escape"] * 100:  # open the period dialog, close it
+                        before = app.screen
+                        started = time.perf_counter()
+                        app.simulate_key(key)
+                        while app.screen is before and time.perf_counter() - started < 5:
+                            await asyncio.sleep(0.0005)
+                        timings.append((time.perf_counter() - started) * 1000)
+                        await asyncio.sleep(0.05)
+                    sent = app.engine.recorder.committed
                     app.engine.stop()
+                    timings.append(sent)
 
             asyncio.run(run())
     finally:
         server.terminate()
+    sent = int(timings.pop())
     median, worst = statistics.median(timings), max(timings)
     verdict = "meets" if median <= 50 else "MISSES"
     print(
-        f"| TUI key handling while {count:,} SMS go out (pilot press, {len(timings)} keys) | "
-        f"{median:.0f} ms median, {worst:.0f} ms worst | <= 50 ms | {verdict} |"
+        f"| TUI: a key to its screen while the engine sends SMS ({len(timings)} keys, {sent:,} sent "
+        f"meanwhile) | {median:.1f} ms median, {worst:.0f} ms worst | <= 50 ms | {verdict} |"
     )
 
 

@@ -91,6 +91,9 @@ class CampaignRun:
     # -- the connections ------------------------------------------------------------------------
 
     async def next_message(self) -> Outgoing | None:
+        ready = self._next_now()
+        if ready is not None:
+            return ready
         while not self.stopping:
             try:
                 return await asyncio.wait_for(self.queue.get(), timeout=IDLE_POLL_SECONDS)

@@ -19,6 +19,8 @@ from senders.transports import Connection, ProviderUnavailable, Transport
 from store.clock import utcnow
 from store.sending import LEASE, Outcome, Outgoing
 
+Result = tuple[Outcome, Outgoing]
+
 log = logging.getLogger("campaigns.send")
 
 IDLE_POLL_SECONDS = 0.5
@@ -101,21 +103,10 @@ class CampaignRun:
                 continue
         return None
 
-    async def hand_over(
-        self, message: Outgoing | None, result: tuple[Outcome, Outgoing] | None = None
-    ) -> Outgoing | None:
-        """Commits the last outcome and the next hand-over together; None when the next may not go."""
+    def commit(self, message: Outgoing | None, result: Result | None = None) -> asyncio.Future[set[int]]:
+        """Starts committing the last result and the next hand-over; the next goes once it lands."""
         outcomes = [result] if result is not None else []
-        if message is None:
-            await self.recorder.record(outcomes)  # type: ignore[arg-type]
-            return None
-        allowed = await self.recorder.record(outcomes, [message.id])  # type: ignore[arg-type]
-        if message.id not in allowed:
-            self.stop()  # paused or cancelled meanwhile: this one goes back when the run ends
-            return None
-        self.claimed.discard(message.id)
-        self.in_flight.add(message.id)
-        return message
+        return asyncio.ensure_future(self.recorder.record(outcomes, [message.id] if message else []))
 
     async def connection_loop(self) -> None:
         try:
@@ -123,23 +114,46 @@ class CampaignRun:
         except ProviderUnavailable as exc:
             self.provider_down(str(exc))
             return
+        message = await self.next_message()
+        committing = self.commit(message)
         try:
-            message = await self.hand_over(await self.next_message())
             while message is not None:
                 await self.pacer.wait()
+
+                async def ready(
+                    message: Outgoing = message, committing: asyncio.Future[set[int]] = committing
+                ) -> bool:
+                    # The transport asks right before the point of no return (SMTP DATA, the HTTP
+                    # request): the last answer and this hand-over are on disk by then, and the SMTP
+                    # envelope went meanwhile.
+                    if message.id not in await committing:
+                        self.stop()  # paused or cancelled meanwhile: it goes back when the run ends
+                        return False
+                    self.claimed.discard(message.id)
+                    self.in_flight.add(message.id)
+                    return True
+
                 try:
-                    outcome = await connection.send(message)
+                    outcome = await connection.send(message, ready)
                 except ProviderUnavailable as exc:
+                    await committing
                     await self.give_back([message.id])
                     self.provider_down(str(exc))
                     return
+                if outcome is None:
+                    return
                 self.note(outcome.state, outcome.error)
-                upcoming = None if self.stopping else self._next_now()
+                self.claimed.discard(message.id)
                 self.in_flight.discard(message.id)
-                message = await self.hand_over(upcoming, (outcome, message))
-                if message is None and upcoming is None and not self.stopping:
-                    message = await self.hand_over(await self.next_message())
+                upcoming = None if self.stopping else self._next_now()
+                committing = self.commit(upcoming, (outcome, message))
+                if upcoming is None:
+                    await committing
+                    upcoming = await self.next_message()
+                    committing = self.commit(upcoming)
+                message = upcoming
         finally:
+            await asyncio.shield(committing)
             await connection.close()
 
     def _next_now(self) -> Outgoing | None:

@@ -7,6 +7,7 @@ not burned.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from store.config import Config
@@ -17,8 +18,14 @@ class ProviderUnavailable(Exception):
     """The provider cannot be reached; the message says what happened, without personal data."""
 
 
+Ready = Callable[[], Awaitable[bool]]
+
+
 class Connection(Protocol):
-    async def send(self, message: Outgoing) -> Outcome: ...
+    async def send(self, message: Outgoing, ready: Ready) -> Outcome | None:
+        """Sends one message; awaits `ready()` right before the provider gets it, and gives up with
+        None when that says no (the campaign was paused or cancelled)."""
+        ...
 
     async def close(self) -> None: ...
 

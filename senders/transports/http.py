@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from senders.transports import ProviderUnavailable
+from senders.transports import ProviderUnavailable, Ready
 from store.sending import Outcome, Outgoing
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -14,10 +14,13 @@ class HttpConnection:
     def __init__(self, transport: HttpTransport) -> None:
         self.transport = transport
 
-    async def send(self, message: Outgoing) -> Outcome:
+    async def send(self, message: Outgoing, ready: Ready) -> Outcome | None:
         transport = self.transport
+        payload = transport.payload(message)
+        if not await ready():
+            return None
         try:
-            response = await transport.client.post(transport.url, json=transport.payload(message))
+            response = await transport.client.post(transport.url, json=payload)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ProviderUnavailable(f"cannot reach {transport.name}: {type(exc).__name__}") from None
         except httpx.TimeoutException:

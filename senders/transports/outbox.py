@@ -7,6 +7,7 @@ from pathlib import Path
 
 from senders.links import unsubscribe_url
 from senders.mime import EmailBuilder
+from senders.transports import Ready
 from store.config import Config
 from store.sending import Outcome, Outgoing
 
@@ -15,7 +16,9 @@ class OutboxConnection:
     def __init__(self, transport: OutboxTransport) -> None:
         self.transport = transport
 
-    async def send(self, message: Outgoing) -> Outcome:
+    async def send(self, message: Outgoing, ready: Ready) -> Outcome | None:
+        if not await ready():
+            return None
         folder = self.transport.folder / f"campaign-{message.campaign_id}"
         folder.mkdir(parents=True, exist_ok=True)
         if message.channel == "email":

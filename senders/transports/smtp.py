@@ -8,7 +8,7 @@ import aiosmtplib
 
 from senders.links import unsubscribe_url
 from senders.mime import EmailBuilder
-from senders.transports import ProviderUnavailable
+from senders.transports import ProviderUnavailable, Ready
 from store.config import Config
 from store.sending import Outcome, Outgoing
 
@@ -25,7 +25,7 @@ class SmtpConnection:
         self.transport = transport
         self.client = client
 
-    async def send(self, message: Outgoing) -> Outcome:
+    async def send(self, message: Outgoing, ready: Ready) -> Outcome | None:
         transport = self.transport
         raw = transport.builder.build(
             to=message.address,
@@ -34,29 +34,31 @@ class SmtpConnection:
             message_id=message.id,
             unsubscribe=unsubscribe_url(transport.public_url, transport.secret, message.id),
         )
+        in_data = False
         try:
             if not self.client.is_connected:
                 self.client = await transport.open_client()
-            await self.client.sendmail(transport.from_address, [message.address], raw, timeout=SEND_TIMEOUT)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0] if exc.recipients else None
-            code = refused.code if refused else 550
-            if code == 421:
-                await self._drop()
-                raise ProviderUnavailable(f"{transport.name} is not taking mail (421)") from None
-            return self._answer(message, code, refused.message if refused else "recipient refused")
+            client = self.client
+            # The envelope goes while the database records the hand-over; DATA waits for it.
+            await client.mail(transport.from_address, timeout=SEND_TIMEOUT)
+            await client.rcpt(message.address, timeout=SEND_TIMEOUT)
+            if not await ready():
+                await client.rset()
+                return None
+            in_data = True
+            await client.data(raw, timeout=SEND_TIMEOUT)
         except aiosmtplib.SMTPResponseException as exc:
             if exc.code == 421:
                 await self._drop()
-                raise ProviderUnavailable(
-                    f"the SMTP server closes connections (421) at {transport.name}"
-                ) from None
+                raise ProviderUnavailable(f"{transport.name} is not taking mail (421)") from None
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await self.client.rset()  # a clean transaction for the next message
             return self._answer(message, exc.code, exc.message)
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
             await self._drop()
-            # The server may have taken the message before the line dropped: it goes again, marked.
+            # Lost during DATA, the server may have taken it: it goes again, marked as possibly twice.
             return Outcome(
-                message.id, "retry", error=f"connection lost ({type(exc).__name__})", maybe_sent=True
+                message.id, "retry", error=f"connection lost ({type(exc).__name__})", maybe_sent=in_data
             )
         return Outcome(message.id, "sent", provider_id=f"smtp:{message.id}")
 

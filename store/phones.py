@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import PhoneMetadata
+from phonenumbers import PhoneMetadata, PhoneNumberType
 
 _JUNK = re.compile(r"[\s().\-/]")
 _DIGITS = re.compile(r"^\+?\d{4,17}$")
@@ -40,10 +40,10 @@ def _desc_pattern(desc: object) -> str | None:
     return "(?=" + "|".join(rf"\d{{{n}}}$" for n in lengths) + f")(?:{pattern})"
 
 
-def _region_pattern(metadata: PhoneMetadata) -> str | None:
-    """A region's validity: its general pattern, and one of its kinds of number."""
+def _region_pattern(metadata: PhoneMetadata, types: tuple[str, ...] = _NUMBER_TYPES) -> str | None:
+    """A region's validity: its general pattern, and one of its kinds of number (of `types`)."""
     general = _desc_pattern(metadata.general_desc)
-    kinds = [k for k in (_desc_pattern(getattr(metadata, n, None)) for n in _NUMBER_TYPES) if k]
+    kinds = [k for k in (_desc_pattern(getattr(metadata, n, None)) for n in types) if k]
     if not general or not kinds:
         return None
     return f"(?=(?:{general})$)(?:{'|'.join(kinds)})"
@@ -67,17 +67,23 @@ class _Country:
             f"(?!{m.national_prefix_for_parsing})" for m in regions if m.national_prefix_for_parsing
         )
         self.trunk_free = not trunks
+        self.national = trunks + self._alternatives(regions, _NUMBER_TYPES)
+        self.national_regex = re.compile(self.national)
+        self.mobile = trunks + self._alternatives(regions, ("mobile",))
+        self.mobile_regex = re.compile(self.mobile)
+
+    @staticmethod
+    def _alternatives(regions: list[PhoneMetadata], types: tuple[str, ...]) -> str:
         parts, earlier = [], ""
         for metadata in regions:
-            valid = _region_pattern(metadata)
+            valid = _region_pattern(metadata, types)
             if metadata.leading_digits:
                 if valid:
                     parts.append(f"{earlier}(?={metadata.leading_digits})(?:{valid})")
                 earlier += f"(?!{metadata.leading_digits})"
             elif valid:
                 parts.append(f"{earlier}(?:{valid})")
-        self.national = f"{trunks}(?:{'|'.join(parts)})" if parts else "(?!)"
-        self.national_regex = re.compile(self.national)
+        return f"(?:{'|'.join(parts)})" if parts else "(?!)"
 
     def accepts(self, national: str) -> bool:
         return self.national_regex.fullmatch(national) is not None
@@ -124,23 +130,24 @@ def fast_e164(digits: str, default_region: str) -> str | None:
 
 
 @lru_cache(maxsize=64)
-def _whole_number(region: str) -> re.Pattern[str] | None:
+def _whole_number(region: str, mobile: bool = False) -> re.Pattern[str] | None:
     """The region's own numbers as people write them, cleaned: `+39…`, `0039…` or (no trunk prefix) `3…`."""
     country = _default_country(region)
     if country is None:
         return None
-    national = f"(?P<n>{country.national})"
+    national = f"(?P<n>{country.mobile if mobile else country.national})"
     if country.trunk_free:
         return re.compile(rf"(?:\+{country.code}|00{country.code})?{national}")
     return re.compile(rf"(?:\+{country.code}|00{country.code}){national}")
 
 
-def to_e164_many(values: list[str], default_region: str = "IT") -> list[str | None]:
+def to_e164_many(values: list[str], default_region: str = "IT", mobile: bool = False) -> list[str | None]:
     """E.164 for each value the fast paths accept, None for the rest (ask `to_e164` about those).
 
-    The default region's numbers, most of any import, cost one compiled match each.
+    The default region's numbers, most of any import, cost one compiled match each; with `mobile`,
+    that match also tells they are mobiles, and only those are given.
     """
-    whole = _whole_number(default_region)
+    whole = _whole_number(default_region, mobile)
     prefix = "+" + (_default_country(default_region).code if whole is not None else "")  # type: ignore[union-attr]
     found: list[str | None] = []
     for value in values:
@@ -148,6 +155,8 @@ def to_e164_many(values: list[str], default_region: str = "IT") -> list[str | No
         match = whole.fullmatch(text) if whole is not None else None
         if match is not None:
             found.append(prefix + match.group("n"))
+        elif mobile:
+            found.append(None)
         else:
             found.append(fast_e164("+" + text[2:] if text.startswith("00") else text, default_region))
     return found
@@ -170,3 +179,15 @@ def to_e164(value: str, default_region: str = "IT") -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone("not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_mobile(e164: str) -> bool:
+    """Whether an E.164 number can receive SMS: a mobile (or, where the two look alike, either)."""
+    country = _country(e164[1:4])
+    if country is not None and country.mobile_regex.fullmatch(e164[1 + len(country.code) :]):
+        return True
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return False
+    return kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)

@@ -24,7 +24,7 @@ from store.csvfile import read_csv_table
 from store.db import bulk_transaction
 from store.errors import ImportRefused, InvalidState
 from store.models import Campaign, Contact, Message
-from store.phones import to_e164_many
+from store.phones import is_mobile, to_e164_many
 from store.report import ImportReport
 
 PASTE_LIMIT = 20_000
@@ -177,6 +177,8 @@ def _channel_address(channel: str, contact: dict[str, Any]) -> tuple[str | None,
     if channel == "email":
         return contact["email"], "the contact has no email address"
     if channel == "sms":
+        if contact["phone"] and not is_mobile(contact["phone"]):
+            return None, "the contact's number is not a mobile: an SMS cannot reach it"
         return contact["phone"], "the contact has no mobile number"
     if contact["push_token"] and contact["push_token_dead_at"]:
         return None, "the contact's app no longer receives push messages"
@@ -190,17 +192,23 @@ def _add_addresses(campaign: Campaign, incoming: Incoming, region: str, source: 
     normalise = _normaliser(channel, region)
     missing = f"no {' or '.join(address_column(channel))}"
     # Clean phone numbers in bulk first; what that leaves out goes one by one through `normalise`.
-    prepared = to_e164_many(incoming.values, region) if channel == "sms" else [None] * len(incoming.values)
+    sms = channel == "sms"
+    prepared = to_e164_many(incoming.values, region, mobile=True) if sms else [None] * len(incoming.values)
     first_seen: dict[str, int] = {}
     for i, value in enumerate(incoming.values):
         if not value:
             report.refuse_row(incoming.rows[i], "", missing)
             continue
-        try:
-            key = prepared[i] or normalise(value)
-        except InvalidAddress as exc:
-            report.refuse_row(incoming.rows[i], value, str(exc))
-            continue
+        key = prepared[i]
+        if key is None:
+            try:
+                key = normalise(value)
+            except InvalidAddress as exc:
+                report.refuse_row(incoming.rows[i], value, str(exc))
+                continue
+            if sms and not is_mobile(key):
+                report.refuse_row(incoming.rows[i], value, "not a mobile number: an SMS cannot reach it")
+                continue
         if key in first_seen:
             report.duplicates += 1
         else:

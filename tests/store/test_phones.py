@@ -3,7 +3,7 @@ import random
 import phonenumbers
 import pytest
 
-from store.phones import InvalidPhone, fast_e164, to_e164, to_e164_many
+from store.phones import InvalidPhone, fast_e164, is_mobile, to_e164, to_e164_many
 
 
 @pytest.mark.parametrize(
@@ -88,3 +88,32 @@ def test_many_at_once_agrees_with_phonenumbers(region):
         text = "+" + text[2:] if text.startswith("00") else text
         if got is not None:
             assert got == reference(text, region), value
+
+
+def test_only_mobiles_take_sms():
+    assert is_mobile("+393471234567")
+    assert not is_mobile("+390212345678")  # a Milan landline
+    assert not is_mobile("+39800123456")  # toll free
+    assert is_mobile("+447400123456")
+    assert is_mobile("+12125550142")  # in the US a mobile and a landline look alike
+
+
+@pytest.mark.parametrize("region", ["IT", "GB", "CH"])
+def test_the_mobile_fast_path_takes_only_mobiles(region):
+    rng = random.Random(f"mobile {region}")
+    heads = ["+39 3", "+39 02", "3", "02", "0039 3", "+44 7", "+44 20", "7", "+41 7", "+41 44"]
+    values = [
+        rng.choice(heads) + "".join(rng.choice("0123456789") for _ in range(rng.randint(6, 9)))
+        for _ in range(3000)
+    ]
+    fast = to_e164_many(values, region, mobile=True)
+    taken = [f for f in fast if f is not None]
+    assert len(taken) > 30
+    for value, got in zip(values, fast, strict=True):
+        if got is not None:
+            text = value.replace(" ", "")
+            assert got == reference("+" + text[2:] if text.startswith("00") else text, region), value
+            number = phonenumbers.parse(got)
+            assert phonenumbers.number_type(number) in (
+                phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+            )  # fmt: skip

@@ -52,6 +52,13 @@ def test_paste_normalises_matches_contacts_and_reports(center):
     assert (again.added, again.already_present) == (1, 1)
 
 
+def test_sms_refuses_landlines(center):
+    draft = campaign("sms")
+    report = add_pasted(draft.id, "02 1234 5678; 800 123456; 347 123 4567")
+    assert report.added == 1
+    assert [e["reason"] for e in report.shown_errors()] == ["not a mobile number: an SMS cannot reach it"] * 2
+
+
 def test_sms_paste_takes_phone_numbers_as_people_write_them(center):
     draft = campaign("sms")
     report = add_pasted(draft.id, "347 123 4567; +39 333 765 4321, 0039 3281234567; 12")

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from senders.pacing import Pacer
 from senders.recorder import Recorder
@@ -212,7 +212,7 @@ class CampaignRun:
                 await asyncio.shield(self.give_back(sorted(self.claimed)))
             await self.transport.close()
 
-    def waiting_until(self, outages: int) -> tuple[object, str]:
+    def waiting_until(self, outages: int) -> tuple[datetime, str]:
         delay = min(OUTAGE_CAP_SECONDS, OUTAGE_BASE_SECONDS * 2 ** max(0, outages - 1))
         until = utcnow() + timedelta(seconds=delay)
         return until, f"{self.outage}; retrying at {until:%H:%M:%S} UTC"

@@ -22,6 +22,7 @@ from senders.transports import make_transport
 from store.clock import utcnow
 from store.config import Config
 from store.db import off_loop
+from store.models import Campaign
 
 log = logging.getLogger("campaigns.engine")
 
@@ -95,20 +96,20 @@ class Engine:
             self.recorder.close()
         return self.status
 
-    async def _start(self, campaign: object) -> None:
+    async def _start(self, campaign: Campaign) -> None:
         from store.queue import set_waiting
         from store.window import parse_window
 
-        campaign_id, channel = campaign.id, campaign.channel  # type: ignore[attr-defined]
+        campaign_id, channel = campaign.id, campaign.channel
         parse_window(self.config.dedup.campaign_window)  # a bad window stops here, not mid-send
-        transport = make_transport(channel, self.config, campaign.sender, self._secret or "")  # type: ignore[attr-defined]
+        transport = make_transport(channel, self.config, campaign.sender, self._secret or "")
         pacer = await self._pacer(channel)
         run = CampaignRun(
             campaign_id, transport, self.recorder, pacer,
             RunSettings(worker=self.worker, window=self.config.dedup.campaign_window,
                         claim_size=max(50, 25 * transport.connections), lease=self.lease),
         )  # fmt: skip
-        if campaign.waiting_until is not None:  # type: ignore[attr-defined]
+        if campaign.waiting_until is not None:
             await off_loop(set_waiting, campaign_id, None, None)
         self.status.running[campaign_id] = f"sending through {transport.name}"
         self.runs[campaign_id] = (run, asyncio.create_task(run.run(), name=f"campaign-{campaign_id}"))

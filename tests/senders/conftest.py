@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -11,6 +13,7 @@ from senders.engine import Engine
 from store import sending
 from store.campaigns import create_campaign
 from store.config import Config, load_config
+from store.models import Campaign
 from store.queue import queue_campaign
 from store.recipients import add_pasted
 from tests.senders.peers import Gateway, MailServer, free_port
@@ -86,3 +89,20 @@ def send_all(config: Config, timeout: float = 30.0) -> Engine:
 
     asyncio.run(run())
     return worker
+
+
+def heal_once_waiting(campaign_id: int, heal: Callable[[], None], seen: list[str]) -> threading.Thread:
+    """A thread that waits until the campaign says it waits for its provider, notes why, then heals it."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not seen:
+            reason = Campaign.get_by_id(campaign_id).waiting_reason
+            if reason:
+                seen.append(reason)
+            time.sleep(0.02)
+        heal()
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread

@@ -1,6 +1,9 @@
+import asyncio
+
+from senders.engine import Engine
 from store.models import Campaign, Message, SentLedger
 from store.stats import campaign_stats
-from tests.senders.conftest import campaign_to, config_for, send_all
+from tests.senders.conftest import campaign_to, config_for, heal_once_waiting, send_all
 
 ADDRESSES = [f"paziente{i}@example.org" for i in range(25)]
 
@@ -49,32 +52,14 @@ def test_smtp_4xx_retries_and_5xx_fails_the_message(sqlite_store, mail_server):
 
 
 def test_a_server_that_is_down_makes_the_campaign_wait_not_fail(sqlite_store, mail_server):
-    import asyncio
-    import threading
-
-    from senders.engine import Engine
-
     mail_server.refuse_all = "421 4.3.2 service shutting down"
     campaign_id = campaign_to("email", ADDRESSES[:6])
     worker = Engine(config_for(sqlite_store, mail_server), worker="test")
-
-    def heal() -> None:
-        import time
-
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            waiting = Campaign.get_by_id(campaign_id).waiting_reason
-            if waiting:
-                heal.seen = waiting  # type: ignore[attr-defined]
-                break
-            time.sleep(0.02)
-        mail_server.refuse_all = None
-
-    healer = threading.Thread(target=heal)
-    healer.start()
+    seen: list[str] = []
+    healer = heal_once_waiting(campaign_id, lambda: setattr(mail_server, "refuse_all", None), seen)
     asyncio.run(asyncio.wait_for(worker.run(until_idle=True), 30))
     healer.join()
-    assert "421" in heal.seen and "retrying at" in heal.seen  # type: ignore[attr-defined]
+    assert "421" in seen[0] and "retrying at" in seen[0]
     assert set(states(campaign_id).values()) == {"sent"}
     assert all(m.attempts == 1 for m in Message.select())  # the outage burned no attempt
     assert mail_server.count_by_recipient() == {a: 1 for a in ADDRESSES[:6]}

@@ -1,12 +1,11 @@
 import asyncio
-import threading
 import time
 
 from senders.engine import Engine
 from store.contacts import import_contacts
 from store.models import Campaign, Contact, Message
 from store.queue import cancel_campaign, pause_campaign, resume_campaign
-from tests.senders.conftest import campaign_to, config_for, send_all
+from tests.senders.conftest import campaign_to, config_for, heal_once_waiting, send_all
 
 PHONES = [f"+3934700000{i:02d}" for i in range(20)]
 
@@ -64,18 +63,7 @@ def test_a_gateway_answering_503_to_everything_makes_the_campaign_wait(sqlite_st
     campaign_id = campaign_to("sms", PHONES[:10])
     worker = Engine(config_for(sqlite_store, gateway=gateway), worker="test")
     seen: list[str] = []
-
-    def heal() -> None:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not seen:
-            reason = Campaign.get_by_id(campaign_id).waiting_reason
-            if reason:
-                seen.append(reason)
-            time.sleep(0.02)
-        gateway.status_for_all = None
-
-    healer = threading.Thread(target=heal)
-    healer.start()
+    healer = heal_once_waiting(campaign_id, lambda: setattr(gateway, "status_for_all", None), seen)
     asyncio.run(asyncio.wait_for(worker.run(until_idle=True), 30))
     healer.join()
     assert "keeps failing: HTTP 503" in seen[0]

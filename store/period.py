@@ -31,8 +31,8 @@ class Period:
     @classmethod
     def parse(cls, start: str | None, end: str | None, today: date | None = None) -> Period:
         """From optional ISO dates; a missing end is today, a missing start 30 days before the end."""
-        last = parse_day(end, "--to") if end else (today or date.today())
-        first = parse_day(start, "--from") if start else last - timedelta(days=DEFAULT_DAYS - 1)
+        last = parse_day(end, "the end") if end else (today or date.today())
+        first = parse_day(start, "the start") if start else last - timedelta(days=DEFAULT_DAYS - 1)
         if first > last:
             raise BadInput(f"the period starts ({first}) after it ends ({last})")
         return cls(first, last)

@@ -102,8 +102,9 @@ def add_from_csv(campaign_id: int, path: str | Path, default_region: str = "IT")
     wanted = address_column(campaign.channel)
     present = [c for c in wanted if where[c] is not None]
     if not present:
+        kind = f"{'an' if campaign.channel == 'sms' else 'a'} {campaign.channel.upper()} campaign"
         raise ImportRefused(
-            f"{table.path} has no {' or '.join(wanted)} column for a {campaign.channel.upper()} campaign "
+            f"{table.path} has no {' or '.join(wanted)} column for {kind} "
             f"(found: {', '.join(h for h in table.header if h) or 'no header'}); "
             "see `campaigns recipients template`"
         )

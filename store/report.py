@@ -45,7 +45,7 @@ class ImportReport:
             parts.append(f"{self.updated:,} updated")
         for label, count in (
             ("already present", self.already_present),
-            ("duplicates", self.duplicates),
+            ("duplicates" if self.duplicates != 1 else "duplicate", self.duplicates),
             ("opted out", self.opted_out),
             ("invalid", self.invalid),
         ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
@@ -37,8 +38,20 @@ class CampaignsApp(App[None]):
         if self.engine is not None:
             self.run_worker(self.engine.run(), name="engine", group="engine", exit_on_error=False)
 
+    @work(exclusive=True, group="quit", exit_on_error=False)
     async def action_quit(self) -> None:
         # Messages already with a provider finish; the rest stay queued for the next start or a worker.
+        if self.engine is not None and self.engine.runs:
+            from tui.confirm import ConfirmDialog
+
+            sending = ", ".join(f"#{campaign_id}" for campaign_id in self.engine.runs)
+            question = (
+                f"This app is sending {sending}. Quit anyway?\n\n"
+                "Sending stops until the app is opened again or `campaigns worker` runs; "
+                "nothing is lost and nobody gets a message twice."
+            )
+            if not await self.push_screen_wait(ConfirmDialog(question, yes="quit", no="stay")):
+                return
         if self.engine is not None:
             self.engine.stop()
             await self.workers.wait_for_complete([w for w in self.workers if w.group == "engine"])

@@ -24,15 +24,16 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, question: str, yes: str = "yes") -> None:
+    def __init__(self, question: str, yes: str = "yes", no: str = "cancel") -> None:
         super().__init__()
         self.question = question
         self.yes = yes
+        self.no = no
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.question, id="question")
-            yield Static(f"[b]y[/b] {self.yes} · [b]n[/b] cancel", id="keys")
+            yield Static(f"[b]y[/b] {self.yes} · [b]n[/b] {self.no}", id="keys")
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)

@@ -61,7 +61,7 @@ class EditorScreen(Screen[int | None]):
         self.campaign_id = campaign_id
         self.person: tuple[str, str] = ("Maria", "Rossi")
         self.saved: dict[str, Any] = {}
-        self.loading = campaign_id is not None
+        self.loading_draft = campaign_id is not None
         self.saving = False
 
     def compose(self) -> ComposeResult:
@@ -104,7 +104,7 @@ class EditorScreen(Screen[int | None]):
         if self.campaign_id is not None:
             campaign = campaign_dict(await off_loop(get_campaign, self.campaign_id))
             self.fill(campaign)
-        self.loading = False
+        self.loading_draft = False
         self.check()
 
     def fill(self, campaign: dict[str, Any]) -> None:
@@ -122,7 +122,7 @@ class EditorScreen(Screen[int | None]):
 
     @property
     def dirty(self) -> bool:
-        return not self.loading and self.content() != (self.saved or self.empty_content())
+        return not self.loading_draft and self.content() != (self.saved or self.empty_content())
 
     @staticmethod
     def empty_content() -> dict[str, Any]:
@@ -134,7 +134,7 @@ class EditorScreen(Screen[int | None]):
     @on(TextArea.Changed)
     @on(Select.Changed)
     def changed(self) -> None:
-        if not self.loading:
+        if not self.loading_draft:
             self.check()
 
     def check(self) -> str | None:

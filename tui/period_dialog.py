@@ -53,9 +53,6 @@ class PeriodDialog(ModalScreen[Period | None]):
 
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "start":
-            self.query_one("#end", Input).focus()
-            return
         start = self.query_one("#start", Input).value
         end = self.query_one("#end", Input).value
         try:

@@ -18,8 +18,9 @@ from store.report import ImportReport
 def save_refused_rows(report: ImportReport, folder: Path) -> Path:
     """Writes the refused rows as CSV (row, value, reason); returns the file's path."""
     path = folder / f"refused-rows-{datetime.now():%Y%m%d-%H%M%S}.csv"
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
+    # `;` and a BOM: what Excel set to Italian (or most of Europe) opens as columns, accents intact.
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out, delimiter=";")
         writer.writerow(["row", "value", "reason"])
         for error in sorted(report.errors, key=lambda e: e["row"]):
             value = str(error["value"])
@@ -42,7 +43,7 @@ class ReportScreen(ModalScreen[None]):
     """
     BINDINGS = [
         Binding("s", "save", "Save refused rows"),
-        Binding("escape,enter,q", "close", "Close"),
+        Binding("escape,enter,q", "close", "Close", priority=True),
     ]
 
     def __init__(self, what: str, report: ImportReport) -> None:

@@ -394,7 +394,9 @@ class SummaryScreen(Screen[None]):
             f"Cancel [b]{doc['name']}[/b]? The {left:,} messages not sent yet will never go. "
             "This cannot be undone."
         )
-        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="cancel the campaign")):
+        if not await self.app.push_screen_wait(
+            ConfirmDialog(question, yes="cancel the campaign", no="keep it")
+        ):
             return
         try:
             await off_loop(cancel_campaign, doc["id"])

@@ -13,7 +13,7 @@ def text_of(app, selector: str) -> str:
 async def open_editor(app, pilot):
     await wait_until(pilot, lambda: isinstance(app.screen, SummaryScreen) and app.screen.loaded_once)
     await pilot.press("n")
-    await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen) and not app.screen.loading)
+    await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen) and not app.screen.loading_draft)
     return app.screen
 
 
@@ -91,13 +91,15 @@ async def test_editing_a_draft_loads_its_content(demo_app):
     async with demo_app.run_test(size=(80, 24)) as pilot:
         demo_app.push_screen(EditorScreen(draft.id))
         await wait_until(
-            pilot, lambda: isinstance(demo_app.screen, EditorScreen) and not demo_app.screen.loading
+            pilot, lambda: isinstance(demo_app.screen, EditorScreen) and not demo_app.screen.loading_draft
         )
         editor = demo_app.screen
         assert editor.query_one("#name", Input).value == "Auguri di Natale"
         assert editor.query_one("#channel", Select).value == "email"
         assert editor.query_one("#body", TextArea).text == draft.body
         assert not editor.dirty
+        assert not editor.loading  # Textual's own spinner is gone: the fields are drawn
+        assert editor.query_one("#name", Input).region.height == 1
         editor.query_one("#name", Input).value = "Auguri 2026"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: Campaign.get_by_id(draft.id).name == "Auguri 2026")

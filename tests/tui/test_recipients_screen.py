@@ -163,7 +163,7 @@ async def test_template_and_refused_rows_are_saved_as_files(demo_app, draft, tmp
         await pilot.press("s")
         await pilot.pause()
         saved = next(Path(tmp_path).glob("refused-rows-*.csv"))
-        rows = list(csv.reader(saved.open()))
+        rows = list(csv.reader(saved.open(encoding="utf-8-sig"), delimiter=";"))
         assert rows[0] == ["row", "value", "reason"]
         assert rows[1][1].startswith("'=")  # never a formula in a spreadsheet
         await pilot.press("escape")

@@ -338,6 +338,8 @@ class SummaryScreen(Screen[None]):
             return
         doc = self.docs[draft]
         window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
+        if doc["recipients"] > 20_000:
+            self.notify(f"Checking what Send Now would do for {doc['recipients']:,} recipients…", timeout=3)
         found = await off_loop(forecast, await off_loop(get_campaign, draft), window)
         if not found.pending:
             self.notify(f"#{draft} has no recipients yet: a adds them", severity="warning")

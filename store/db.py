@@ -26,6 +26,9 @@ SQLITE_PRAGMAS = {
 }
 
 
+BULK_CACHE_KIB = -64000
+
+
 def sqlite_path(url: str) -> Path:
     """`sqlite:///rel.db` is relative to the working directory, `sqlite:////abs.db` absolute."""
     rest = url[len("sqlite:///") :]
@@ -108,12 +111,14 @@ def bulk_transaction() -> Iterator[None]:
     sqlite = not is_postgres() and database.in_transaction() is False
     if sqlite:
         database.execute_sql("PRAGMA foreign_keys = OFF")
+        database.execute_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")  # big indexes stay in memory
     try:
         with write_transaction():
             yield
     finally:
         if sqlite:
             database.execute_sql("PRAGMA foreign_keys = ON")
+            database.execute_sql(f"PRAGMA cache_size = {SQLITE_PRAGMAS['cache_size']}")
 
 
 def _in_connection(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -73,7 +73,13 @@ class CampaignRun:
                 continue
             size = self.settings.claim_size
             claimed = await off_loop(
-                claim, self.campaign_id, self.settings.worker, size, self.settings.window
+                claim,
+                self.campaign_id,
+                self.settings.worker,
+                size,
+                self.settings.window,
+                None,
+                self.settings.lease,
             )
             if not claimed.active:
                 self.stop()

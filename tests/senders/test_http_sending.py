@@ -143,3 +143,18 @@ def test_pause_resume_and_cancel(sqlite_store, gateway):
     cancel_campaign(cancelled)
     send_all(config_for(sqlite_store, gateway=gateway))
     assert set(states(cancelled).values()) == {"cancelled"}
+
+
+def test_claims_take_the_configured_lease(sqlite_store, gateway):
+    from dataclasses import replace
+
+    from store.sending import claim
+
+    campaign_id = campaign_to("sms", PHONES[:2])
+    config = config_for(sqlite_store, gateway=gateway)
+    config = replace(config, engine=replace(config.engine, lease_seconds=600))
+    worker = Engine(config, worker="test")
+    assert worker.lease.total_seconds() == 600
+    taken = claim(campaign_id, "test", 10, lease=worker.lease)
+    lease_until = Message.get_by_id(taken.messages[0].id).lease_until
+    assert (lease_until - Message.get_by_id(taken.messages[0].id).added_at).total_seconds() > 500

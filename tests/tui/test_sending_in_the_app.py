@@ -50,3 +50,44 @@ async def test_cancel_asks_first(sqlite_store):
         await wait_until(pilot, lambda: app.screen is not summary)
         await pilot.press("y")
         await wait_until(pilot, lambda: Campaign.get_by_id(draft.id).state == "cancelled")
+
+
+async def test_quitting_while_sending_asks_first(sqlite_store):
+    from dataclasses import replace
+
+    from tests.senders.peers import Gateway
+
+    gateway = Gateway().start()
+    gateway.delay = 0.05
+    try:
+        draft = create_campaign(channel="sms", name="Lento", sender="CentroMed", body="Ciao", now=NOW)
+        add_pasted(draft.id, ", ".join(f"+3934700{i:05d}" for i in range(2000)))
+        config = load_config(database_url=sqlite_store, env={})
+        config = replace(
+            config, sms=replace(config.sms, transport="http", url=gateway.url, token=gateway.token)
+        )
+        from store.queue import queue_campaign
+
+        queue_campaign(draft.id)
+        app = make_app(config, today=NOW.date())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: len(gateway.received) > 3)
+            summary = app.screen
+            await pilot.press("ctrl+q")
+            await wait_until(pilot, lambda: app.screen is not summary)
+            assert f"This app is sending #{draft.id}" in str(app.screen.query_one("#question").render())
+            await pilot.press("n")
+            await wait_until(pilot, lambda: app.screen is summary)
+            assert app.is_running
+            await pilot.press("ctrl+q")
+            await wait_until(pilot, lambda: app.screen is not summary)
+            await pilot.press("y")
+            await wait_until(pilot, lambda: app.return_code is not None)
+        assert app.return_code == 0
+        from store.models import Message
+
+        left = Message.select().where((Message.campaign == draft.id) & (Message.state == "pending")).count()
+        assert 0 < left < 2000  # it stopped part-way, and what was left waits, pending
+        assert not Message.select().where(Message.state == "sending").exists()
+    finally:
+        gateway.stop()

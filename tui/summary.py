@@ -146,6 +146,7 @@ class SummaryScreen(Screen[None]):
         self.docs: dict[int, dict[str, Any]] = {}
         self.loaded_once = False
         self.refresh_timer: Timer | None = None
+        self.highlight_next: int | None = None  # the campaign to highlight when the next rows land
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -217,7 +218,8 @@ class SummaryScreen(Screen[None]):
 
     def fill_table(self, docs: list[dict[str, Any]]) -> None:
         table = self.query_one("#campaigns", DataTable)
-        selected = self.selected_id()
+        selected = self.highlight_next if self.highlight_next is not None else self.selected_id()
+        self.highlight_next = None
         name_width = self.name_width()
         wanted = [str(doc["id"]) for doc in docs]
         current = [str(key.value) for key in table.rows]
@@ -296,10 +298,15 @@ class SummaryScreen(Screen[None]):
     def action_refresh(self) -> None:
         self.load()
 
+    def back_from(self, campaign_id: int | None) -> None:
+        """Back from a screen about one campaign: that campaign is the highlighted one."""
+        self.highlight_next = campaign_id if campaign_id is not None else self.selected_id()
+        self.load()
+
     def action_new(self) -> None:
         from tui.editor import EditorScreen
 
-        self.app.push_screen(EditorScreen(), lambda _id: self.load())
+        self.app.push_screen(EditorScreen(), self.back_from)
 
     def selected_draft(self, doing: str) -> int | None:
         """The highlighted campaign when it is a draft; otherwise says why not."""
@@ -318,7 +325,7 @@ class SummaryScreen(Screen[None]):
 
         draft = self.selected_draft("edited")
         if draft is not None:
-            self.app.push_screen(EditorScreen(draft), lambda _id: self.load())
+            self.app.push_screen(EditorScreen(draft), self.back_from)
 
     def highlighted_doc(self) -> dict[str, Any] | None:
         selected = self.selected_id()
@@ -413,4 +420,4 @@ class SummaryScreen(Screen[None]):
 
         draft = self.selected_draft("given recipients")
         if draft is not None:
-            self.app.push_screen(RecipientsScreen(draft), lambda _result: self.load())
+            self.app.push_screen(RecipientsScreen(draft), lambda _result: self.back_from(draft))

@@ -103,3 +103,23 @@ async def test_editing_a_draft_loads_its_content(demo_app):
         editor.query_one("#name", Input).value = "Auguri 2026"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: Campaign.get_by_id(draft.id).name == "Auguri 2026")
+
+
+async def test_back_on_the_summary_the_new_draft_is_highlighted(sqlite_store):
+    from store.config import load_config
+    from tui.app import make_app
+
+    demo_app = make_app(load_config(database_url=sqlite_store, env={}), send=False)  # today: the real one
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        editor = await open_editor(demo_app, pilot)
+        editor.query_one("#name", Input).value = "Nuova campagna"
+        editor.query_one("#sender", Input).value = "CentroMed"
+        editor.query_one("#body", TextArea).text = "Ciao"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: editor.campaign_id is not None)
+        await pilot.press("escape")
+        summary = demo_app.screen
+        await wait_until(
+            pilot, lambda: isinstance(summary, SummaryScreen) and summary.selected_id() == editor.campaign_id
+        )
+        assert "Nuova campagna" in text_of(demo_app, "#selected")

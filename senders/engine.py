@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from senders.campaign_run import CampaignRun, RunSettings
@@ -38,7 +38,6 @@ def default_worker_name() -> str:
 class EngineStatus:
     """What the engine is doing, for screens and the worker's final line."""
 
-    running: dict[int, str] = field(default_factory=dict)  # campaign id -> what it is doing
     sent: int = 0
 
 
@@ -80,7 +79,6 @@ class Engine:
                     if campaign.id in self.runs:
                         continue
                     if campaign.waiting_until and campaign.waiting_until > now:
-                        self.status.running[campaign.id] = f"waiting: {campaign.waiting_reason}"
                         continue
                     await self._start(campaign)
                 if until_idle and not campaigns and not self.runs:
@@ -111,7 +109,6 @@ class Engine:
         )  # fmt: skip
         if campaign.waiting_until is not None:
             await off_loop(set_waiting, campaign_id, None, None)
-        self.status.running[campaign_id] = f"sending through {transport.name}"
         self.runs[campaign_id] = (run, asyncio.create_task(run.run(), name=f"campaign-{campaign_id}"))
         log.info("campaign %s: sending through %s", campaign_id, transport.name)
 
@@ -147,7 +144,5 @@ class Engine:
                 self.outages[campaign_id] = self.outages.get(campaign_id, 0) + 1
                 until, reason = run.waiting_until(self.outages[campaign_id])
                 await off_loop(set_waiting, campaign_id, until, reason)
-                self.status.running[campaign_id] = f"waiting: {reason}"
             else:
                 self.outages.pop(campaign_id, None)
-                self.status.running.pop(campaign_id, None)

@@ -10,7 +10,7 @@ from peewee import JOIN, chunked
 
 from store.clock import utcnow
 from store.models import Campaign, Contact, Message, SentLedger
-from store.templates import render
+from store.templates import Personaliser
 from store.window import body_hash, parse_window
 
 _ADDRESSES_PER_QUERY = 900
@@ -29,16 +29,9 @@ class Forecast:
 
 
 def rendered_hashes(campaign: Campaign, people: list[tuple[str, str]]) -> list[str]:
-    """The body hash each (first_name, last_name) gets; renders each distinct pair once."""
-    cache: dict[tuple[str, str], str] = {}
-    hashes = []
-    for pair in people:
-        found = cache.get(pair)
-        if found is None:
-            values = {"first_name": pair[0], "last_name": pair[1], "coupon": campaign.coupon or ""}
-            found = cache[pair] = body_hash(render(campaign.body, values))
-        hashes.append(found)
-    return hashes
+    """The body hash each (first_name, last_name) gets, as the send engine will compute it."""
+    personalise = Personaliser(campaign.body, campaign.subject, campaign.coupon)
+    return [body_hash(personalise(first, last)[0]) for first, last in people]
 
 
 def recently_sent(channel: str, addresses: list[str], since: datetime) -> set[tuple[str, str]]:

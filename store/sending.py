@@ -21,7 +21,7 @@ from store.clock import utcnow
 from store.db import database, is_postgres, write_transaction
 from store.models import Campaign, Contact, Message, SentLedger
 from store.queue import ACTIVE
-from store.templates import render
+from store.templates import Personaliser
 from store.window import body_hash, parse_window
 
 LEASE = timedelta(seconds=60)
@@ -147,16 +147,11 @@ def claim(
 
 
 def _render_all(campaign: Campaign, rows: list[tuple[Any, ...]]) -> list[Outgoing]:
-    """Each message's body and subject for its recipient; each distinct name is rendered once."""
-    cache: dict[tuple[str, str], tuple[str, str | None]] = {}
+    """Each message's body and subject for its recipient."""
+    personalise = Personaliser(campaign.body, campaign.subject, campaign.coupon)
     found = []
     for message_id, address, first, last, resent, _consent, attempts in rows:
-        texts = cache.get((first, last))
-        if texts is None:
-            values = {"first_name": first, "last_name": last, "coupon": campaign.coupon or ""}
-            subject = render(campaign.subject, values, "subject") if campaign.subject else None
-            texts = cache[(first, last)] = (render(campaign.body, values), subject)
-        body, subject = texts
+        body, subject = personalise(first, last)
         if campaign.channel == "push" and not subject:
             subject = campaign.sender
         found.append(

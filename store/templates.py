@@ -52,6 +52,26 @@ def render(source: str, values: dict[str, str], what: str = "body") -> str:
         raise TemplateError(f"the {what} cannot be rendered: {reason}") from None
 
 
+class Personaliser:
+    """One campaign's body and subject for each recipient; each distinct name is rendered once.
+
+    The send engine and the Send Now forecast both use it, so the body hashes the one-week window
+    compares are the same in both.
+    """
+
+    def __init__(self, body: str, subject: str | None, coupon: str | None) -> None:
+        self.body, self.subject, self.coupon = body, subject, coupon or ""
+        self._done: dict[tuple[str, str], tuple[str, str | None]] = {}
+
+    def __call__(self, first_name: str, last_name: str) -> tuple[str, str | None]:
+        found = self._done.get((first_name, last_name))
+        if found is None:
+            values = {"first_name": first_name, "last_name": last_name, "coupon": self.coupon}
+            subject = render(self.subject, values, "subject") if self.subject else None
+            found = self._done[(first_name, last_name)] = (render(self.body, values), subject)
+        return found
+
+
 def check_template(source: str, what: str = "body") -> None:
     """Renders once with sample values, so an error shows while editing, never at send time."""
     render(source, {"first_name": "Maria", "last_name": "Rossi", "coupon": "COUPON"}, what)

@@ -74,26 +74,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _postgres_schema_url()
 
 
+def _bound(url: str) -> Iterator[str]:
+    open_database(url)
+    migrate_schema()
+    try:
+        yield url
+    finally:
+        close_database()
+
+
 @pytest.fixture
 def store(database_url: str) -> Iterator[str]:
     """The models bound to a fresh database of each engine, schema created; yields its URL."""
-    open_database(database_url)
-    migrate_schema()
-    try:
-        yield database_url
-    finally:
-        close_database()
+    yield from _bound(database_url)
 
 
 @pytest.fixture
 def sqlite_store(sqlite_url: str) -> Iterator[str]:
     """The models bound to a fresh SQLite database, for tests about something else than the engine."""
-    open_database(sqlite_url)
-    migrate_schema()
-    try:
-        yield sqlite_url
-    finally:
-        close_database()
+    yield from _bound(sqlite_url)
 
 
 @pytest.fixture

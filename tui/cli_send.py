@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -13,58 +12,40 @@ import click
 from tui.cli import common_options, runtime
 
 
-def _state_command(name: str, change: Callable[[int], Any], done: str, doc: str) -> click.Command:
+def _state_command(name: str, change: str, done: str, doc: str) -> click.Command:
+    """A command that moves campaign ID through the queue with `store.queue.<change>`."""
+
     @click.command(name, help=doc)
     @click.argument("campaign_id", metavar="ID", type=int)
     @common_options
     def command(campaign_id: int) -> None:
+        from store import queue
         from store.campaigns import campaign_dict
 
         rt = runtime()
         rt.open_store()
-        campaign = change(campaign_id)
+        campaign = getattr(queue, change)(campaign_id)
         rt.emit(campaign_dict(campaign), f"Campaign {campaign.id} {done} ({campaign.state}).")
 
     return command
 
 
-def _queue(campaign_id: int) -> Any:
-    from store.queue import queue_campaign
-
-    return queue_campaign(campaign_id)
-
-
-def _pause(campaign_id: int) -> Any:
-    from store.queue import pause_campaign
-
-    return pause_campaign(campaign_id)
-
-
-def _resume(campaign_id: int) -> Any:
-    from store.queue import resume_campaign
-
-    return resume_campaign(campaign_id)
-
-
-def _cancel(campaign_id: int) -> Any:
-    from store.queue import cancel_campaign
-
-    return cancel_campaign(campaign_id)
-
-
 send = _state_command(
-    "send", _queue, "is queued",
+    "send", "queue_campaign", "is queued",
     "Send Now: queue draft ID. Campaigns go one after another, the first created first; a TUI or "
     "`campaigns worker` sends them.",
 )  # fmt: skip
 pause = _state_command(
-    "pause", _pause, "is paused", "Pause a queued or sending campaign; messages with the provider finish."
+    "pause",
+    "pause_campaign",
+    "is paused",
+    "Pause a queued or sending campaign; messages with the provider finish.",
 )
 resume = _state_command(
-    "resume", _resume, "goes on", "Resume a paused campaign; nobody gets a message twice."
+    "resume", "resume_campaign", "goes on", "Resume a paused campaign; nobody gets a message twice."
 )
 cancel = _state_command(
-    "cancel", _cancel, "is cancelled", "Cancel a campaign: what was not sent yet never goes."
+    "cancel", "cancel_campaign", "is cancelled", "Cancel a campaign: what was not sent yet never goes."
 )
 
 

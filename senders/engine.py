@@ -30,6 +30,12 @@ POLL_SECONDS = 0.5
 COMPLETION_CHECK_SECONDS = 60.0
 
 
+def claim_size(connections: int) -> int:
+    """Messages per claim: enough for each connection to send 100 before the next claim (a claim's
+    fixed cost is about that of 50 messages), few enough that another engine finds work."""
+    return min(1000, 100 * max(1, connections))
+
+
 def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -105,7 +111,7 @@ class Engine:
         run = CampaignRun(
             campaign_id, transport, self.recorder, pacer,
             RunSettings(worker=self.worker, window=self.config.dedup.campaign_window,
-                        claim_size=max(50, 25 * transport.connections), lease=self.lease),
+                        claim_size=claim_size(transport.connections), lease=self.lease),
         )  # fmt: skip
         if campaign.waiting_until is not None:
             await off_loop(set_waiting, campaign_id, None, None)

@@ -7,6 +7,7 @@ this writes the same MIME (multipart/alternative, UTF-8, base64) by hand.
 from __future__ import annotations
 
 import base64
+import itertools
 import os
 from email.header import Header
 from email.utils import formatdate
@@ -46,16 +47,21 @@ class EmailBuilder:
         self.from_header = from_header(sender_name, from_address)
         self.from_address = from_address
         self.domain = from_address.rpartition("@")[2] or "localhost"
+        # Unique, not secret: a random prefix per campaign and a counter. os.urandom per message would
+        # give the GIL away twice a message, and the event loop waits for it back.
+        self._unique = f"{os.urandom(6).hex()}.{{}}".format
+        self._counter = itertools.count()
 
     def build(self, *, to: str, subject: str, body: str, message_id: int, unsubscribe: str | None) -> bytes:
         plain, html = _parts(body)
-        boundary = f"=_{os.urandom(8).hex()}"
+        unique = self._unique(next(self._counter))
+        boundary = f"=_{unique}"  # "=_" never occurs in base64
         headers = [
             f"From: {self.from_header}",
             f"To: {to}",
             f"Subject: {_encoded_header(subject)}",
             f"Date: {formatdate(usegmt=True)}",
-            f"Message-ID: <m{message_id}.{os.urandom(4).hex()}@{self.domain}>",
+            f"Message-ID: <m{message_id}.{unique}@{self.domain}>",
             "MIME-Version: 1.0",
             f'Content-Type: multipart/alternative; boundary="{boundary}"',
         ]

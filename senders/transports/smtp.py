@@ -40,8 +40,7 @@ class SmtpConnection:
                 self.client = await transport.open_client()
             client = self.client
             # The envelope goes while the database records the hand-over; DATA waits for it.
-            await client.mail(transport.from_address, timeout=SEND_TIMEOUT)
-            await client.rcpt(message.address, timeout=SEND_TIMEOUT)
+            await self._envelope(message.address)
             if not await ready():
                 await client.rset()
                 return None
@@ -61,6 +60,23 @@ class SmtpConnection:
                 message.id, "retry", error=f"connection lost ({type(exc).__name__})", maybe_sent=in_data
             )
         return Outcome(message.id, "sent", provider_id=f"smtp:{message.id}")
+
+    async def _envelope(self, address: str) -> None:
+        """MAIL and RCPT. Our addresses were validated and normalised on import, so plain ASCII ones go
+        as they are: aiosmtplib parses each address again, a third of its time per message."""
+        client, transport = self.client, self.transport
+        if not (address.isascii() and transport.from_command):
+            await client.mail(transport.from_address, timeout=SEND_TIMEOUT)
+            await client.rcpt(address, timeout=SEND_TIMEOUT)
+            return
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()
+        response = await client.execute_command(b"MAIL", transport.from_command, timeout=SEND_TIMEOUT)
+        if response.code != 250:
+            raise aiosmtplib.SMTPSenderRefused(response.code, response.message, transport.from_address)
+        response = await client.execute_command(b"RCPT", b"TO:<%s>" % address.encode(), timeout=SEND_TIMEOUT)
+        if response.code not in (250, 251):
+            raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, address)
 
     @staticmethod
     def _answer(message: Outgoing, code: int, text: str) -> Outcome:
@@ -88,6 +104,9 @@ class SmtpTransport:
         self.name = f"SMTP {email.host}:{email.port}"
         self.connections = max(1, email.connections)
         self.from_address = email.from_address
+        self.from_command = (
+            b"FROM:<%s>" % email.from_address.encode() if email.from_address.isascii() else b""
+        )
         self.builder = EmailBuilder(sender, email.from_address)
         self.public_url = config.feedback.public_url
         self.secret = secret

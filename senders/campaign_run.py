@@ -90,10 +90,12 @@ class CampaignRun:
             if claimed.messages or claimed.skipped:
                 continue
             idle = self.queue.empty() and not self.in_flight and not self.claimed
-            if idle and claimed.next_retry_at is None and await off_loop(finish_if_done, self.campaign_id):
-                self.finished = True
-                self.stop()
-                return
+            if idle and claimed.next_retry_at is None:
+                await self.recorder.flush()  # the last answers, folded: then nothing is left `sending`
+                if await off_loop(finish_if_done, self.campaign_id):
+                    self.finished = True
+                    self.stop()
+                    return
             await asyncio.sleep(IDLE_POLL_SECONDS)
 
     # -- the connections ------------------------------------------------------------------------
@@ -120,6 +122,7 @@ class CampaignRun:
         except ProviderUnavailable as exc:
             self.provider_down(str(exc))
             return
+        self.recorder.connections += 1
         message = await self.next_message()
         committing = self.commit(message)
         try:
@@ -159,6 +162,7 @@ class CampaignRun:
                     committing = self.commit(upcoming)
                 message = upcoming
         finally:
+            self.recorder.connections -= 1
             await asyncio.shield(committing)
             await connection.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from peewee import (
     AutoField,
     BigAutoField,
+    BigIntegerField,
     BooleanField,
     CharField,
     DateTimeField,
@@ -169,6 +170,28 @@ class TrackingEvent(BaseModel):
         indexes = ((("message", "kind"), False),)
 
 
+class SendJournal(BaseModel):
+    """Hand-overs and provider answers, on disk before the same connection hands over its next message.
+
+    The send engine's hot path only appends here (a row at the end of a small table); every fraction of
+    a second it folds the rows into `message` and `sent_ledger` and deletes them. Rows a crash left
+    behind are folded by the claim that takes the crashed engine's messages back.
+    """
+
+    id = BigAutoField()
+    message_id = BigIntegerField()  # no foreign key and no index: an append must stay cheap
+    kind = CharField(max_length=8)  # handed, sent, pending (to try again later), failed
+    at = DateTimeField()
+    provider_id = TextField(null=True)
+    error = TextField(null=True)
+    next_attempt_at = DateTimeField(null=True)
+    maybe_sent = BooleanField(default=False)
+    dead_token = TextField(null=True)
+
+    class Meta:
+        table_name = "send_journal"
+
+
 MODELS: list[type[BaseModel]] = [
     Setting,
     Contact,
@@ -177,4 +200,5 @@ MODELS: list[type[BaseModel]] = [
     Reservation,
     SentLedger,
     TrackingEvent,
+    SendJournal,
 ]

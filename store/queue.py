@@ -12,7 +12,7 @@ from store.campaigns import get_campaign
 from store.clock import utcnow
 from store.db import write_transaction
 from store.errors import InvalidState
-from store.models import Campaign, Message
+from store.models import Campaign, Message, SendJournal
 
 ACTIVE = ("queued", "sending")
 COMPLETED_AFTER = timedelta(hours=48)
@@ -64,7 +64,10 @@ def cancel_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
             raise InvalidState(f"campaign {campaign_id} is {campaign.state}; it can no longer be cancelled")
         campaign.state, campaign.cancelled_at = "cancelled", now
         campaign.save()
-        unsent = (Message.state == "pending") | ((Message.state == "sending") & Message.handed_at.is_null())
+        # Handed over means with the provider: said by `handed_at`, or by the journal not yet folded.
+        journaled = SendJournal.select(SendJournal.message_id).where(SendJournal.kind == "handed")
+        never_handed = Message.handed_at.is_null() & Message.id.not_in(journaled)
+        unsent = (Message.state == "pending") | ((Message.state == "sending") & never_handed)
         Message.update(state="cancelled", lease_until=None, worker=None).where(
             (Message.campaign == campaign) & unsent
         ).execute()

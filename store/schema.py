@@ -8,9 +8,9 @@ from peewee import Database, DateTimeField, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
 from store.db import database
-from store.models import MODELS, Setting
+from store.models import MODELS, SendJournal, Setting
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _sending_columns(migrator: SchemaMigrator) -> None:
@@ -24,8 +24,13 @@ def _sending_columns(migrator: SchemaMigrator) -> None:
     )
 
 
+def _send_journal(migrator: SchemaMigrator) -> None:
+    """3: the send engine's journal of hand-overs and answers, folded into the messages in batches."""
+    migrator.database.create_tables([SendJournal], safe=True)
+
+
 # Each step takes the schema from version N-1 to N: (N, step), with playhouse.migrate.
-MIGRATIONS: list[tuple[int, Callable[[SchemaMigrator], None]]] = [(2, _sending_columns)]
+MIGRATIONS: list[tuple[int, Callable[[SchemaMigrator], None]]] = [(2, _sending_columns), (3, _send_journal)]
 
 
 def schema_version() -> int:

@@ -29,7 +29,6 @@ from store.window import body_hash, parse_window
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 6
-CAMPAIGN_TOUCH = timedelta(seconds=1)  # how stale a sending campaign's last_sent_at may be
 RETRY_BASE_SECONDS = 5
 RETRY_CAP_SECONDS = 15 * 60
 _CLAIM_LOCK = 7_231_001  # PostgreSQL advisory lock: one claim at a time keeps the window exact
@@ -83,6 +82,10 @@ def _lock_claims() -> None:
 
 def _recover_expired(campaign_id: int, now: datetime) -> None:
     expired = (Message.campaign == campaign_id) & (Message.state == "sending") & (Message.lease_until < now)
+    expired_ids = [row[0] for row in Message.select(Message.id).where(expired).tuples()]
+    if not expired_ids:
+        return
+    _fold_left_behind(campaign_id, expired_ids)
     Message.update(state="pending", lease_until=None, worker=None).where(
         expired & Message.handed_at.is_null()
     ).execute()
@@ -209,14 +212,49 @@ def retry_at(attempts: int, now: datetime, rng: random.Random | None = None) -> 
     return now + timedelta(seconds=delay * jitter)
 
 
-def record(
-    results: list[tuple[Outcome, Outgoing]], handed: list[int], now: datetime | None = None
-) -> set[int]:
-    """One transaction: what the provider said about some messages, and others about to be handed over.
+@dataclass(frozen=True)
+class Entry:
+    """What becomes of a message after its provider answered: a row of the journal, then of `message`."""
 
-    Returns the messages that may be handed over: not those cancelled, or whose campaign was paused,
-    since they were claimed. Every message passes here between two of a connection's hand-overs, so
-    it is a few statements straight on the driver (peewee's bookkeeping took 40% of the time).
+    message_id: int
+    kind: str  # sent, pending (to try again at next_attempt_at), failed
+    at: datetime
+    provider_id: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    maybe_sent: bool = False
+    dead_token: str | None = None
+    # for the sent ledger
+    campaign_id: int = 0
+    channel: str = ""
+    address: str = ""
+    body_hash: str | None = None
+
+
+def entries_of(results: list[tuple[Outcome, Outgoing]], now: datetime) -> list[Entry]:
+    """Answers as journal entries: a transient failure is tried again later, up to MAX_ATTEMPTS."""
+    found = []
+    for outcome, m in results:
+        kind, error, next_attempt_at = outcome.state, outcome.error, None
+        if kind == "retry" and m.attempts < MAX_ATTEMPTS:
+            kind, next_attempt_at = "pending", retry_at(m.attempts, now)
+        elif kind == "retry":
+            kind, error = "failed", f"gave up after {m.attempts} attempts: {outcome.error}"
+        found.append(
+            Entry(
+                m.id, kind, now, outcome.provider_id, error, next_attempt_at, outcome.maybe_sent,
+                outcome.dead_token, m.campaign_id, m.channel, m.address, m.body_hash,
+            )
+        )  # fmt: skip
+    return found
+
+
+def journal(entries: list[Entry], handed: list[int], now: datetime | None = None) -> set[int]:
+    """One short transaction on the hot path: answers, and the messages about to be handed over.
+
+    Returns those of `handed` that may go to the provider: not those cancelled, or whose campaign
+    was paused, since they were claimed. Only appends to the journal (a few rows at the end of a small
+    table): `fold` writes the messages and the ledger later, many at a time.
     """
     at = sql_value(now or utcnow())
     allowed: set[int] = set()
@@ -224,61 +262,127 @@ def record(
         if handed:
             cursor.execute(
                 _sql(
-                    "UPDATE message SET handed_at = ? WHERE id IN ({}) AND state = 'sending' "
-                    "AND campaign_id IN (SELECT id FROM campaign WHERE state IN ('queued', 'sending')) "
-                    "RETURNING id",
+                    "SELECT id FROM message WHERE id IN ({}) AND state = 'sending' "
+                    "AND campaign_id IN (SELECT id FROM campaign WHERE state IN ('queued', 'sending'))",
                     len(handed),
                 ),
-                [at, *handed],
+                handed,
             )
             allowed = {row[0] for row in cursor.fetchall()}
-        if results:
-            _record_outcomes(cursor, results, now or utcnow())
+        rows = [
+            (e.message_id, e.kind, sql_value(e.at), e.provider_id, e.error, sql_value(e.next_attempt_at),
+             e.maybe_sent, e.dead_token)
+            for e in entries
+        ]  # fmt: skip
+        rows += [(i, "handed", at, None, None, None, False, None) for i in handed if i in allowed]
+        if rows:
+            cursor.executemany(
+                _sql(
+                    "INSERT INTO send_journal (message_id, kind, at, provider_id, error, next_attempt_at, "
+                    "maybe_sent, dead_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                rows,
+            )
     return allowed
 
 
-def _record_outcomes(cursor: Any, results: list[tuple[Outcome, Outgoing]], now: datetime) -> None:
-    at, touched_before = sql_value(now), sql_value(now - CAMPAIGN_TOUCH)
-    sent = [(o, m) for o, m in results if o.state == "sent"]
+def fold(entries: list[Entry], handed: list[tuple[int, datetime]]) -> None:
+    """Journal entries into `message`, `sent_ledger` and `campaign` (one transaction); their rows go."""
+    if not entries and not handed:
+        return
+    with _driver_transaction() as cursor:
+        _apply(cursor, entries, handed)
+        ids = sorted({e.message_id for e in entries} | {message_id for message_id, _at in handed})
+        for batch in chunked(ids, 500):
+            cursor.execute(_sql("DELETE FROM send_journal WHERE message_id IN ({})", len(batch)), batch)
+
+
+def record(
+    results: list[tuple[Outcome, Outgoing]], handed: list[int], now: datetime | None = None
+) -> set[int]:
+    """Journal and fold at once: for callers that send a message at a time."""
+    now = now or utcnow()
+    entries = entries_of(results, now)
+    allowed = journal(entries, handed, now)
+    fold(entries, [(message_id, now) for message_id in allowed])
+    return allowed
+
+
+def _apply(cursor: Any, entries: list[Entry], handed: list[tuple[Any, Any]]) -> None:
+    if handed:
+        cursor.executemany(
+            _sql("UPDATE message SET handed_at = ? WHERE id = ? AND state = 'sending'"),
+            [(sql_value(at), message_id) for message_id, at in handed],
+        )
+    sent = [e for e in entries if e.kind == "sent"]
     if sent:
         cursor.executemany(
             _sql("UPDATE message SET state = 'sent', provider_id = ?, sent_at = ?, lease_until = NULL, "
                  "error = NULL WHERE id = ?"),
-            [(o.provider_id, at, m.id) for o, m in sent],
+            [(e.provider_id, sql_value(e.at), e.message_id) for e in sent],
         )  # fmt: skip
         cursor.executemany(
-            _sql(
-                "INSERT INTO sent_ledger (channel, address, body_hash, sent_at, message_id) "
-                "VALUES (?, ?, ?, ?, ?)"
-            ),
-            [(m.channel, m.address, m.body_hash, at, m.id) for _o, m in sent],
-        )
-        # To the second: writing the campaign's row on every commit would cost a page of the log each time.
-        cursor.executemany(
-            _sql("UPDATE campaign SET first_sent_at = COALESCE(first_sent_at, ?), last_sent_at = ? "
-                 "WHERE id = ? AND (last_sent_at IS NULL OR last_sent_at < ?)"),
-            [(at, at, campaign, touched_before) for campaign in {m.campaign_id for _o, m in sent}],
+            _sql("INSERT INTO sent_ledger (channel, address, body_hash, sent_at, message_id) "
+                 "VALUES (?, ?, ?, ?, ?)"),
+            [(e.channel, e.address, e.body_hash, sql_value(e.at), e.message_id) for e in sent],
         )  # fmt: skip
-    if len(sent) == len(results):
+        spans: dict[int, tuple[datetime, datetime]] = {}
+        for e in sent:
+            first, last = spans.get(e.campaign_id, (e.at, e.at))
+            spans[e.campaign_id] = (min(first, e.at), max(last, e.at))
+        cursor.executemany(
+            _sql("UPDATE campaign SET first_sent_at = COALESCE(first_sent_at, ?), last_sent_at = CASE "
+                 "WHEN last_sent_at IS NULL OR last_sent_at < ? THEN ? ELSE last_sent_at END WHERE id = ?"),
+            [(sql_value(first), sql_value(last), sql_value(last), campaign_id)
+             for campaign_id, (first, last) in spans.items()],
+        )  # fmt: skip
+    if len(sent) == len(entries):
         return
-    retries, failures = [], []
-    for outcome, message in results:
-        if outcome.state == "retry" and message.attempts < MAX_ATTEMPTS:
-            retries.append(
-                (sql_value(retry_at(message.attempts, now)), outcome.error, outcome.maybe_sent, message.id)
-            )
-        elif outcome.state == "retry":
-            failures.append((f"gave up after {message.attempts} attempts: {outcome.error}", message.id))
-        elif outcome.state == "failed":
-            failures.append((outcome.error, message.id))
-    execute_many(
-        "UPDATE message SET state = 'pending', next_attempt_at = ?, error = ?, lease_until = NULL, "
-        "handed_at = NULL, resent_after_crash = (resent_after_crash OR ?) WHERE id = ?",
-        retries,
+    retries = [
+        (sql_value(e.next_attempt_at), e.error, e.maybe_sent, e.message_id)
+        for e in entries
+        if e.kind == "pending"
+    ]
+    if retries:
+        cursor.executemany(
+            _sql("UPDATE message SET state = 'pending', next_attempt_at = ?, error = ?, lease_until = NULL, "
+                 "handed_at = NULL, resent_after_crash = (resent_after_crash OR ?) WHERE id = ?"),
+            retries,
+        )  # fmt: skip
+    failures = [(e.error, e.message_id) for e in entries if e.kind == "failed"]
+    if failures:
+        cursor.executemany(
+            _sql("UPDATE message SET state = 'failed', error = ?, lease_until = NULL WHERE id = ?"), failures
+        )
+    dead = [(sql_value(e.at), e.dead_token) for e in entries if e.dead_token]
+    if dead:
+        cursor.executemany(_sql("UPDATE contact SET push_token_dead_at = ? WHERE push_token = ?"), dead)
+
+
+def _fold_left_behind(campaign_id: int, expired: list[int]) -> None:
+    """What a stopped engine journaled for these messages and never folded: folded now."""
+    rows = list(
+        select_in(
+            "SELECT j.message_id, j.kind, j.at, j.provider_id, j.error, j.next_attempt_at, j.maybe_sent, "
+            "j.dead_token, m.address, m.body_hash FROM send_journal j JOIN message m ON m.id = j.message_id "
+            "WHERE j.message_id IN ({}) ORDER BY j.id",
+            expired,
+        )
     )
-    execute_many("UPDATE message SET state = 'failed', error = ?, lease_until = NULL WHERE id = ?", failures)
-    dead = [(now, o.dead_token) for o, _m in results if o.dead_token]
-    execute_many("UPDATE contact SET push_token_dead_at = ? WHERE push_token = ?", dead)
+    if not rows:
+        return
+    channel = Campaign.select(Campaign.channel).where(Campaign.id == campaign_id).scalar()
+    handed = [(r[0], r[2]) for r in rows if r[1] == "handed"]
+    entries = [
+        Entry(r[0], r[1], _as_time(r[2]) or utcnow(), r[3], r[4], _as_time(r[5]), bool(r[6]), r[7],
+              campaign_id, channel, r[8], r[9])
+        for r in rows
+        if r[1] != "handed"
+    ]  # fmt: skip
+    with _driver_transaction() as cursor:
+        _apply(cursor, entries, handed)
+        for batch in chunked(sorted({r[0] for r in rows}), 500):
+            cursor.execute(_sql("DELETE FROM send_journal WHERE message_id IN ({})", len(batch)), batch)
 
 
 def _sql(text: str, listed: int = 0) -> str:

@@ -8,7 +8,7 @@ from store import schema
 from store.campaigns import create_campaign
 from store.db import database, make_database, open_database, redact
 from store.errors import ConfigError
-from store.models import Campaign, Setting
+from store.models import Campaign, SendJournal, Setting
 
 
 def test_sqlite_url_gives_a_wal_database_with_foreign_keys(tmp_path: Path):
@@ -43,8 +43,9 @@ def test_init_creates_the_schema_and_is_idempotent(store):
     assert Campaign.select().count() == 1
 
 
-def test_a_version_1_database_gets_the_sending_columns(store):
+def test_a_version_1_database_gets_the_sending_columns_and_the_journal(store):
     campaign = create_campaign(channel="sms", name="From v1", sender="Centro", body="hi")
+    database.obj.drop_tables([SendJournal])
     migrator = SchemaMigrator.from_database(database.obj)
     with migrator.migration_context():
         migrate(
@@ -53,7 +54,8 @@ def test_a_version_1_database_gets_the_sending_columns(store):
         )
     Setting.update(value="1").where(Setting.key == "schema_version").execute()
     assert schema.schema_version() == 1
-    assert schema.migrate_schema() == 2
+    assert schema.migrate_schema() == 3
+    assert database.table_exists("send_journal")
     columns = {c.name for c in database.get_columns("message")}
     assert {"handed_at", "next_attempt_at"} <= columns
     assert Campaign.get_by_id(campaign.id).waiting_until is None

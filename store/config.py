@@ -41,6 +41,7 @@ class EmailConfig:
     host: str = "127.0.0.1"
     port: int = 1025
     starttls: bool = False
+    ca_file: str = ""  # a CA bundle for a relay whose certificate a private CA signed
     username: str = ""
     password: str = ""
     rate_per_hour: int = 0

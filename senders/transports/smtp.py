@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ssl
 
 import aiosmtplib
 
@@ -111,11 +112,19 @@ class SmtpTransport:
         self.public_url = config.feedback.public_url
         self.secret = secret
 
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if not self.config.ca_file:
+            return None
+        try:
+            return ssl.create_default_context(cafile=self.config.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ProviderUnavailable(f"cannot use [email] ca_file: {exc.strerror or exc}") from None
+
     async def open_client(self) -> aiosmtplib.SMTP:
         email = self.config
         client = aiosmtplib.SMTP(
             hostname=email.host, port=email.port, timeout=CONNECT_TIMEOUT, start_tls=email.starttls or False,
-            username=email.username or None, password=email.password or None,
+            username=email.username or None, password=email.password or None, tls_context=self._tls_context(),
         )  # fmt: skip
         try:
             await client.connect()

@@ -114,7 +114,9 @@ class CampaignRun:
     def commit(self, message: Outgoing | None, result: Result | None = None) -> asyncio.Future[set[int]]:
         """Starts committing the last result and the next hand-over; the next goes once it lands."""
         outcomes = [result] if result is not None else []
-        return self.recorder.record(outcomes, [message.id] if message else [])
+        return self.recorder.record(
+            outcomes, [message.id] if message else [], gather=self.transport.commit_overlaps
+        )
 
     async def connection_loop(self) -> None:
         try:

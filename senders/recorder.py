@@ -35,6 +35,7 @@ class _Batch:
     handed: list[int] = field(default_factory=list)
     waiters: list[tuple[asyncio.Future[set[int]], Sequence[int]]] = field(default_factory=list)
     fold: bool = False  # someone waits for everything to be folded
+    urgent: bool = False  # someone's message waits for this commit with nothing else to do meanwhile
 
 
 class Recorder:
@@ -51,20 +52,24 @@ class Recorder:
         self.committed = 0  # answers on disk, for progress figures
         self.connections = 0  # connections sending now: a commit waits a moment for each to ask
 
-    def record(self, outcomes: Sequence[Result] = (), handed: Sequence[int] = ()) -> asyncio.Future[set[int]]:
-        """A future done once journaled, with those of `handed` that may go to the provider."""
+    def record(
+        self, outcomes: Sequence[Result] = (), handed: Sequence[int] = (), gather: bool = True
+    ) -> asyncio.Future[set[int]]:
+        """A future done once journaled, with those of `handed` that may go to the provider.
+
+        `gather`: the commit may wait a moment for other connections' answers to share it."""
         if not outcomes and not handed:
             waiter: asyncio.Future[set[int]] = asyncio.get_running_loop().create_future()
             waiter.set_result(set())
             return waiter
-        return self._submit(outcomes, handed, fold=False)
+        return self._submit(outcomes, handed, fold=False, urgent=not gather)
 
     def flush(self) -> asyncio.Future[set[int]]:
         """A future done once everything journaled so far is folded into the messages."""
-        return self._submit((), (), fold=True)
+        return self._submit((), (), fold=True, urgent=True)
 
     def _submit(
-        self, outcomes: Sequence[Result], handed: Sequence[int], fold: bool
+        self, outcomes: Sequence[Result], handed: Sequence[int], fold: bool, urgent: bool
     ) -> asyncio.Future[set[int]]:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[set[int]] = loop.create_future()
@@ -74,6 +79,7 @@ class Recorder:
             self._next.handed.extend(handed)
             self._next.waiters.append((waiter, handed))
             self._next.fold = self._next.fold or fold
+            self._next.urgent = self._next.urgent or urgent
         self._work.set()
         self._start()
         return waiter
@@ -125,7 +131,7 @@ class Recorder:
         while True:
             with self._lock:
                 waiting = len(self._next.waiters)
-                if not waiting or waiting >= self.connections or self._next.fold or self._closing:
+                if not waiting or waiting >= self.connections or self._next.urgent or self._closing:
                     return
                 self._work.clear()
             left = deadline - time.monotonic()

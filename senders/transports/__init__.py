@@ -33,6 +33,9 @@ class Connection(Protocol):
 class Transport(Protocol):
     name: str  # shown to admins: "SMTP 127.0.0.1:1025"
     connections: int
+    # True when the provider talk before `ready()` (SMTP's envelope) hides the hand-over's commit, so the
+    # commit may wait a moment for other connections; False when every moment of it delays the message.
+    commit_overlaps: bool
 
     async def connect(self) -> Connection: ...
 

@@ -67,6 +67,7 @@ class HttpTransport:
         self.url = url
         self.name = f"the {'SMS gateway' if channel == 'sms' else 'push service'} at {httpx.URL(url).host}"
         self.connections = max(1, connections)
+        self.commit_overlaps = False
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         limits = httpx.Limits(max_connections=self.connections, max_keepalive_connections=self.connections)
         self.client = httpx.AsyncClient(headers=headers, limits=limits, timeout=TIMEOUT)

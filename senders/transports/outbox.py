@@ -45,6 +45,7 @@ class OutboxTransport:
         self.folder = Path(config.outbox.path).expanduser()
         self.name = f"the outbox folder {self.folder}"
         self.connections = 1
+        self.commit_overlaps = False
         self.builder = EmailBuilder(sender, config.email.from_address)
         self.public_url = config.feedback.public_url
         self.secret = secret

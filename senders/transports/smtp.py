@@ -104,6 +104,7 @@ class SmtpTransport:
         self.config = email
         self.name = f"SMTP {email.host}:{email.port}"
         self.connections = max(1, email.connections)
+        self.commit_overlaps = True
         self.from_address = email.from_address
         self.from_command = (
             b"FROM:<%s>" % email.from_address.encode() if email.from_address.isascii() else b""

@@ -103,18 +103,21 @@ class Recorder:
                 loop, closing = self._loop, self._closing
             error: BaseException | None = None
             allowed: set[int] = set()
-            with connection():
-                if batch.outcomes or batch.handed:
-                    try:
-                        allowed = self._journal(batch)
-                    except Exception as exc:  # every waiter of the batch learns it failed
-                        error = exc
-                if batch.fold or closing or time.monotonic() - self._folded_at >= FOLD_SECONDS:
-                    try:
-                        self._fold()
-                    except Exception as exc:  # kept for the next fold; only a flush waits for it
-                        log.warning("folding the send journal failed: %s: %s", type(exc).__name__, exc)
-                        error = error or (exc if batch.fold else None)
+            try:
+                with connection():
+                    if batch.outcomes or batch.handed:
+                        try:
+                            allowed = self._journal(batch)
+                        except Exception as exc:  # every waiter of the batch learns it failed
+                            error = exc
+                    if batch.fold or closing or time.monotonic() - self._folded_at >= FOLD_SECONDS:
+                        try:
+                            self._fold()
+                        except Exception as exc:  # kept for the next fold; only a flush waits for it
+                            log.warning("folding the send journal failed: %s: %s", type(exc).__name__, exc)
+                            error = error or (exc if batch.fold else None)
+            except Exception as exc:  # no connection to the database at all
+                error = error or exc
             if batch.waiters and loop is not None:
                 with contextlib.suppress(RuntimeError):  # a loop gone: nobody waits any more
                     loop.call_soon_threadsafe(self._answer, batch, allowed, error)

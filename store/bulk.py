@@ -116,7 +116,7 @@ def select_in(
     longer composing an IN list of 900 values than SQLite running it.
     """
     sql = sql.replace("?", database.param)
-    head = [_sqlite_value(v) for v in before] if not is_postgres() else list(before)
+    head = [sql_value(v) for v in before]
     for start in range(0, len(values), chunk):
         batch = list(values[start : start + chunk])
         marks = ", ".join([database.param] * len(batch))

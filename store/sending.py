@@ -292,9 +292,7 @@ def fold(entries: list[Entry], handed: list[tuple[int, datetime]]) -> None:
         return
     with _driver_transaction() as cursor:
         _apply(cursor, entries, handed)
-        ids = sorted({e.message_id for e in entries} | {message_id for message_id, _at in handed})
-        for batch in chunked(ids, 500):
-            cursor.execute(_sql("DELETE FROM send_journal WHERE message_id IN ({})", len(batch)), batch)
+        _forget(cursor, {e.message_id for e in entries} | {message_id for message_id, _at in handed})
 
 
 def record(
@@ -381,8 +379,13 @@ def _fold_left_behind(campaign_id: int, expired: list[int]) -> None:
     ]  # fmt: skip
     with _driver_transaction() as cursor:
         _apply(cursor, entries, handed)
-        for batch in chunked(sorted({r[0] for r in rows}), 500):
-            cursor.execute(_sql("DELETE FROM send_journal WHERE message_id IN ({})", len(batch)), batch)
+        _forget(cursor, {r[0] for r in rows})
+
+
+def _forget(cursor: Any, message_ids: set[int]) -> None:
+    """The journal rows of these messages, once folded."""
+    for batch in chunked(sorted(message_ids), 500):
+        cursor.execute(_sql("DELETE FROM send_journal WHERE message_id IN ({})", len(batch)), batch)
 
 
 def _sql(text: str, listed: int = 0) -> str:

@@ -97,7 +97,8 @@ class Engine:
             if self.runs:
                 await asyncio.gather(*(task for _run, task in self.runs.values()), return_exceptions=True)
             await self._reap()
-            self.recorder.close()
+            # The last answers are journaled and folded in the recorder's thread, not on the loop.
+            await asyncio.shield(asyncio.to_thread(self.recorder.close))
         return self.status
 
     async def _start(self, campaign: Campaign) -> None:

@@ -295,17 +295,6 @@ def fold(entries: list[Entry], handed: list[tuple[int, datetime]]) -> None:
         _forget(cursor, {e.message_id for e in entries} | {message_id for message_id, _at in handed})
 
 
-def record(
-    results: list[tuple[Outcome, Outgoing]], handed: list[int], now: datetime | None = None
-) -> set[int]:
-    """Journal and fold at once: for callers that send a message at a time."""
-    now = now or utcnow()
-    entries = entries_of(results, now)
-    allowed = journal(entries, handed, now)
-    fold(entries, [(message_id, now) for message_id in allowed])
-    return allowed
-
-
 def _apply(cursor: Any, entries: list[Entry], handed: list[tuple[Any, Any]]) -> None:
     if handed:
         cursor.executemany(

@@ -1,32 +1,83 @@
-"""An email's HTML part, made from its plain text: paragraphs, line breaks, clickable links."""
+"""An email's HTML part, made from its plain text: paragraphs, line breaks, clickable links.
+
+Each recipient's copy differs only in its tracked links, its open pixel and its unsubscribe link, so
+the page is laid out once per body (`HtmlLayout`) and each copy only fills those in.
+"""
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
+from functools import lru_cache
 
 _LINK = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", re.IGNORECASE)
 _PARAGRAPHS = re.compile(r"\n\s*\n")
+_HEAD = (
+    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n'
+    '<body style="font-family: sans-serif; line-height: 1.5">\n'
+)
+_FOOT = "\n</body></html>\n"
+_UNSUBSCRIBE_TEXT = "To stop receiving these messages: {url}"
 
 
-def _linked(line: str) -> str:
-    """The line escaped, its links found in the raw text first (so `<https://…>` keeps its `>` out)."""
-    parts, last = [], 0
-    for match in _LINK.finditer(line):
-        url = html.escape(match.group(0), quote=True)
-        parts += [html.escape(line[last : match.start()], quote=True), f'<a href="{url}">{url}</a>']
-        last = match.end()
-    parts.append(html.escape(line[last:], quote=True))
-    return "".join(parts)
+class HtmlLayout:
+    """A body's HTML page cut where its links go: `literal, link, literal, link, …, literal`."""
+
+    def __init__(self, text: str) -> None:
+        self.literals: list[str] = []
+        self.links: list[str] = []  # the original addresses, unescaped
+        pending: list[str] = [_HEAD]
+        paragraphs = [p.strip("\n") for p in _PARAGRAPHS.split(text.replace("\r\n", "\n")) if p.strip()]
+        for n, paragraph in enumerate(paragraphs):
+            pending.append("\n<p>" if n else "<p>")
+            for k, line in enumerate(paragraph.split("\n")):
+                if k:
+                    pending.append("<br>\n")
+                last = 0
+                for match in _LINK.finditer(line):  # links found in the raw text, before escaping
+                    url = match.group(0)
+                    pending += [html.escape(line[last : match.start()], quote=True), '<a href="']
+                    self.literals.append("".join(pending))
+                    self.links.append(url)
+                    pending = [f'">{html.escape(url, quote=True)}</a>']
+                    last = match.end()
+                pending.append(html.escape(line[last:], quote=True))
+            pending.append("</p>")
+        self.literals.append("".join(pending))
+
+    def page(self, href: Callable[[str], str] = lambda url: url, tail: str = "") -> str:
+        """The page, each link pointing where `href` says, `tail` (already HTML) after the text."""
+        parts = [self.literals[0]]
+        for url, literal in zip(self.links, self.literals[1:], strict=True):
+            parts += [html.escape(href(url), quote=True), literal]
+        parts += [tail, _FOOT]
+        return "".join(parts)
+
+
+@lru_cache(maxsize=256)
+def layout_of(text: str) -> HtmlLayout:
+    return HtmlLayout(text)
 
 
 def html_from_text(text: str) -> str:
     """The HTML body for a plain-text one; everything the text holds is escaped first."""
-    paragraphs = [p.strip("\n") for p in _PARAGRAPHS.split(text.replace("\r\n", "\n")) if p.strip()]
-    blocks = ["<p>" + "<br>\n".join(_linked(line) for line in p.split("\n")) + "</p>" for p in paragraphs]
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n'
-        '<body style="font-family: sans-serif; line-height: 1.5">\n'
-        + "\n".join(blocks)
-        + "\n</body></html>\n"
-    )
+    return layout_of(text).page()
+
+
+def tracked_html(text: str, click: Callable[[str], str], pixel: str | None, unsubscribe: str | None) -> str:
+    """One recipient's page: links through the click tracker, the open pixel, the unsubscribe link."""
+    tail = []
+    if unsubscribe:
+        link = html.escape(unsubscribe, quote=True)
+        tail.append(f'\n<p style="font-size: small; color: #666"><a href="{link}">Unsubscribe</a></p>')
+    if pixel:
+        tail.append(f'\n<img src="{html.escape(pixel, quote=True)}" width="1" height="1" alt="">')
+    return layout_of(text).page(click, "".join(tail))
+
+
+def text_with_footer(text: str, unsubscribe: str | None) -> str:
+    """The plain-text part: the body, then how to unsubscribe."""
+    if not unsubscribe:
+        return text
+    return f"{text.rstrip()}\n\n--\n{_UNSUBSCRIBE_TEXT.format(url=unsubscribe)}\n"

@@ -7,13 +7,14 @@ this writes the same MIME (multipart/alternative, UTF-8, base64) by hand.
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import os
 from email.header import Header
 from email.utils import formatdate
-from functools import lru_cache
 
-from senders.email_body import html_from_text
+from senders.email_body import text_with_footer, tracked_html
+from senders.links import Links
 
 CRLF = "\r\n"
 
@@ -34,16 +35,15 @@ def from_header(name: str, address: str) -> str:
     return f'"{quoted}" <{address}>'
 
 
-@lru_cache(maxsize=256)
-def _parts(body: str) -> tuple[str, str]:
-    """The plain and HTML parts of a body, encoded (recipients who share a first name share them)."""
-    return _base64_lines(body), _base64_lines(html_from_text(body))
-
-
 class EmailBuilder:
-    """One campaign's From and domain; `build` fills in a recipient."""
+    """One campaign's From, domain and links; `build` fills in a recipient.
 
-    def __init__(self, sender_name: str, from_address: str) -> None:
+    With `links`, every copy carries its own unsubscribe link (header and footer), open pixel and
+    tracked links; without, the bare message (tests of the layout).
+    """
+
+    def __init__(self, sender_name: str, from_address: str, links: Links | None = None) -> None:
+        self.links = links
         self.from_header = from_header(sender_name, from_address)
         self.from_address = from_address
         self.domain = from_address.rpartition("@")[2] or "localhost"
@@ -52,8 +52,15 @@ class EmailBuilder:
         self._unique = f"{os.urandom(6).hex()}.{{}}".format
         self._counter = itertools.count()
 
-    def build(self, *, to: str, subject: str, body: str, message_id: int, unsubscribe: str | None) -> bytes:
-        plain, html = _parts(body)
+    def build(self, *, to: str, subject: str, body: str, message_id: int) -> bytes:
+        links = self.links
+        unsubscribe = links.unsubscribe(message_id) if links else None
+        plain = _base64_lines(text_with_footer(body, unsubscribe))
+        if links is None:
+            html = _base64_lines(tracked_html(body, str, None, None))
+        else:
+            click = functools.partial(links.click, message_id)
+            html = _base64_lines(tracked_html(body, click, links.open_pixel(message_id), unsubscribe))
         unique = self._unique(next(self._counter))
         boundary = f"=_{unique}"  # "=_" never occurs in base64
         headers = [

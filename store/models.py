@@ -121,6 +121,7 @@ class Message(BaseModel):
     delivered_at = DateTimeField(null=True)
     opened_at = DateTimeField(null=True)  # first open
     clicked_at = DateTimeField(null=True)  # first click
+    read_at = DateTimeField(null=True)  # a push message read in the app's inbox (schema 4)
 
     class Meta:
         indexes = (
@@ -170,6 +171,17 @@ class TrackingEvent(BaseModel):
         indexes = ((("message", "kind"), False),)
 
 
+class OptOut(BaseModel):
+    """An address that unsubscribed: no campaign reaches it again, whether or not a contact holds it."""
+
+    address = TextField(primary_key=True)  # normalised, as in `message.address`
+    at = DateTimeField()
+    campaign_id = IntegerField(null=True)  # the campaign whose link it used
+
+    class Meta:
+        table_name = "opt_out"
+
+
 class SendJournal(BaseModel):
     """Hand-overs and provider answers, on disk before the same connection hands over its next message.
 
@@ -200,5 +212,6 @@ MODELS: list[type[BaseModel]] = [
     Reservation,
     SentLedger,
     TrackingEvent,
+    OptOut,
     SendJournal,
 ]

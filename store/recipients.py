@@ -20,6 +20,7 @@ from store.addresses import InvalidAddress, normalise_email, normalise_phone
 from store.bulk import insert_rows, select_in
 from store.campaigns import get_campaign
 from store.clock import utcnow
+from store.consent import opted_out_among
 from store.csvfile import read_csv_table
 from store.db import bulk_transaction
 from store.errors import ImportRefused, InvalidState
@@ -215,12 +216,16 @@ def _add_addresses(campaign: Campaign, incoming: Incoming, region: str, source: 
         else:
             first_seen[key] = i
     contacts = _match_contacts(list(first_seen))
+    unsubscribed = opted_out_among(list(first_seen))
     firsts, lasts = incoming.first_names, incoming.last_names
     ready: list[Ready] = []
     for key, i in first_seen.items():
         first = firsts[i] if firsts else ""
         last = lasts[i] if lasts else ""
         contact = contacts.get(key)
+        if key in unsubscribed:
+            report.opted_out += 1
+            continue
         if contact is None:
             if channel == "push":
                 report.refuse_row(
@@ -261,6 +266,8 @@ def _add_known(
     """Picked contacts and all patients: their own address for the channel."""
     seen: set[str] = set()
     ready: list[Ready] = []
+    addresses = [_channel_address(campaign.channel, contact)[0] for _position, contact in contacts]
+    unsubscribed = opted_out_among([a for a in addresses if a])
     for position, contact in contacts:
         address, reason = _channel_address(campaign.channel, contact)
         if not address:
@@ -268,7 +275,7 @@ def _add_known(
             report.refuse_row(position, who, reason)
         elif address in seen:
             report.duplicates += 1
-        elif not contact["consent"]:
+        elif not contact["consent"] or address in unsubscribed:
             report.opted_out += 1
         else:
             seen.add(address)

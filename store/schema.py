@@ -8,9 +8,9 @@ from peewee import Database, DateTimeField, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
 from store.db import database
-from store.models import MODELS, SendJournal, Setting
+from store.models import MODELS, OptOut, SendJournal, Setting
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _sending_columns(migrator: SchemaMigrator) -> None:
@@ -29,8 +29,18 @@ def _send_journal(migrator: SchemaMigrator) -> None:
     migrator.database.create_tables([SendJournal], safe=True)
 
 
+def _feedback(migrator: SchemaMigrator) -> None:
+    """4: what comes back: unsubscribed addresses, push messages read in the app's inbox."""
+    migrator.database.create_tables([OptOut], safe=True)
+    migrate(migrator.add_column("message", "read_at", DateTimeField(null=True)))
+
+
 # Each step takes the schema from version N-1 to N: (N, step), with playhouse.migrate.
-MIGRATIONS: list[tuple[int, Callable[[SchemaMigrator], None]]] = [(2, _sending_columns), (3, _send_journal)]
+MIGRATIONS: list[tuple[int, Callable[[SchemaMigrator], None]]] = [
+    (2, _sending_columns),
+    (3, _send_journal),
+    (4, _feedback),
+]
 
 
 def schema_version() -> int:

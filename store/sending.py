@@ -112,8 +112,10 @@ def claim(
         _recover_expired(campaign_id, now)
         p = database.param
         rows = database.execute_sql(
-            "SELECT m.id, m.address, m.first_name, m.last_name, m.resent_after_crash, c.consent, m.attempts "
-            "FROM message m LEFT JOIN contact c ON c.id = m.contact_id "
+            "SELECT m.id, m.address, m.first_name, m.last_name, m.resent_after_crash, "
+            "CASE WHEN o.address IS NOT NULL THEN 0 WHEN c.consent IS NULL OR c.consent THEN 1 ELSE 0 END, "
+            "m.attempts FROM message m LEFT JOIN contact c ON c.id = m.contact_id "
+            "LEFT JOIN opt_out o ON o.address = m.address "
             f"WHERE m.campaign_id = {p} AND m.state = 'pending' "
             f"AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= {p}) ORDER BY m.id LIMIT {p}",
             [campaign_id, sql_value(now), limit],
@@ -126,8 +128,8 @@ def claim(
                 .scalar()
             )
             return result
-        opted_out = [r[0] for r in rows if r[5] is not None and not r[5]]
-        rows = [r for r in rows if r[5] is None or r[5]]
+        opted_out = [r[0] for r in rows if not r[5]]  # no consent, or the address unsubscribed
+        rows = [r for r in rows if r[5]]
         rendered = _render_all(campaign, rows)
         duplicates = _windowed(campaign.channel, rendered, window, now)
         claimed = [m for m in rendered if m.id not in duplicates]

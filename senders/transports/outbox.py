@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from senders.links import unsubscribe_url
+from senders.links import Links
 from senders.mime import EmailBuilder
 from senders.transports import Ready
 from store.config import Config
@@ -25,7 +25,6 @@ class OutboxConnection:
             raw = self.transport.builder.build(
                 to=message.address, subject=message.subject or message.sender, body=message.body,
                 message_id=message.id,
-                unsubscribe=unsubscribe_url(self.transport.public_url, self.transport.secret, message.id),
             )  # fmt: skip
             (folder / f"{message.id}.eml").write_bytes(raw)
         else:
@@ -46,9 +45,9 @@ class OutboxTransport:
         self.name = f"the outbox folder {self.folder}"
         self.connections = 1
         self.commit_overlaps = False
-        self.builder = EmailBuilder(sender, config.email.from_address)
-        self.public_url = config.feedback.public_url
-        self.secret = secret
+        self.builder = EmailBuilder(
+            sender, config.email.from_address, Links(config.feedback.public_url, secret)
+        )
 
     async def connect(self) -> OutboxConnection:
         return OutboxConnection(self)

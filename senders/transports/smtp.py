@@ -7,7 +7,7 @@ import ssl
 
 import aiosmtplib
 
-from senders.links import unsubscribe_url
+from senders.links import Links
 from senders.mime import EmailBuilder
 from senders.transports import ProviderUnavailable, Ready
 from store.config import Config
@@ -33,7 +33,6 @@ class SmtpConnection:
             subject=message.subject or message.sender,
             body=message.body,
             message_id=message.id,
-            unsubscribe=unsubscribe_url(transport.public_url, transport.secret, message.id),
         )
         in_data = False
         try:
@@ -109,9 +108,7 @@ class SmtpTransport:
         self.from_command = (
             b"FROM:<%s>" % email.from_address.encode() if email.from_address.isascii() else b""
         )
-        self.builder = EmailBuilder(sender, email.from_address)
-        self.public_url = config.feedback.public_url
-        self.secret = secret
+        self.builder = EmailBuilder(sender, email.from_address, Links(config.feedback.public_url, secret))
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if not self.config.ca_file:

@@ -27,8 +27,13 @@ def test_every_recipient_gets_one_email_with_the_right_headers(sqlite_store, mai
         for part in mail.walk()
         if not part.is_multipart()
     }
-    assert parts["text/plain"] == "Ciao , ci vediamo presto."
+    unsubscribe = mail["List-Unsubscribe"].strip("<>")
+    assert parts["text/plain"] == (
+        f"Ciao , ci vediamo presto.\n\n--\nTo stop receiving these messages: {unsubscribe}\n"
+    )
     assert "<p>Ciao , ci vediamo presto.</p>" in parts["text/html"]
+    assert f'<a href="{unsubscribe}">Unsubscribe</a>' in parts["text/html"]
+    assert '<img src="http://127.0.0.1:8080/o/o.' in parts["text/html"]
     campaign = Campaign.get_by_id(campaign_id)
     assert campaign.state == "sent" and campaign.first_sent_at and campaign.last_sent_at
     assert set(states(campaign_id).values()) == {"sent"}

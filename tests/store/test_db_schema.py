@@ -8,7 +8,7 @@ from store import schema
 from store.campaigns import create_campaign
 from store.db import database, make_database, open_database, redact
 from store.errors import ConfigError
-from store.models import Campaign, SendJournal, Setting
+from store.models import Campaign, OptOut, SendJournal, Setting
 
 
 def test_sqlite_url_gives_a_wal_database_with_foreign_keys(tmp_path: Path):
@@ -43,21 +43,21 @@ def test_init_creates_the_schema_and_is_idempotent(store):
     assert Campaign.select().count() == 1
 
 
-def test_a_version_1_database_gets_the_sending_columns_and_the_journal(store):
+def test_a_version_1_database_gets_the_sending_columns_the_journal_and_the_feedback_tables(store):
     campaign = create_campaign(channel="sms", name="From v1", sender="Centro", body="hi")
-    database.obj.drop_tables([SendJournal])
+    database.obj.drop_tables([SendJournal, OptOut])
     migrator = SchemaMigrator.from_database(database.obj)
     with migrator.migration_context():
         migrate(
             *(migrator.drop_column("campaign", c) for c in ("paused_at", "waiting_until", "waiting_reason")),
-            *(migrator.drop_column("message", c) for c in ("handed_at", "next_attempt_at")),
+            *(migrator.drop_column("message", c) for c in ("handed_at", "next_attempt_at", "read_at")),
         )
     Setting.update(value="1").where(Setting.key == "schema_version").execute()
     assert schema.schema_version() == 1
-    assert schema.migrate_schema() == 3
-    assert database.table_exists("send_journal")
+    assert schema.migrate_schema() == 4
+    assert database.table_exists("send_journal") and database.table_exists("opt_out")
     columns = {c.name for c in database.get_columns("message")}
-    assert {"handed_at", "next_attempt_at"} <= columns
+    assert {"handed_at", "next_attempt_at", "read_at"} <= columns
     assert Campaign.get_by_id(campaign.id).waiting_until is None
     assert Campaign.get_by_id(campaign.id).name == "From v1"
 

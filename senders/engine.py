@@ -48,8 +48,11 @@ class EngineStatus:
 
 
 class Engine:
-    def __init__(self, config: Config, worker: str | None = None, lanes: int | None = None) -> None:
+    def __init__(
+        self, config: Config, worker: str | None = None, lanes: int | None = None, feedback: bool = False
+    ) -> None:
         self.config = config
+        self.feedback = feedback  # also serve the feedback endpoints while running
         self.worker = worker or default_worker_name()
         self.lanes = max(1, lanes or config.engine.lanes)
         self.lease = timedelta(seconds=max(5, config.engine.lease_seconds))
@@ -73,6 +76,11 @@ class Engine:
         self._secret = await off_loop(link_secret, self.config.feedback.secret)
         await off_loop(expire_claims_of, self.worker)
         last_completion_check = 0.0
+        server = None
+        if self.feedback:
+            from senders.feedback.server import start_beside_engine
+
+            server = await start_beside_engine(self.config, self._secret)
         try:
             while not self._stop.is_set():
                 if time.monotonic() - last_completion_check > COMPLETION_CHECK_SECONDS:
@@ -99,6 +107,8 @@ class Engine:
             await self._reap()
             # The last answers are journaled and folded in the recorder's thread, not on the loop.
             await asyncio.shield(asyncio.to_thread(self.recorder.close))
+            if server is not None:
+                await server.stop()
         return self.status
 
     async def _start(self, campaign: Campaign) -> None:

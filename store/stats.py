@@ -66,11 +66,35 @@ def conversion_of(campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
     return found
 
 
+def machine_opened_of(campaign_ids: list[int], seconds: int) -> dict[int, int]:
+    """Per campaign: recipients whose every open came within `seconds` of sending (mail proxies
+    fetching images on delivery, not people)."""
+    if is_postgres():
+        late = f"e.occurred_at > m.sent_at + interval '{int(seconds)} seconds'"
+    else:
+        late = f"e.occurred_at > datetime(m.sent_at, '+{int(seconds)} seconds')"
+    found: dict[int, int] = {}
+    for batch in chunked(campaign_ids, _IDS_PER_QUERY):
+        sql = f"""
+            SELECT m.campaign_id, COUNT(*) FROM message m
+            WHERE m.campaign_id IN ({_placeholders(len(batch))})
+              AND m.opened_at IS NOT NULL AND m.sent_at IS NOT NULL
+              AND EXISTS (SELECT 1 FROM tracking_event e WHERE e.message_id = m.id AND e.kind = 'open')
+              AND NOT EXISTS (SELECT 1 FROM tracking_event e
+                              WHERE e.message_id = m.id AND e.kind = 'open' AND {late})
+            GROUP BY m.campaign_id
+        """
+        found.update(dict(database.execute_sql(sql, batch).fetchall()))
+    return found
+
+
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def stats_document(campaign: Campaign, counts: dict[str, int], conversion: tuple[int, int]) -> dict[str, Any]:
+def stats_document(
+    campaign: Campaign, counts: dict[str, int], conversion: tuple[int, int], machine_opened: int = 0
+) -> dict[str, Any]:
     """The stats document of INTERFACE.md."""
     accepted = sum(counts.get(s, 0) for s in ACCEPTED_STATES)
     email = campaign.channel == "email"
@@ -93,6 +117,7 @@ def stats_document(campaign: Campaign, counts: dict[str, int], conversion: tuple
         "cancelled": counts.get("cancelled", 0),
         "resent_after_crash": counts.get("resent", 0),
         "opened": opened,
+        "machine_opened": machine_opened if email else None,
         "clicked": clicked,
         "open_rate": _rate(opened, accepted) if email else None,
         "click_rate": _rate(clicked, accepted) if email else None,
@@ -111,13 +136,17 @@ def stats_document(campaign: Campaign, counts: dict[str, int], conversion: tuple
     }
 
 
-def stats_of(campaigns: list[Campaign]) -> list[dict[str, Any]]:
-    """Stats documents for many campaigns in two queries, in the order given."""
+def stats_of(campaigns: list[Campaign], machine_open_seconds: int = 10) -> list[dict[str, Any]]:
+    """Stats documents for many campaigns in three queries, in the order given."""
     ids = [c.id for c in campaigns]
     counts = message_counts(ids)
     conversions = conversion_of(ids)
-    return [stats_document(c, counts.get(c.id, {}), conversions.get(c.id, (0, 0))) for c in campaigns]
+    machine = machine_opened_of([c.id for c in campaigns if c.channel == "email"], machine_open_seconds)
+    return [
+        stats_document(c, counts.get(c.id, {}), conversions.get(c.id, (0, 0)), machine.get(c.id, 0))
+        for c in campaigns
+    ]
 
 
-def campaign_stats(campaign: Campaign) -> dict[str, Any]:
-    return stats_of([campaign])[0]
+def campaign_stats(campaign: Campaign, machine_open_seconds: int = 10) -> dict[str, Any]:
+    return stats_of([campaign], machine_open_seconds)[0]

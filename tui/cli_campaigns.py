@@ -113,7 +113,7 @@ def list_campaigns(start: str | None, end: str | None) -> None:
     period = Period.parse(start, end)
     rt = runtime()
     rt.open_store()
-    docs = stats_of(campaigns_in_period(period))
+    docs = stats_of(campaigns_in_period(period), rt.config.feedback.machine_open_seconds)
     rt.emit(docs, lambda: _list_text(period.label(), docs))
 
 
@@ -146,7 +146,7 @@ def stats(campaign_id: int) -> None:
 
     rt = runtime()
     rt.open_store()
-    doc = campaign_stats(get_campaign(campaign_id))
+    doc = campaign_stats(get_campaign(campaign_id), rt.config.feedback.machine_open_seconds)
     rt.emit(doc, lambda: _stats_text(doc))
 
 
@@ -164,7 +164,9 @@ def _stats_text(d: dict[str, Any]) -> str:
         f"              {d['skipped_opted_out']:>9,}   without consent",
     ]
     if d["opened"] is not None:
-        lines.append(f"  opened      {d['opened']:>9,}   {percent(d['open_rate'])}")
+        machine = d["machine_opened"]
+        hint = f" ({machine:,} of them only within seconds of sending: mail proxies?)" if machine else ""
+        lines.append(f"  opened      {d['opened']:>9,}   {percent(d['open_rate'])}{hint}")
         lines.append(f"  clicked     {d['clicked']:>9,}   {percent(d['click_rate'])}")
     lines.append(
         f"  conversion  {percent(conversion['rate']):>9}   {conversion['reservations']:,} reservations "

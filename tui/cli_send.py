@@ -66,7 +66,7 @@ def worker(until_idle: bool, lanes: int | None, worker_id: str | None) -> None:
     rt = runtime()
     rt.open_store()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    engine = Engine(rt.config, worker=worker_id, lanes=lanes)
+    engine = Engine(rt.config, worker=worker_id, lanes=lanes, feedback=True)
 
     async def main() -> Any:
         loop = asyncio.get_running_loop()
@@ -81,4 +81,40 @@ def worker(until_idle: bool, lanes: int | None, worker_id: str | None) -> None:
     )
 
 
-COMMANDS = [send, pause, resume, cancel, worker]
+@click.command()
+@common_options
+def serve() -> None:
+    """Serve the feedback endpoints alone: opens, clicks, unsubscribes, SMS receipts, the push inbox.
+
+    Listens on [feedback] listen (default 127.0.0.1:8080); links in emails point at [feedback] public_url.
+    The TUI and `campaigns worker` serve the same endpoints while they run, unless this one holds the
+    address. Stops on SIGTERM or Ctrl+C.
+    """
+    from senders.feedback.server import FeedbackServer
+    from store.db import off_loop
+    from store.errors import CampaignsError
+    from store.secrets import link_secret
+
+    rt = runtime()
+    rt.open_store()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    async def main() -> None:
+        secret = await off_loop(link_secret, rt.config.feedback.secret)
+        server = FeedbackServer(rt.config, secret, own_signals=True)
+        try:
+            await server.start()
+        except OSError as exc:
+            listen = rt.config.feedback.listen
+            raise CampaignsError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+        click.echo(f"Feedback server on http://{rt.config.feedback.listen}", err=True)
+        assert server.task is not None
+        try:
+            await server.task
+        finally:
+            await asyncio.to_thread(server.app.close)
+
+    asyncio.run(main())
+
+
+COMMANDS = [send, pause, resume, cancel, worker, serve]

@@ -174,7 +174,7 @@ class SummaryScreen(Screen[None]):
 
         period = self.period
         with connection():
-            docs = stats_of(campaigns_in_period(period))
+            docs = stats_of(campaigns_in_period(period), self.app.config.feedback.machine_open_seconds)
         self.post_message(SummaryLoaded(period, docs))
 
     def refresh_if_visible(self) -> None:

@@ -1,0 +1,197 @@
+"""The feedback endpoints (INTERFACE.md) as a plain ASGI app: opens, clicks, unsubscribes, SMS receipts,
+the app's push inbox.
+
+A link whose signature does not verify answers 404 and records nothing. Every database call runs off
+the event loop: opens, clicks and receipts through a group-committing `Batcher`, the rest in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from senders.feedback.batcher import Batcher
+from senders.links import verify, verify_click
+from store.clock import utcnow
+from store.db import off_loop
+from store.feedback import Hit, Receipt, ReceiptResult, apply_receipts, record_hits
+
+log = logging.getLogger("campaigns.feedback")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+PIXEL = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+MAX_BODY = 64 * 1024
+RECEIPT_RETRY_SECONDS = 0.25
+RECEIPT_PATIENCE_SECONDS = 10.0
+_NO_STORE = [(b"cache-control", b"no-store, private")]
+_PAGE = (
+    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>\n'
+    '<body style="font-family: sans-serif; margin: 3em">\n<p>{text}</p>\n</body></html>\n'
+)
+
+
+class Reply:
+    def __init__(
+        self, status: int, body: bytes = b"", kind: str = "text/plain; charset=utf-8",
+        headers: Sequence[tuple[bytes, bytes]] = (),
+    ) -> None:  # fmt: skip
+        self.status, self.body, self.kind, self.headers = status, body, kind, list(headers)
+
+    @classmethod
+    def json(cls, status: int, document: Any) -> Reply:
+        return cls(status, json.dumps(document, ensure_ascii=False).encode(), "application/json")
+
+    @classmethod
+    def page(cls, status: int, title: str, text: str) -> Reply:
+        page = _PAGE.format(title=title, text=text).encode()
+        return cls(status, page, "text/html; charset=utf-8", _NO_STORE)
+
+
+NOT_FOUND = Reply(404, b"not found\n")
+
+
+class FeedbackApp:
+    """The ASGI application; `close()` writes what is pending."""
+
+    def __init__(self, secret: str, sms_token: str) -> None:
+        self.secret = secret
+        self.sms_token = sms_token
+        self.hits: Batcher[Hit, int] = Batcher("feedback-hits", record_hits)
+        self.receipts: Batcher[Receipt, ReceiptResult] = Batcher("feedback-receipts", apply_receipts)
+
+    def close(self) -> None:
+        self.hits.close()
+        self.receipts.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            return
+        if scope["type"] != "http":
+            return
+        try:
+            reply = await self.route(scope, receive)
+        except Exception as exc:  # one line in the log, never the request's data
+            log.error("feedback %s %s failed: %s", scope["method"], _kind(scope["path"]), type(exc).__name__)
+            reply = Reply(500, b"internal error\n")
+        headers = [(b"content-type", reply.kind.encode()), (b"content-length", b"%d" % len(reply.body))]
+        headers += reply.headers
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": reply.body})
+
+    async def route(self, scope: Scope, receive: Receive) -> Reply:
+        method, path = scope["method"], scope["path"]
+        head, _, rest = path.lstrip("/").partition("/")
+        if head == "o" and method in ("GET", "HEAD"):
+            return await self.open(rest)
+        if head == "c" and method in ("GET", "HEAD"):
+            return await self.click(rest)
+        if head == "u" and method in ("GET", "POST"):
+            await _body(receive)  # RFC 8058's "List-Unsubscribe=One-Click"; nothing else is needed
+            return await self.unsubscribe(rest)
+        if path == "/receipts/sms" and method == "POST":
+            return await self.receipt(scope, await _body(receive))
+        if head == "inbox":
+            return await self.inbox(scope, method, rest)
+        if path == "/" and method == "GET":
+            return Reply(200, b"campaigns feedback server\n")
+        return NOT_FOUND
+
+    async def open(self, token: str) -> Reply:
+        message_id = verify(self.secret, token, "o")
+        if message_id is None:
+            return NOT_FOUND
+        await self.hits.add(Hit(message_id, utcnow()))
+        return Reply(200, PIXEL, "image/gif", _NO_STORE)
+
+    async def click(self, token: str) -> Reply:
+        found = verify_click(self.secret, token)
+        if found is None or not found[1].lower().startswith(("http://", "https://")):
+            return NOT_FOUND
+        message_id, url = found
+        await self.hits.add(Hit(message_id, utcnow(), url))
+        return Reply(307, b"", headers=[(b"location", url.encode()), *_NO_STORE])
+
+    async def unsubscribe(self, token: str) -> Reply:
+        from store.consent import unsubscribe
+
+        message_id = verify(self.secret, token, "u")
+        if message_id is None or not await off_loop(unsubscribe, message_id):
+            return Reply.page(404, "Link not valid", "This unsubscribe link is not valid.")
+        return Reply.page(200, "Unsubscribed", "You are unsubscribed: you will receive no more campaigns.")
+
+    async def receipt(self, scope: Scope, body: bytes | None) -> Reply:
+        if not self.sms_token or not hmac.compare_digest(_bearer(scope), self.sms_token.encode()):
+            return Reply.json(401, {"error": "a valid bearer token is required"})
+        try:
+            document = json.loads(body or b"")
+            receipt = Receipt(str(document["reference"]), str(document["status"]), utcnow())
+        except (ValueError, KeyError, TypeError):
+            return Reply.json(400, {"error": 'expected {"reference": "...", "status": "delivered|failed"}'})
+        if receipt.status not in ("delivered", "failed"):
+            return Reply.json(400, {"error": "status must be delivered or failed"})
+        waited = 0.0
+        while True:
+            result = await self.receipts.add(receipt)
+            if receipt.reference in result.unknown:
+                log.info("a delivery receipt for an unknown reference was ignored")
+                return Reply.json(200, {"recorded": False})
+            if receipt not in result.early:
+                return Reply.json(200, {"recorded": True})
+            if waited >= RECEIPT_PATIENCE_SECONDS:  # the gateway will try again later
+                return Reply.json(503, {"error": "the message's answer is not on record yet"})
+            await asyncio.sleep(RECEIPT_RETRY_SECONDS)
+            waited += RECEIPT_RETRY_SECONDS
+
+    async def inbox(self, scope: Scope, method: str, rest: str) -> Reply:
+        from store.inbox import inbox_of, mark_read, owner_of
+
+        contact_id = await off_loop(owner_of, _bearer(scope).decode("latin-1"))
+        if contact_id is None:
+            return Reply.json(401, {"error": "the app's bearer token is required"})
+        if rest == "" and method == "GET":
+            messages = await off_loop(inbox_of, contact_id)
+            unread = sum(1 for m in messages if not m["read"])
+            return Reply.json(200, {"messages": messages, "unread": unread})
+        message, _, action = rest.partition("/")
+        read = method == "POST" and action == "read" and message.isdigit()
+        if read and await off_loop(mark_read, contact_id, int(message)):
+            return Reply.json(200, {"id": int(message), "read": True})
+        return Reply.json(404, {"error": "no such message in this inbox"})
+
+
+def _bearer(scope: Scope) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"authorization" and value[:7].lower() == b"bearer ":
+            return value[7:].strip()
+    return b""
+
+
+def _kind(path: str) -> str:
+    """The route of a path, without its token: safe for the log."""
+    return "/" + path.lstrip("/").partition("/")[0]
+
+
+async def _body(receive: Receive) -> bytes | None:
+    """The request's body; None when it is larger than any feedback request needs."""
+    chunks, size = [], 0
+    while True:
+        event = await receive()
+        if event["type"] != "http.request":
+            return None
+        chunk = event.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not event.get("more_body"):
+            return b"".join(chunks)

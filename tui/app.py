@@ -25,16 +25,21 @@ class CampaignsApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
     ]
 
-    def __init__(self, config: Config, today: date | None = None, send: bool = True) -> None:
+    def __init__(
+        self, config: Config, today: date | None = None, send: bool = True, feedback: bool = False
+    ) -> None:
         super().__init__()
         self.config = config
         self.today = today
-        self.engine: Engine | None = Engine(config) if send else None
+        self.engine: Engine | None = Engine(config, feedback=feedback) if send else None
 
     def get_default_screen(self) -> SummaryScreen:
         return SummaryScreen(today=self.today)
 
     def on_mount(self) -> None:
+        from tui.log_toasts import route_logs_to_toasts
+
+        route_logs_to_toasts(self)
         if self.engine is not None:
             self.run_worker(self.engine.run(), name="engine", group="engine", exit_on_error=False)
 
@@ -65,9 +70,12 @@ class CampaignsApp(App[None]):
             self.notify(text, title="Something went wrong", severity="error", timeout=8)
 
 
-def make_app(config: Config, today: date | None = None, send: bool = True) -> CampaignsApp:
+def make_app(
+    config: Config, today: date | None = None, send: bool = True, feedback: bool = False
+) -> CampaignsApp:
     """The app the CLI runs and the tests drive; the database must already be open.
 
-    With `send`, the send engine runs in the background while the app is open.
+    With `send`, the send engine runs in the background while the app is open; with `feedback` too,
+    the feedback server (opens, clicks, unsubscribes, receipts, inbox) beside it.
     """
-    return CampaignsApp(config, today=today, send=send)
+    return CampaignsApp(config, today=today, send=send, feedback=feedback)

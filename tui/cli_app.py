@@ -44,7 +44,7 @@ def tui(demo: bool = False) -> None:
     from tui.app import make_app
 
     try:
-        app = make_app(config)
+        app = make_app(config, feedback=True)
         app.run()
     finally:
         if workdir:

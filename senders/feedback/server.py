@@ -95,9 +95,9 @@ async def start_beside_engine(config: Config, secret: str) -> FeedbackServer | N
         sock = bind(config.feedback.listen)
     except OSError as exc:
         log.warning(
-            "the feedback server cannot listen on %s (%s): opens, clicks, unsubscribes and receipts are "
-            "heard where it does run (campaigns serve); sending goes on",
-            config.feedback.listen, exc.strerror or exc,
+            "feedback server not started: %s is taken (%s), a `campaigns serve` there hears opens, "
+            "clicks and unsubscribes; sending goes on",
+            config.feedback.listen, (exc.strerror or str(exc)).lower(),
         )  # fmt: skip
         return None
     server = FeedbackServer(config, secret)

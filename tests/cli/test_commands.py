@@ -143,3 +143,19 @@ def test_the_installed_command_explains_itself(tmp_path):
     )
     assert (failed.returncode, failed.stdout) == (2, "")
     assert failed.stderr == "campaigns: no campaign has id 9\n"
+
+
+def test_export_writes_who_did_not_open_and_says_how_many(campaigns, tmp_path):
+    campaigns("fixtures", "--patients", "300", "--seed", "3")
+    listed = campaigns("list", "--from", "2020-01-01", "--json").json
+    sent_email = next(c for c in listed if c["channel"] == "email" and c["sent"] and c["opened"] is not None)
+    out = tmp_path / "not-opened.csv"
+    result = campaigns("export", str(sent_email["id"]), "--who", "not-opened", "--out", str(out), "--json")
+    assert result.code == 0 and result.json == {
+        "rows": sent_email["sent"] - sent_email["opened"],
+        "path": str(out),
+    }
+    assert out.read_text(encoding="utf-8-sig").startswith("email,first_name,last_name,")
+    sms = next(c for c in listed if c["channel"] == "sms")
+    refused = campaigns("export", str(sms["id"]), "--who", "opened", "--out", str(out))
+    assert refused.code == 2 and "email only" in one_line_error(refused)

@@ -1,0 +1,137 @@
+"""Who, among a campaign's recipients: those it reached, those who did not open it, those who booked…
+
+The manual's FAQ has admins subtract lists by hand to find who did not open a campaign; these are
+the lists, for `campaigns export` and for re-targeting them with a new draft.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from store.bulk import insert_rows
+from store.campaigns import get_campaign
+from store.clock import iso, utcnow
+from store.db import bulk_transaction, database, is_postgres
+from store.errors import BadInput
+from store.models import ACCEPTED_STATES, Campaign, Message
+from store.stats import CONVERSION_DAYS
+
+WHO = ("all", "sent", "failed", "opened", "not-opened", "clicked", "converted")
+LABELS = {
+    "all": "everyone", "sent": "reached", "failed": "failed", "opened": "opened",
+    "not-opened": "did not open", "clicked": "clicked", "converted": "booked",
+}  # fmt: skip
+_ACCEPTED = ", ".join(f"'{s}'" for s in ACCEPTED_STATES)
+_ADDRESS_COLUMN = {"email": "email", "sms": "phone", "push": "push_token"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[0-9][0-9 .]*$")
+
+
+def _converted() -> str:
+    if is_postgres():
+        end = f"m.sent_at + interval '{CONVERSION_DAYS} days'"
+    else:
+        end = f"datetime(m.sent_at, '+{CONVERSION_DAYS} days')"
+    return (
+        f"m.state IN ({_ACCEPTED}) AND EXISTS (SELECT 1 FROM reservation r "
+        "JOIN contact c ON c.id = r.contact_id "
+        f"WHERE r.contact_id = m.contact_id AND c.kind = 'patient' AND r.created_at >= m.sent_at "
+        f"AND r.created_at < {end})"
+    )
+
+
+def condition(who: str, channel: str) -> str:
+    """The SQL condition on `message m` for this audience; BadInput for one the channel cannot have."""
+    if who not in WHO:
+        raise BadInput(f"unknown audience {who!r}: choose {', '.join(WHO)}")
+    if who in ("opened", "not-opened", "clicked") and channel != "email":
+        raise BadInput(f"opens and clicks are known for email only, not for {channel.upper()}")
+    return {
+        "all": "1 = 1",
+        "sent": f"m.state IN ({_ACCEPTED})",
+        "failed": "m.state = 'failed'",
+        "opened": "m.opened_at IS NOT NULL",
+        "not-opened": f"m.state IN ({_ACCEPTED}) AND m.opened_at IS NULL",
+        "clicked": "m.clicked_at IS NOT NULL",
+        "converted": _converted(),
+    }[who]
+
+
+def safe_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: one that would start a formula gets a leading apostrophe.
+
+    A plain number (`+393471234567`) cannot carry a formula and stays as it is."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def _rows(campaign: Campaign, who: str) -> Iterator[tuple[Any, ...]]:
+    sql = (
+        "SELECT m.address, m.first_name, m.last_name, m.contact_id, m.state, m.error, m.sent_at, "
+        f"m.delivered_at, m.opened_at, m.clicked_at FROM message m WHERE m.campaign_id = {database.param} "
+        f"AND {condition(who, campaign.channel)} ORDER BY m.id"
+    )
+    cursor = database.execute_sql(sql, [campaign.id])
+    while batch := cursor.fetchmany(2000):
+        yield from batch
+
+
+def export_recipients(campaign_id: int, who: str, path: str | Path) -> int:
+    """Writes the audience as CSV (UTF-8 with BOM, for Excel) and returns its rows; all or nothing."""
+    campaign = get_campaign(campaign_id)
+    target = Path(path).expanduser()
+    columns = [_ADDRESS_COLUMN[campaign.channel], "first_name", "last_name", "contact_id", "state", "reason",
+               "sent_at", "delivered_at", "opened_at", "clicked_at"]  # fmt: skip
+    partial = target.with_name(f".{target.name}.partial")
+    count = 0
+    try:
+        with partial.open("w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(columns)
+            for row in _rows(campaign, who):
+                address, first, last, contact_id, state, error, *times = row
+                times = [iso(Message.sent_at.python_value(t)) if t is not None else "" for t in times]
+                writer.writerow([safe_cell(v) for v in (address, first, last, contact_id or "", state,
+                                                         error or "", *times)])  # fmt: skip
+                count += 1
+        os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from None
+    return count
+
+
+def retarget(campaign_id: int, who: str, now: Any = None) -> tuple[Campaign, int]:
+    """A new draft with the same content for this audience of the campaign; (draft, recipients).
+
+    Those who unsubscribed since are left out, as any import would."""
+    from store.campaigns import create_campaign
+
+    source = get_campaign(campaign_id)
+    where = condition(who, source.channel)
+    now = now or utcnow()
+    p = database.param
+    rows = database.execute_sql(
+        "SELECT m.contact_id, m.address, m.first_name, m.last_name FROM message m "
+        "LEFT JOIN contact c ON c.id = m.contact_id LEFT JOIN opt_out o ON o.address = m.address "
+        f"WHERE m.campaign_id = {p} AND {where} AND o.address IS NULL "
+        "AND (c.id IS NULL OR c.consent = " + ("TRUE" if is_postgres() else "1") + ") ORDER BY m.id",
+        [campaign_id],
+    ).fetchall()
+    name = f"{source.name} · {LABELS[who]}"[:200]
+    draft = create_campaign(channel=source.channel, name=name, sender=source.sender, body=source.body,
+                            subject=source.subject, coupon=source.coupon, now=now)  # fmt: skip
+    fields = [Message.contact, Message.address, Message.first_name, Message.last_name]
+    constants = {Message.campaign: draft.id, Message.source: "retarget", Message.state: "pending",
+                 Message.added_at: now}  # fmt: skip
+    with bulk_transaction():
+        added = insert_rows(Message, fields, [tuple(r) for r in rows], constants=constants,
+                            ignore_conflicts=True)  # fmt: skip
+    return draft, added

@@ -19,7 +19,7 @@ class CampaignsApp(App[None]):
 
     TITLE = "campaigns"
     # Every screen's sheet: Textual does not load a default screen's own CSS_PATH.
-    CSS_PATH = ["app.tcss", "summary.tcss", "editor.tcss"]
+    CSS_PATH = ["app.tcss", "summary.tcss", "editor.tcss", "detail.tcss"]
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),

@@ -130,6 +130,7 @@ class SummaryScreen(Screen[None]):
         Binding("left_square_bracket,less_than_sign", "shift_period(-1)", "Period", key_display="[ ]"),
         Binding("right_square_bracket,greater_than_sign", "shift_period(1)", "Later", show=False),
         Binding("r", "choose_period", "Type a period", show=False),
+        Binding("enter", "details", "Details", show=False),
         Binding("n", "new", "New"),
         Binding("e", "edit", "Edit"),
         Binding("a", "recipients", "Recipients"),
@@ -302,6 +303,14 @@ class SummaryScreen(Screen[None]):
         """Back from a screen about one campaign: that campaign is the highlighted one."""
         self.highlight_next = campaign_id if campaign_id is not None else self.selected_id()
         self.load()
+
+    @on(DataTable.RowSelected)
+    def action_details(self) -> None:
+        from tui.detail import DetailScreen
+
+        selected = self.selected_id()
+        if selected is not None:
+            self.app.push_screen(DetailScreen(selected), self.back_from)
 
     def action_new(self) -> None:
         from tui.editor import EditorScreen

@@ -1,0 +1,87 @@
+"""What the campaign detail screen shows beside the stats: sends and opens over time, a page of recipients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from store.clock import utcnow
+from store.db import database, is_postgres
+from store.models import Message
+
+STATE_FILTERS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    "pending": ("pending",),
+    "sending": ("sending",),
+    "sent": ("sent", "delivered"),
+    "delivered": ("delivered",),
+    "failed": ("failed",),
+    "skipped": ("skipped_duplicate", "skipped_opted_out"),
+    "cancelled": ("cancelled",),
+}
+PAGE = 200
+
+
+def _bucket(column: str, unit: str) -> str:
+    if is_postgres():
+        return f"date_trunc('{unit}', {column})"
+    return f"strftime('{'%Y-%m-%d %H:%M' if unit == 'minute' else '%Y-%m-%d %H:00'}', {column})"
+
+
+def _series(campaign_id: int, column: str, unit: str, start: datetime, buckets: int) -> list[int]:
+    """Messages per minute (or hour) of `column` from `start`, oldest first, `buckets` long."""
+    step = timedelta(minutes=1) if unit == "minute" else timedelta(hours=1)
+    p = database.param
+    rows = database.execute_sql(
+        f"SELECT {_bucket(column, unit)}, COUNT(*) FROM message WHERE campaign_id = {p} "
+        f"AND {column} >= {p} GROUP BY 1",
+        [campaign_id, start],
+    ).fetchall()
+    counts = [0] * buckets
+    for bucket, count in rows:
+        when = bucket if isinstance(bucket, datetime) else datetime.fromisoformat(bucket)
+        index = int((when - start) / step)
+        if 0 <= index < buckets:
+            counts[index] += count
+    return counts
+
+
+def sends_per_minute(campaign_id: int, minutes: int = 15, now: datetime | None = None) -> list[int]:
+    """Messages sent in each of the last `minutes` minutes, the current one last."""
+    now = (now or utcnow()).replace(second=0, microsecond=0)
+    return _series(campaign_id, "sent_at", "minute", now - timedelta(minutes=minutes - 1), minutes)
+
+
+def opens_per_hour(campaign_id: int, hours: int = 24, now: datetime | None = None) -> list[int]:
+    """First opens in each of the last `hours` hours, the current one last."""
+    now = (now or utcnow()).replace(minute=0, second=0, microsecond=0)
+    return _series(campaign_id, "opened_at", "hour", now - timedelta(hours=hours - 1), hours)
+
+
+@dataclass
+class RecipientPage:
+    rows: list[dict[str, Any]]
+    matching: int  # all the recipients the filter and search match
+
+
+def recipients_page(
+    campaign_id: int, state: str = "all", search: str = "", limit: int = PAGE
+) -> RecipientPage:
+    """The first recipients (in the order they were added) in those states whose address or name
+    contains `search`, and how many match in all."""
+    condition = Message.campaign == campaign_id
+    states = STATE_FILTERS.get(state, ())
+    if states:
+        condition &= Message.state.in_(states)
+    text = search.strip()
+    if text:
+        pattern = f"%{text}%"  # ** is ILIKE on PostgreSQL, LIKE (case-blind) on SQLite
+        condition &= (Message.address**pattern) | (Message.first_name**pattern) | (Message.last_name**pattern)
+    query = Message.select(
+        Message.id, Message.address, Message.first_name, Message.last_name, Message.state, Message.error,
+        Message.sent_at, Message.opened_at, Message.clicked_at, Message.resent_after_crash,
+    ).where(condition)  # fmt: skip
+    rows = list(query.order_by(Message.id).limit(limit).dicts())
+    matching = len(rows) if len(rows) < limit else query.count()
+    return RecipientPage(rows, matching)

@@ -1,0 +1,328 @@
+"""One campaign, live: progress, counts per state, send rate and ETA, opens, clicks, conversion, and its
+recipients (filtered by state, searched by address or name). Re-target an audience with a new draft."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, ProgressBar, Sparkline, Static
+
+from tui.summary import percent
+
+REFRESH_SECONDS = 1.0
+SERIES_EVERY = 5  # rounds between two reads of the sends and opens over time
+FILTERS = ("all", "pending", "sending", "sent", "delivered", "failed", "skipped", "cancelled")
+LIVE_STATES = ("queued", "sending", "paused")
+MESSAGE_STYLES = {
+    "pending": "dim", "sending": "bold green", "delivered": "green", "failed": "red", "cancelled": "red",
+    "skipped_duplicate": "yellow", "skipped_opted_out": "yellow",
+}  # fmt: skip
+SHORT_STATES = {"skipped_duplicate": "duplicate", "skipped_opted_out": "no consent"}
+NAME_WIDTH = 16
+# (key, label, width); the address takes what is left of the screen's width
+COLUMNS = (("address", "Address", 0), ("name", "Name", NAME_WIDTH), ("state", "State", 11),
+           ("when", "Sent", 13), ("detail", "Detail", 14))  # fmt: skip
+
+
+@dataclass
+class DetailLoaded(Message):
+    stats: dict[str, Any]
+    sends: list[int] | None  # per minute, last 15 minutes; None: not read this round
+    opens: list[int] | None  # per hour, last 24 hours
+    page: Any  # store.campaign_detail.RecipientPage, or None when the filter did not change
+    filter_key: tuple[str, str]
+
+
+def counts_line(stats: dict[str, Any]) -> str:
+    parts = [
+        f"pending [b]{stats['pending']:,}[/b]",
+        f"sending [b]{stats['sending']:,}[/b]",
+        f"sent [b]{stats['sent']:,}[/b]",
+    ]
+    if stats["channel"] == "sms":
+        parts.append(f"delivered [b]{stats['delivered']:,}[/b]")
+    parts.append(f"failed [b]{stats['failed']:,}[/b]")
+    duplicate, no_consent = stats["skipped_duplicate"], stats["skipped_opted_out"]
+    parts.append(f"skipped: [b]{duplicate:,}[/b] duplicate, [b]{no_consent:,}[/b] no consent")
+    if stats["cancelled"]:
+        parts.append(f"cancelled [b]{stats['cancelled']:,}[/b]")
+    if stats["resent_after_crash"]:
+        parts.append(f"[b]{stats['resent_after_crash']:,}[/b] may have had it twice (resent after a crash)")
+    return " · ".join(parts)
+
+
+def engagement_line(stats: dict[str, Any]) -> str:
+    conversion = stats["conversion"]
+    parts = []
+    if stats["opened"] is None:
+        parts.append(f"opens and clicks are not tracked for {stats['channel'].upper()}")
+    else:
+        opened = f"opened [b]{stats['opened']:,}[/b] ({percent(stats['open_rate'])})"
+        if stats.get("machine_opened"):
+            opened += f", {stats['machine_opened']:,} only by mail proxies"
+        parts += [opened, f"clicked [b]{stats['clicked']:,}[/b] ({percent(stats['click_rate'])})"]
+    if conversion["patients"]:
+        parts.append(
+            f"conversion [b]{percent(conversion['rate'])}[/b]: {conversion['reservations']:,} reservations "
+            f"by {conversion['patients']:,} patients"
+        )
+    else:
+        parts.append("conversion: no patient reached yet")
+    return " · ".join(parts)
+
+
+def status_line(stats: dict[str, Any], rate_per_minute: float | None) -> str:
+    left = stats["pending"] + stats["sending"]
+    if stats.get("waiting_reason"):
+        return f"[b yellow]waiting[/b yellow]: {stats['waiting_reason']}"
+    if stats["state"] in ("sending", "queued") and left:
+        if rate_per_minute:
+            minutes = left / rate_per_minute
+            eta = f"{minutes * 60:.0f} s" if minutes < 1 else f"{minutes:.0f} min"
+            return f"sending {rate_per_minute:,.0f} a minute · about {eta} left"
+        return "queued: it goes out in turn" if stats["state"] == "queued" else "sending…"
+    if stats["state"] == "paused":
+        return f"paused with {left:,} left: p on the summary resumes it"
+    if stats["final"]:
+        return "completed: these figures are final"
+    if stats["state"] == "sent":
+        return "sent · opens, clicks and conversion count until 48 h after the last message"
+    return stats["state"]
+
+
+def local_time(moment: datetime) -> str:
+    """A stored (naive UTC) time as the admin's local day and minute."""
+    return moment.replace(tzinfo=UTC).astimezone().strftime("%d %b %H:%M")
+
+
+def recipient_cells(row: dict[str, Any], address_width: int) -> list[Text]:
+    name = f"{row['first_name']} {row['last_name']}".strip()
+    detail = row["error"] or ""
+    if not detail and row["clicked_at"]:
+        detail = "clicked"
+    elif not detail and row["opened_at"]:
+        detail = "opened"
+    if row["resent_after_crash"]:
+        detail = ("resent after a crash · " + detail).rstrip(" ·")
+    sent_at = row["sent_at"]
+    when = local_time(sent_at) if isinstance(sent_at, datetime) else ""
+    state = SHORT_STATES.get(row["state"], row["state"])
+    return [
+        Text(" " + row["address"][: address_width - 1], no_wrap=True),
+        Text(" " + name[: NAME_WIDTH - 1], no_wrap=True),
+        Text(" " + state, style=MESSAGE_STYLES.get(row["state"], ""), no_wrap=True),
+        Text(" " + when, no_wrap=True),
+        Text(" " + detail, no_wrap=True),
+    ]
+
+
+class DetailScreen(Screen[int | None]):
+    """Dismissed with the id of a campaign to highlight on the summary (this one, or a new draft)."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("f", "next_filter", "Filter"),
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("t", "retarget", "Re-target"),
+    ]
+
+    def __init__(self, campaign_id: int) -> None:
+        super().__init__()
+        self.campaign_id = campaign_id
+        self.stats: dict[str, Any] | None = None
+        self.filter = "all"
+        self.search_text = ""
+        self.shown_filter: tuple[str, str] | None = None
+        self.rounds = 0
+        self.samples: deque[tuple[float, int]] = deque(maxlen=120)  # (monotonic time, sent)
+        self.last_minute_rate: float | None = None
+        self.rows: dict[str, dict[str, Any]] = {}  # the recipients in the table, by key
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-title")
+        with Horizontal(id="progress-row"):
+            yield ProgressBar(id="progress", show_eta=False)
+            yield Static(id="progress-label")
+        yield Static(id="status")
+        yield Static(id="counts")
+        yield Static(id="engagement")
+        with Horizontal(id="charts"):
+            with Vertical():
+                yield Static("sent a minute, last 15 min", classes="chart-label")
+                yield Sparkline([], id="sends")
+            with Vertical():
+                yield Static("first opens an hour, last 24 h", classes="chart-label", id="opens-label")
+                yield Sparkline([], id="opens")
+        yield Static(id="table-title")
+        yield DataTable(id="recipients", cursor_type="row", cell_padding=0, zebra_stripes=True)
+        yield Static(id="recipient")
+        yield Input(placeholder="search address or name; Enter applies, Escape clears", id="search")
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#recipients", DataTable)
+        address_width = max(20, self.size.width - 1 - sum(width for _key, _label, width in COLUMNS))
+        for key, label, width in COLUMNS:
+            table.add_column(Text(" " + label, style="bold"), key=key, width=width or address_width)
+        self.query_one("#search", Input).display = False
+        table.focus()
+        self.load()
+
+    # -- data -----------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def load(self) -> None:
+        from store.campaign_detail import opens_per_hour, recipients_page, sends_per_minute
+        from store.campaigns import get_campaign
+        from store.db import connection
+        from store.stats import campaign_stats
+
+        config = self.app.config  # type: ignore[attr-defined]
+        filter_key = (self.filter, self.search_text)
+        with connection():
+            stats = campaign_stats(get_campaign(self.campaign_id), config.feedback.machine_open_seconds)
+            series = self.rounds % SERIES_EVERY == 0
+            sends = sends_per_minute(self.campaign_id) if series else None
+            opens = opens_per_hour(self.campaign_id) if series and stats["opened"] is not None else None
+            live = stats["state"] in LIVE_STATES
+            fresh = filter_key != self.shown_filter or (live and self.rounds % 3 == 0)
+            page = recipients_page(self.campaign_id, *filter_key) if fresh else None
+        self.post_message(DetailLoaded(stats, sends, opens, page, filter_key))
+
+    @on(DetailLoaded)
+    def show(self, event: DetailLoaded) -> None:
+        self.rounds += 1
+        self.set_timer(REFRESH_SECONDS, self.load)  # re-armed when a round lands: never piles up
+        stats = self.stats = event.stats
+        self.samples.append((time.monotonic(), stats["sent"] + stats["failed"]))
+        if event.sends is not None:
+            self.query_one("#sends", Sparkline).data = event.sends
+            self.last_minute_rate = float(event.sends[-2]) if len(event.sends) > 1 else None
+        if event.opens is not None:
+            self.query_one("#opens", Sparkline).data = event.opens
+        self.query_one("#opens", Sparkline).display = stats["opened"] is not None
+        self.query_one("#opens-label", Static).display = stats["opened"] is not None
+        self.query_one("#detail-title", Static).update(
+            f"[b]#{stats['id']} {stats['name']}[/b] · {stats['channel'].upper()} · {stats['state']}"
+        )
+        done = stats["recipients"] - stats["pending"] - stats["sending"]
+        self.query_one("#progress", ProgressBar).update(total=max(1, stats["recipients"]), progress=done)
+        self.query_one("#progress-label", Static).update(f" {done:,} of {stats['recipients']:,} processed")
+        self.query_one("#status", Static).update(status_line(stats, self.rate_per_minute()))
+        self.query_one("#counts", Static).update(counts_line(stats))
+        self.query_one("#engagement", Static).update(engagement_line(stats))
+        if event.page is not None and event.filter_key == (self.filter, self.search_text):
+            self.shown_filter = event.filter_key
+            self.fill_table(event.page)
+
+    def rate_per_minute(self) -> float | None:
+        """Messages a minute over the last half minute of samples, else over the last whole minute."""
+        now, latest = self.samples[-1]
+        for then, value in self.samples:
+            if now - then <= 30:
+                if now - then >= 3 and latest > value:
+                    return (latest - value) / (now - then) * 60
+                break
+        return self.last_minute_rate
+
+    def fill_table(self, page: Any) -> None:
+        table = self.query_one("#recipients", DataTable)
+        address_width = table.columns[next(iter(table.columns))].width
+        selected = table.cursor_row
+        with self.app.batch_update():
+            table.clear()
+            self.rows = {str(row["id"]): row for row in page.rows}
+            for row in page.rows:
+                table.add_row(*recipient_cells(row, address_width), key=str(row["id"]))
+            if page.rows:
+                table.move_cursor(row=min(selected, len(page.rows) - 1), animate=False)
+        noun = "recipient" if page.matching == 1 else "recipients"
+        what = noun if self.filter == "all" else f"{noun} {self.filter}"
+        if self.search_text:
+            what += f" matching “{self.search_text}”"
+        shown = f", the first {len(page.rows):,} shown" if page.matching > len(page.rows) else ""
+        empty = " · none" if not page.matching else ""
+        self.query_one("#table-title", Static).update(
+            f"[b]{page.matching:,}[/b] {what}{shown}{empty} · [b]f[/b] filter · [b]/[/b] search"
+        )
+
+    @on(DataTable.RowHighlighted, "#recipients")
+    def show_recipient(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted recipient in full: the table's columns cut long addresses and reasons."""
+        row = self.rows.get(str(event.row_key.value))
+        if row is None:
+            return
+        name = f"{row['first_name']} {row['last_name']}".strip()
+        parts = [row["address"], name, row["state"].replace("_", " "), row["error"] or ""]
+        for label, moment in (("opened", row["opened_at"]), ("clicked", row["clicked_at"])):
+            if isinstance(moment, datetime):
+                parts.append(f"{label} {local_time(moment)}")
+        self.query_one("#recipient", Static).update(" · ".join(p for p in parts if p))
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        """Escape clears the search first (typed or applied); then goes back to the summary."""
+        search = self.query_one("#search", Input)
+        if not search.has_focus and not self.search_text:
+            self.dismiss(self.campaign_id)
+            return
+        search.value, search.display, self.search_text = "", False, ""
+        self.query_one("#recipients", DataTable).focus()
+        self.load()
+
+    def action_next_filter(self) -> None:
+        self.filter = FILTERS[(FILTERS.index(self.filter) + 1) % len(FILTERS)]
+        self.load()
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Submitted, "#search")
+    def apply_search(self, event: Input.Submitted) -> None:
+        self.search_text = event.value.strip()
+        if not self.search_text:
+            event.input.display = False
+        self.query_one("#recipients", DataTable).focus()
+        self.load()
+
+    @work(group="detail-action", exit_on_error=False)
+    async def action_retarget(self) -> None:
+        from store.audiences import retarget
+        from store.db import off_loop
+        from store.errors import CampaignsError
+        from tui.audience_dialog import AudienceDialog
+        from tui.confirm import ConfirmDialog
+
+        if self.stats is None:
+            return
+        who = await self.app.push_screen_wait(AudienceDialog(self.stats))
+        if who is None:
+            return
+        question = (
+            f"Create a new draft of [b]{self.stats['name']}[/b] for those who {who.label}?\n\n"
+            "It has the same content and channel; those who unsubscribed since are left out. "
+            "You can edit it before sending."
+        )
+        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="create the draft")):
+            return
+        try:
+            draft, added = await off_loop(retarget, self.campaign_id, who.key)
+        except CampaignsError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(f"Draft #{draft.id} created with {added:,} recipients", title="Re-target")
+        self.dismiss(draft.id)

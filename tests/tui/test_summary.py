@@ -55,7 +55,7 @@ async def test_a_typed_period_replaces_the_current_one(demo_app):
         start, end = demo_app.screen.query(Input)
         start.value, end.value = "2026-09-15", "2026-10-15"
         start.focus()
-        await pilot.press("enter", "enter")
+        await pilot.press("enter")  # Enter applies from either field
         await wait_until(pilot, lambda: demo_app.screen is summary)
         await wait_until(pilot, lambda: names_shown(demo_app) == ["Check-up estate"])
         assert "15 Sep – 15 Oct 2026" in text_of(demo_app, "#title")

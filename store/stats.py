@@ -59,6 +59,9 @@ def conversion_of(campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
             FROM targets t
             LEFT JOIN reservation r ON r.contact_id = t.contact_id
                  AND r.created_at >= t.sent_at AND r.created_at < {window_end}
+                 -- the same bounds for all: lets PostgreSQL drop most reservations before the join
+                 AND r.created_at >= (SELECT MIN(sent_at) FROM targets)
+                 AND r.created_at < (SELECT {window_end.replace("t.sent_at", "MAX(sent_at)")} FROM targets)
             GROUP BY t.campaign_id
         """
         for campaign_id, patients, reservations in database.execute_sql(sql, batch):

@@ -155,7 +155,7 @@ def test_a_queued_message_to_an_address_that_unsubscribed_meanwhile_is_skipped(s
     )
 
 
-async def test_sms_receipts_need_the_gateways_token_and_mark_messages_delivered(feedback):
+async def test_sms_receipts_need_the_gateways_token_and_mark_messages_delivered(feedback, caplog):
     delivered = sent_message(channel="sms", address="+393470000001")
     failed = sent_message(channel="sms", address="+393470000002")
     receipt = {"reference": f"m{delivered.id}", "status": "delivered"}
@@ -167,9 +167,11 @@ async def test_sms_receipts_need_the_gateways_token_and_mark_messages_delivered(
     assert (await feedback.post("/receipts/sms", json=receipt, headers=auth)).json() == {"recorded": True}
     bad = {"reference": f"m{failed.id}", "status": "failed"}
     assert (await feedback.post("/receipts/sms", json=bad, headers=auth)).status_code == 200
+    caplog.set_level("INFO", logger="campaigns.feedback")
     unknown = await feedback.post("/receipts/sms", json={"reference": "m999999", "status": "delivered"},
                                   headers=auth)  # fmt: skip
     assert unknown.status_code == 200 and unknown.json() == {"recorded": False}
+    assert "unknown reference" in caplog.text and "999999" not in caplog.text
     nonsense = await feedback.post("/receipts/sms", json={"reference": "x", "status": "lost"}, headers=auth)
     assert nonsense.status_code == 400
     assert Message.get_by_id(delivered.id).state == "delivered"

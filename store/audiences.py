@@ -36,7 +36,7 @@ def _converted() -> str:
     if is_postgres():
         end = f"m.sent_at + interval '{CONVERSION_DAYS} days'"
     else:
-        end = f"datetime(m.sent_at, '+{CONVERSION_DAYS} days')"
+        end = f"strftime('%Y-%m-%d %H:%M:%f', m.sent_at, '+{CONVERSION_DAYS} days')"
     return (
         f"m.state IN ({_ACCEPTED}) AND EXISTS (SELECT 1 FROM reservation r "
         "JOIN contact c ON c.id = r.contact_id "
@@ -92,7 +92,9 @@ def export_recipients(campaign_id: int, who: str, path: str | Path) -> int:
     partial = target.with_name(f".{target.name}.partial")
     count = 0
     try:
-        with partial.open("w", encoding="utf-8-sig", newline="") as out:
+        # Personal data: readable by its owner only, whatever the umask.
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "w", encoding="utf-8-sig", newline="") as out:
             writer = csv.writer(out)
             writer.writerow(columns)
             for row in _rows(campaign, who):
@@ -126,12 +128,12 @@ def retarget(campaign_id: int, who: str, now: Any = None) -> tuple[Campaign, int
         [campaign_id],
     ).fetchall()
     name = f"{source.name} · {LABELS[who]}"[:200]
-    draft = create_campaign(channel=source.channel, name=name, sender=source.sender, body=source.body,
-                            subject=source.subject, coupon=source.coupon, now=now)  # fmt: skip
     fields = [Message.contact, Message.address, Message.first_name, Message.last_name]
-    constants = {Message.campaign: draft.id, Message.source: "retarget", Message.state: "pending",
-                 Message.added_at: now}  # fmt: skip
-    with bulk_transaction():
+    with bulk_transaction():  # the draft and its recipients, or nothing
+        draft = create_campaign(channel=source.channel, name=name, sender=source.sender, body=source.body,
+                                subject=source.subject, coupon=source.coupon, now=now)  # fmt: skip
+        constants = {Message.campaign: draft.id, Message.source: "retarget", Message.state: "pending",
+                     Message.added_at: now}  # fmt: skip
         added = insert_rows(Message, fields, [tuple(r) for r in rows], constants=constants,
                             ignore_conflicts=True)  # fmt: skip
     return draft, added

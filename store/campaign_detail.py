@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from store.bulk import sql_value
 from store.clock import utcnow
 from store.db import database, is_postgres
 from store.models import Message
@@ -36,7 +37,7 @@ def _series(campaign_id: int, column: str, unit: str, start: datetime, buckets: 
     rows = database.execute_sql(
         f"SELECT {_bucket(column, unit)}, COUNT(*) FROM message WHERE campaign_id = {p} "
         f"AND {column} >= {p} GROUP BY 1",
-        [campaign_id, start],
+        [campaign_id, sql_value(start)],
     ).fetchall()
     counts = [0] * buckets
     for bucket, count in rows:

@@ -199,7 +199,16 @@ def load_config(
     return config
 
 
+def parse_listen(listen: str) -> tuple[str, int]:
+    """`127.0.0.1:8080`, `[::1]:8080` or `:8080` (every interface)."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError(f"[feedback] listen must be HOST:PORT, not {listen!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
 def _check(config: Config) -> None:
+    parse_listen(config.feedback.listen)
     transports = {
         "email": ("smtp", "outbox"),
         "sms": ("http", "outbox"),

@@ -33,7 +33,7 @@ class Receipt:
 
 @dataclass
 class ReceiptResult:
-    applied: int = 0
+    applied: set[str] = field(default_factory=set)  # the references whose message changed
     unknown: list[str] = field(default_factory=list)  # no SMS message has that reference
     early: list[Receipt] = field(default_factory=list)  # its message's answer is not on record yet
 
@@ -93,16 +93,18 @@ def apply_receipts(receipts: Sequence[Receipt]) -> ReceiptResult:
                 result.early.append(receipt)
             elif receipt.status == "delivered" and state == "sent":
                 delivered.append((receipt.at, message_id))
+                result.applied.add(receipt.reference)
             elif receipt.status == "failed" and state in ("sent", "delivered"):
-                failed.append((receipt.at, message_id))
+                failed.append((message_id,))
+                result.applied.add(receipt.reference)
+        # The state conditions again: on PostgreSQL another writer may have moved the row since the read.
         execute_many(
             "UPDATE message SET state = 'delivered', delivered_at = ? WHERE id = ? AND state = 'sent'",
             delivered,
         )
         execute_many(
-            "UPDATE message SET state = 'failed', delivered_at = NULL, "
-            "error = 'the gateway reports it was not delivered' WHERE id = ?",
-            [(message_id,) for _at, message_id in failed],
+            "UPDATE message SET state = 'failed', delivered_at = NULL, error = 'the gateway reports it "
+            "was not delivered' WHERE id = ? AND state IN ('sent', 'delivered')",
+            failed,
         )
-    result.applied = len(delivered) + len(failed)
     return result

@@ -43,7 +43,7 @@ def conversion_of(campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
     if is_postgres():
         window_end = f"t.sent_at + interval '{CONVERSION_DAYS} days'"
     else:
-        window_end = f"datetime(t.sent_at, '+{CONVERSION_DAYS} days')"
+        window_end = f"strftime('%Y-%m-%d %H:%M:%f', t.sent_at, '+{CONVERSION_DAYS} days')"
     accepted = ", ".join(f"'{s}'" for s in ACCEPTED_STATES)
     found: dict[int, tuple[int, int]] = {}
     for batch in chunked(campaign_ids, _IDS_PER_QUERY):
@@ -70,12 +70,12 @@ def conversion_of(campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
 
 
 def machine_opened_of(campaign_ids: list[int], seconds: int) -> dict[int, int]:
-    """Per campaign: recipients whose every open came within `seconds` of sending (mail proxies
-    fetching images on delivery, not people)."""
+    """Per campaign: recipients whose every open came within `seconds` of sending and who never
+    clicked: mail proxies fetching images on delivery, not people."""
     if is_postgres():
         late = f"e.occurred_at > m.sent_at + interval '{int(seconds)} seconds'"
     else:
-        late = f"e.occurred_at > datetime(m.sent_at, '+{int(seconds)} seconds')"
+        late = f"e.occurred_at > strftime('%Y-%m-%d %H:%M:%f', m.sent_at, '+{int(seconds)} seconds')"
     found: dict[int, int] = {}
     for batch in chunked(campaign_ids, _IDS_PER_QUERY):
         sql = f"""
@@ -83,8 +83,8 @@ def machine_opened_of(campaign_ids: list[int], seconds: int) -> dict[int, int]:
             WHERE m.campaign_id IN ({_placeholders(len(batch))})
               AND m.opened_at IS NOT NULL AND m.sent_at IS NOT NULL
               AND EXISTS (SELECT 1 FROM tracking_event e WHERE e.message_id = m.id AND e.kind = 'open')
-              AND NOT EXISTS (SELECT 1 FROM tracking_event e
-                              WHERE e.message_id = m.id AND e.kind = 'open' AND {late})
+              AND NOT EXISTS (SELECT 1 FROM tracking_event e  -- a later open or any click: a person
+                              WHERE e.message_id = m.id AND e.kind IN ('open', 'click') AND {late})
             GROUP BY m.campaign_id
         """
         found.update(dict(database.execute_sql(sql, batch).fetchall()))

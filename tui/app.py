@@ -11,6 +11,7 @@ from textual.worker import Worker, WorkerState
 
 from senders.engine import Engine
 from store.config import Config
+from tui.log_toasts import BackgroundWarning, ToastHandler
 from tui.summary import SummaryScreen
 
 
@@ -32,6 +33,7 @@ class CampaignsApp(App[None]):
         self.config = config
         self.today = today
         self.engine: Engine | None = Engine(config, feedback=feedback) if send else None
+        self.toasts: ToastHandler | None = None
 
     def get_default_screen(self) -> SummaryScreen:
         return SummaryScreen(today=self.today)
@@ -39,7 +41,7 @@ class CampaignsApp(App[None]):
     def on_mount(self) -> None:
         from tui.log_toasts import route_logs_to_toasts
 
-        route_logs_to_toasts(self)
+        self.toasts = route_logs_to_toasts(self)
         if self.engine is not None:
             self.run_worker(self.engine.run(), name="engine", group="engine", exit_on_error=False)
 
@@ -61,6 +63,15 @@ class CampaignsApp(App[None]):
             self.engine.stop()
             await self.workers.wait_for_complete([w for w in self.workers if w.group == "engine"])
         self.exit()
+
+    def on_unmount(self) -> None:
+        from tui.log_toasts import stop_routing
+
+        if self.toasts is not None:
+            stop_routing(self.toasts)
+
+    def on_background_warning(self, event: BackgroundWarning) -> None:
+        self.notify(event.text, severity=event.severity, timeout=10)  # type: ignore[arg-type]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every failed background job ends here, as one line for the user."""

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Sparkline, Static
 
 from tui.summary import percent
@@ -148,6 +149,7 @@ class DetailScreen(Screen[int | None]):
         self.samples: deque[tuple[float, int]] = deque(maxlen=120)  # (monotonic time, sent)
         self.last_minute_rate: float | None = None
         self.rows: dict[str, dict[str, Any]] = {}  # the recipients in the table, by key
+        self.refresh_timer: Timer | None = None
         self.slow_figures: tuple[tuple[int, int], int] = ((0, 0), 0)  # conversion, machine opens
 
     def compose(self) -> ComposeResult:
@@ -209,7 +211,11 @@ class DetailScreen(Screen[int | None]):
     @on(DetailLoaded)
     def show(self, event: DetailLoaded) -> None:
         self.rounds += 1
-        self.set_timer(REFRESH_SECONDS, self.load)  # re-armed when a round lands: never piles up
+        # Re-armed when a round lands, never piling up: a key that reloads at once (f, a search)
+        # replaces the waiting round instead of starting a second series.
+        if self.refresh_timer is not None:
+            self.refresh_timer.stop()
+        self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.load)
         stats = self.stats = event.stats
         self.samples.append((time.monotonic(), stats["sent"] + stats["failed"]))
         if event.sends is not None:

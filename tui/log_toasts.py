@@ -5,20 +5,27 @@ The app draws on stderr: a log line written there would tear the screen.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
+from dataclasses import dataclass
 
 from textual.app import App
+from textual.message import Message
 
 LOGGERS = ("campaigns", "uvicorn", "uvicorn.error")
 
 
+@dataclass
+class BackgroundWarning(Message):
+    text: str
+    severity: str
+
+
 class ToastHandler(logging.Handler):
+    """Posts each record to the app as a message: thread-safe, and never waits for the screen."""
+
     def __init__(self, app: App[object]) -> None:
         super().__init__(level=logging.WARNING)
         self.app = app
-        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -26,17 +33,23 @@ class ToastHandler(logging.Handler):
         except Exception:  # a bad format string must not take the app down
             text = record.msg if isinstance(record.msg, str) else type(record.msg).__name__
         severity = "error" if record.levelno >= logging.ERROR else "warning"
-        if threading.get_ident() == self.thread:
-            self.app.notify(text, severity=severity, timeout=10)
-        else:
-            with contextlib.suppress(RuntimeError):  # the app is not running any more
-                self.app.call_from_thread(self.app.notify, text, severity=severity, timeout=10)
+        self.app.post_message(BackgroundWarning(text, severity))
 
 
-def route_logs_to_toasts(app: App[object]) -> None:
+def route_logs_to_toasts(app: App[object]) -> ToastHandler:
     """From now on, warnings of the background work show as toasts; nothing reaches stderr."""
     handler = ToastHandler(app)
     for name in LOGGERS:
         logger = logging.getLogger(name)
-        logger.handlers = [h for h in logger.handlers if not isinstance(h, ToastHandler)] + [handler]
+        logger.addHandler(handler)
         logger.propagate = False
+    return handler
+
+
+def stop_routing(handler: ToastHandler) -> None:
+    """Back to the usual logging, once the app is gone."""
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.removeHandler(handler)
+        if not any(isinstance(h, ToastHandler) for h in logger.handlers):
+            logger.propagate = True

@@ -11,10 +11,12 @@ import asyncio
 import hmac
 import json
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from senders.feedback.batcher import Batcher
+from senders.feedback.batcher import Batcher, Busy
 from senders.links import verify, verify_click
 from store.clock import utcnow
 from store.db import off_loop
@@ -31,6 +33,8 @@ PIXEL = (
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
 MAX_BODY = 64 * 1024
+REPEAT_SECONDS = 5.0  # the same open or click again this soon is answered, not written again
+REMEMBERED = 50_000  # hits remembered for that
 RECEIPT_RETRY_SECONDS = 0.25
 RECEIPT_PATIENCE_SECONDS = 10.0
 _NO_STORE = [(b"cache-control", b"no-store, private")]
@@ -68,6 +72,7 @@ class FeedbackApp:
         self.sms_token = sms_token
         self.hits: Batcher[Hit, int] = Batcher("feedback-hits", record_hits)
         self.receipts: Batcher[Receipt, ReceiptResult] = Batcher("feedback-receipts", apply_receipts)
+        self.recent: OrderedDict[tuple[int, str | None], float] = OrderedDict()
 
     def close(self) -> None:
         self.hits.close()
@@ -80,6 +85,8 @@ class FeedbackApp:
             return
         try:
             reply = await self.route(scope, receive)
+        except Busy:
+            reply = Reply(503, b"busy, try again later\n", headers=[(b"retry-after", b"5")])
         except Exception as exc:  # one line in the log, never the request's data
             log.error("feedback %s %s failed: %s", scope["method"], _kind(scope["path"]), type(exc).__name__)
             reply = Reply(500, b"internal error\n")
@@ -99,7 +106,10 @@ class FeedbackApp:
             await _body(receive)  # RFC 8058's "List-Unsubscribe=One-Click"; nothing else is needed
             return await self.unsubscribe(rest)
         if path == "/receipts/sms" and method == "POST":
-            return await self.receipt(scope, await _body(receive))
+            body = await _body(receive)
+            if body is None:
+                return Reply.json(413, {"error": f"a receipt is at most {MAX_BODY // 1024} KiB"})
+            return await self.receipt(scope, body)
         if head == "inbox":
             return await self.inbox(scope, method, rest)
         if path == "/" and method == "GET":
@@ -110,7 +120,7 @@ class FeedbackApp:
         message_id = verify(self.secret, token, "o")
         if message_id is None:
             return NOT_FOUND
-        await self.hits.add(Hit(message_id, utcnow()))
+        await self.record(Hit(message_id, utcnow()))
         return Reply(200, PIXEL, "image/gif", _NO_STORE)
 
     async def click(self, token: str) -> Reply:
@@ -118,8 +128,20 @@ class FeedbackApp:
         if found is None or not found[1].lower().startswith(("http://", "https://")):
             return NOT_FOUND
         message_id, url = found
-        await self.hits.add(Hit(message_id, utcnow(), url))
+        await self.record(Hit(message_id, utcnow(), url))
         return Reply(307, b"", headers=[(b"location", url.encode()), *_NO_STORE])
+
+    async def record(self, hit: Hit) -> None:
+        """Writes the hit, unless the same one came a moment ago (a reload, a replay loop): the
+        counts are of distinct recipients anyway, and raw events must not fill the disk."""
+        key, now = (hit.message_id, hit.url), time.monotonic()
+        if now - self.recent.get(key, -REPEAT_SECONDS) < REPEAT_SECONDS:
+            return
+        self.recent[key] = now
+        self.recent.move_to_end(key)
+        if len(self.recent) > REMEMBERED:
+            self.recent.popitem(last=False)
+        await self.hits.add(hit)
 
     async def unsubscribe(self, token: str) -> Reply:
         from store.consent import unsubscribe
@@ -129,11 +151,11 @@ class FeedbackApp:
             return Reply.page(404, "Link not valid", "This unsubscribe link is not valid.")
         return Reply.page(200, "Unsubscribed", "You are unsubscribed: you will receive no more campaigns.")
 
-    async def receipt(self, scope: Scope, body: bytes | None) -> Reply:
+    async def receipt(self, scope: Scope, body: bytes) -> Reply:
         if not self.sms_token or not hmac.compare_digest(_bearer(scope), self.sms_token.encode()):
             return Reply.json(401, {"error": "a valid bearer token is required"})
         try:
-            document = json.loads(body or b"")
+            document = json.loads(body)
             receipt = Receipt(str(document["reference"]), str(document["status"]), utcnow())
         except (ValueError, KeyError, TypeError):
             return Reply.json(400, {"error": 'expected {"reference": "...", "status": "delivered|failed"}'})
@@ -145,8 +167,8 @@ class FeedbackApp:
             if receipt.reference in result.unknown:
                 log.info("a delivery receipt for an unknown reference was ignored")
                 return Reply.json(200, {"recorded": False})
-            if receipt not in result.early:
-                return Reply.json(200, {"recorded": True})
+            if receipt not in result.early:  # applied, or about a message it cannot change (cancelled…)
+                return Reply.json(200, {"recorded": receipt.reference in result.applied})
             if waited >= RECEIPT_PATIENCE_SECONDS:  # the gateway will try again later
                 return Reply.json(503, {"error": "the message's answer is not on record yet"})
             await asyncio.sleep(RECEIPT_RETRY_SECONDS)

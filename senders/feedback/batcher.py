@@ -19,6 +19,13 @@ R = TypeVar("R")
 log = logging.getLogger("campaigns.feedback")
 
 
+MAX_PENDING = 20_000  # items waiting for their transaction; more means the database cannot keep up
+
+
+class Busy(Exception):
+    """Too much is waiting to be written: the caller answers 503 and the sender tries later."""
+
+
 class Batcher(Generic[T, R]):
     """Calls `write(items)` in its thread for everything submitted meanwhile; `add` awaits the result."""
 
@@ -37,6 +44,8 @@ class Batcher(Generic[T, R]):
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[R] = loop.create_future()
         with self._lock:
+            if len(self._items) >= MAX_PENDING:
+                raise Busy(self.name)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread.start()

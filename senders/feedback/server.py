@@ -15,18 +15,10 @@ from collections.abc import Iterator
 import uvicorn
 
 from senders.feedback.app import FeedbackApp
-from store.config import Config
+from store.config import Config, parse_listen
 from store.errors import ConfigError
 
 log = logging.getLogger("campaigns.feedback")
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """`127.0.0.1:8080`, `[::1]:8080` or `:8080` (every interface)."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ConfigError(f"[feedback] listen must be HOST:PORT, not {listen!r}")
-    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def bind(listen: str) -> socket.socket:
@@ -69,7 +61,7 @@ class FeedbackServer:
         self.app = FeedbackApp(secret, config.sms.token)
         settings = uvicorn.Config(
             self.app, log_config=None, access_log=False, lifespan="off", server_header=False,
-            proxy_headers=False, timeout_graceful_shutdown=3,
+            proxy_headers=False, timeout_graceful_shutdown=3, limit_concurrency=2000,
         )  # fmt: skip
         self.server = _Server(settings, own_signals)
         self.task: asyncio.Task[None] | None = None
@@ -95,6 +87,9 @@ async def start_beside_engine(config: Config, secret: str) -> FeedbackServer | N
     """The server for the TUI or a worker; None, said once in the log, when the address is taken."""
     try:
         sock = bind(config.feedback.listen)
+    except ConfigError as exc:  # checked when the config was read; said once here too, sending goes on
+        log.warning("feedback server not started: %s", exc)
+        return None
     except OSError as exc:
         log.warning(
             "feedback server not started: %s is taken (%s), a `campaigns serve` there hears opens, "

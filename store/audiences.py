@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from store.bulk import insert_rows
 from store.campaigns import get_campaign
@@ -83,50 +83,66 @@ def _rows(campaign: Campaign, who: str) -> Iterator[tuple[Any, ...]]:
         yield from batch
 
 
-def export_recipients(campaign_id: int, who: str, path: str | Path) -> int:
-    """Writes the audience as CSV (UTF-8 with BOM, for Excel) and returns its rows; all or nothing."""
+def write_recipients(campaign_id: int, who: str, out: TextIO) -> int:
+    """Writes the audience as CSV rows to `out` and returns how many."""
     campaign = get_campaign(campaign_id)
-    target = Path(path).expanduser()
+    condition(who, campaign.channel)  # a bad audience is refused before anything is written
     columns = [_ADDRESS_COLUMN[campaign.channel], "first_name", "last_name", "contact_id", "state", "reason",
                "sent_at", "delivered_at", "opened_at", "clicked_at"]  # fmt: skip
-    partial = target.with_name(f".{target.name}.partial")
+    writer = csv.writer(out)
+    writer.writerow(columns)
     count = 0
+    for row in _rows(campaign, who):
+        address, first, last, contact_id, state, error, *times = row
+        times = [iso(Message.sent_at.python_value(t)) if t is not None else "" for t in times]
+        writer.writerow([safe_cell(v) for v in (address, first, last, contact_id or "", state,
+                                                 error or "", *times)])  # fmt: skip
+        count += 1
+    return count
+
+
+def export_recipients(campaign_id: int, who: str, path: str | Path) -> int:
+    """Writes the audience as a CSV file (UTF-8 with BOM, for Excel) and returns its rows; all or nothing."""
+    get_campaign(campaign_id)
+    target = Path(path).expanduser()
+    partial = target.with_name(f".{target.name}.partial")
     try:
         # Personal data: readable by its owner only, whatever the umask.
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with open(descriptor, "w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(columns)
-            for row in _rows(campaign, who):
-                address, first, last, contact_id, state, error, *times = row
-                times = [iso(Message.sent_at.python_value(t)) if t is not None else "" for t in times]
-                writer.writerow([safe_cell(v) for v in (address, first, last, contact_id or "", state,
-                                                         error or "", *times)])  # fmt: skip
-                count += 1
+            count = write_recipients(campaign_id, who, out)
         os.replace(partial, target)
-    except OSError as exc:
+    except (OSError, BadInput) as exc:
         partial.unlink(missing_ok=True)
+        if isinstance(exc, BadInput):
+            raise
         raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from None
     return count
 
 
-def retarget(campaign_id: int, who: str, now: Any = None) -> tuple[Campaign, int]:
-    """A new draft with the same content for this audience of the campaign; (draft, recipients).
-
-    Those who unsubscribed since are left out, as any import would."""
+def retarget(campaign_id: int, who: str, now: Any = None) -> tuple[Campaign, int, int]:
+    """A new draft with the same content for this audience of the campaign; (draft, recipients, left
+    out because they unsubscribed or withdrew consent since). BadInput when nobody is left."""
     from store.campaigns import create_campaign
 
     source = get_campaign(campaign_id)
     where = condition(who, source.channel)
     now = now or utcnow()
     p = database.param
+    consenting = (
+        "(o.address IS NULL AND (c.id IS NULL OR c.consent = " + ("TRUE" if is_postgres() else "1") + "))"
+    )
     rows = database.execute_sql(
-        "SELECT m.contact_id, m.address, m.first_name, m.last_name FROM message m "
+        f"SELECT m.contact_id, m.address, m.first_name, m.last_name, {consenting} FROM message m "
         "LEFT JOIN contact c ON c.id = m.contact_id LEFT JOIN opt_out o ON o.address = m.address "
-        f"WHERE m.campaign_id = {p} AND {where} AND o.address IS NULL "
-        "AND (c.id IS NULL OR c.consent = " + ("TRUE" if is_postgres() else "1") + ") ORDER BY m.id",
+        f"WHERE m.campaign_id = {p} AND {where} ORDER BY m.id",
         [campaign_id],
     ).fetchall()
+    left_out = sum(1 for row in rows if not row[4])
+    rows = [row[:4] for row in rows if row[4]]
+    if not rows:
+        why = f": all {left_out:,} unsubscribed or withdrew consent since" if left_out else ""
+        raise BadInput(f"nobody to target among those who {LABELS[who]}{why}; no draft was created")
     name = f"{source.name} · {LABELS[who]}"[:200]
     fields = [Message.contact, Message.address, Message.first_name, Message.last_name]
     with bulk_transaction():  # the draft and its recipients, or nothing
@@ -136,4 +152,4 @@ def retarget(campaign_id: int, who: str, now: Any = None) -> tuple[Campaign, int
                      Message.added_at: now}  # fmt: skip
         added = insert_rows(Message, fields, [tuple(r) for r in rows], constants=constants,
                             ignore_conflicts=True)  # fmt: skip
-    return draft, added
+    return draft, added, left_out

@@ -28,6 +28,8 @@ def unsubscribe(message_id: int, now: datetime | None = None) -> bool:
         if found is None:
             return False
         address, contact_id, campaign_id = found
+        if OptOut.select().where(OptOut.address == address).exists():
+            return True  # unsubscribed already: a second click changes nothing, records nothing
         OptOut.insert(address=address, at=now, campaign_id=campaign_id).on_conflict_ignore().execute()
         if contact_id is not None:
             Contact.update(

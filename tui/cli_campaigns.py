@@ -171,6 +171,7 @@ def _stats_text(d: dict[str, Any]) -> str:
         hint = f" ({machine:,} of them only within seconds of sending: mail proxies?)" if machine else ""
         lines.append(f"  opened      {d['opened']:>9,}   {percent(d['open_rate'])}{hint}")
         lines.append(f"  clicked     {d['clicked']:>9,}   {percent(d['click_rate'])}")
+        lines.append(f"  unsubscribed{d['unsubscribed']:>9,}")
     lines.append(
         f"  conversion  {percent(conversion['rate']):>9}   {conversion['reservations']:,} reservations "
         f"by {conversion['patients']:,} patients in the 28 days after their message"
@@ -184,7 +185,9 @@ def _stats_text(d: dict[str, Any]) -> str:
     "--who", required=True, type=click.Choice(AUDIENCES),
     help="Which recipients: e.g. not-opened, those reached who never opened it.",
 )  # fmt: skip
-@click.option("--out", "out", required=True, metavar="FILE.csv", help="Where to write the list.")
+@click.option(
+    "--out", "out", required=True, metavar="FILE.csv", help="Where to write the list; - for stdout."
+)
 @common_options
 def export(campaign_id: int, who: str, out: str) -> None:
     """Write a list of the campaign's recipients as CSV, ready for Excel.
@@ -194,13 +197,18 @@ def export(campaign_id: int, who: str, out: str) -> None:
     opened, not-opened and clicked are known for email only; converted are the patients who booked in
     the 28 days after their message.
     """
-    from store.audiences import export_recipients
+    from store.audiences import export_recipients, write_recipients
 
     rt = runtime()
+    if out == "-" and rt.as_json:
+        raise BadInput("--out - writes the CSV on standard output, where --json cannot print too")
     rt.open_store()
+    if out == "-":
+        write_recipients(campaign_id, who, sys.stdout)
+        return
     rows = export_recipients(campaign_id, who, out)
     path = str(Path(out).expanduser().resolve())
-    rt.emit({"rows": rows, "path": path}, f"{rows:,} recipients written to {out}.")
+    rt.emit({"rows": rows, "path": path}, f"{rows:,} recipient{'' if rows == 1 else 's'} written to {out}.")
 
 
 COMMANDS = [create, edit, list_campaigns, stats, export]

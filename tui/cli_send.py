@@ -25,7 +25,8 @@ def _state_command(name: str, change: str, done: str, doc: str) -> click.Command
         rt = runtime()
         rt.open_store()
         campaign = getattr(queue, change)(campaign_id)
-        rt.emit(campaign_dict(campaign), f"Campaign {campaign.id} {done} ({campaign.state}).")
+        state = "" if campaign.state in done else f" ({campaign.state})"
+        rt.emit(campaign_dict(campaign), f"Campaign {campaign.id} {done}{state}.")
 
     return command
 

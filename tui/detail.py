@@ -45,6 +45,10 @@ class DetailLoaded(Message):
     filter_key: tuple[str, str]
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def counts_line(stats: dict[str, Any]) -> str:
     parts = [
         f"pending [b]{stats['pending']:,}[/b]",
@@ -73,10 +77,13 @@ def engagement_line(stats: dict[str, Any]) -> str:
         if stats.get("machine_opened"):
             opened += f", {stats['machine_opened']:,} only by mail proxies"
         parts += [opened, f"clicked [b]{stats['clicked']:,}[/b] ({percent(stats['click_rate'])})"]
+        if stats.get("unsubscribed"):
+            parts.append(f"unsubscribed [b]{stats['unsubscribed']:,}[/b]")
     if conversion["patients"]:
+        reservations = plural(conversion["reservations"], "reservation")
         parts.append(
-            f"conversion [b]{percent(conversion['rate'])}[/b]: {conversion['reservations']:,} reservations "
-            f"by {conversion['patients']:,} patients"
+            f"conversion [b]{percent(conversion['rate'])}[/b]: {reservations} "
+            f"by {plural(conversion['patients'], 'patient')}"
         )
     else:
         parts.append("conversion: no patient reached yet")
@@ -150,7 +157,7 @@ class DetailScreen(Screen[int | None]):
         self.last_minute_rate: float | None = None
         self.rows: dict[str, dict[str, Any]] = {}  # the recipients in the table, by key
         self.refresh_timer: Timer | None = None
-        self.slow_figures: tuple[tuple[int, int], int] = ((0, 0), 0)  # conversion, machine opens
+        self.slow_figures: tuple[tuple[int, int], int, int] = ((0, 0), 0, 0)  # conversion, proxies, unsubs
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -189,7 +196,13 @@ class DetailScreen(Screen[int | None]):
         from store.campaign_detail import opens_per_hour, recipients_page, sends_per_minute
         from store.campaigns import get_campaign
         from store.db import connection
-        from store.stats import conversion_of, machine_opened_of, message_counts, stats_document
+        from store.stats import (
+            conversion_of,
+            machine_opened_of,
+            message_counts,
+            stats_document,
+            unsubscribed_of,
+        )
 
         config = self.app.config  # type: ignore[attr-defined]
         filter_key = (self.filter, self.search_text)
@@ -197,9 +210,10 @@ class DetailScreen(Screen[int | None]):
         with connection():
             campaign = get_campaign(self.campaign_id)
             series = self.rounds % SERIES_EVERY == 0
-            if series:  # conversion and proxy opens move slowly and cost most: read them less often
-                machine = machine_opened_of(ids, config.feedback.machine_open_seconds)
-                self.slow_figures = (conversion_of(ids).get(campaign.id, (0, 0)), machine.get(campaign.id, 0))
+            if series:  # conversion, proxy opens, unsubscribes move slowly and cost most: read less often
+                machine = machine_opened_of(ids, config.feedback.machine_open_seconds).get(campaign.id, 0)
+                gone = unsubscribed_of(ids).get(campaign.id, 0)
+                self.slow_figures = (conversion_of(ids).get(campaign.id, (0, 0)), machine, gone)
             stats = stats_document(campaign, message_counts(ids).get(campaign.id, {}), *self.slow_figures)
             sends = sends_per_minute(self.campaign_id) if series else None
             opens = opens_per_hour(self.campaign_id) if series and stats["opened"] is not None else None
@@ -259,15 +273,14 @@ class DetailScreen(Screen[int | None]):
                 table.add_row(*recipient_cells(row, address_width), key=str(row["id"]))
             if page.rows:
                 table.move_cursor(row=min(selected, len(page.rows) - 1), animate=False)
-        noun = "recipient" if page.matching == 1 else "recipients"
-        what = noun if self.filter == "all" else f"{noun} {self.filter}"
+        what = plural(page.matching, "recipient")
+        what = what if self.filter == "all" else f"{what} {self.filter}"
         if self.search_text:
             what += f" matching “{self.search_text}”"
         shown = f", the first {len(page.rows):,} shown" if page.matching > len(page.rows) else ""
-        empty = " · none" if not page.matching else ""
-        self.query_one("#table-title", Static).update(
-            f"[b]{page.matching:,}[/b] {what}{shown}{empty} · [b]f[/b] filter · [b]/[/b] search"
-        )
+        self.query_one("#table-title", Static).update(f"{what}{shown} · [b]f[/b] filter · [b]/[/b] search")
+        if not page.rows:
+            self.query_one("#recipient", Static).update("")
 
     @on(DataTable.RowHighlighted, "#recipients")
     def show_recipient(self, event: DataTable.RowHighlighted) -> None:
@@ -276,7 +289,7 @@ class DetailScreen(Screen[int | None]):
         if row is None:
             return
         name = f"{row['first_name']} {row['last_name']}".strip()
-        parts = [row["address"], name, row["state"].replace("_", " "), row["error"] or ""]
+        parts = [row["address"], name, SHORT_STATES.get(row["state"], row["state"]), row["error"] or ""]
         for label, moment in (("opened", row["opened_at"]), ("clicked", row["clicked_at"])):
             if isinstance(moment, datetime):
                 parts.append(f"{label} {local_time(moment)}")
@@ -332,9 +345,12 @@ class DetailScreen(Screen[int | None]):
         if not await self.app.push_screen_wait(ConfirmDialog(question, yes="create the draft")):
             return
         try:
-            draft, added = await off_loop(retarget, self.campaign_id, who.key)
+            draft, added, left_out = await off_loop(retarget, self.campaign_id, who.key)
         except CampaignsError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="warning")
             return
-        self.notify(f"Draft #{draft.id} created with {added:,} recipients", title="Re-target")
+        without = f"; {left_out:,} who unsubscribed since left out" if left_out else ""
+        self.notify(
+            f"Draft #{draft.id} created with {plural(added, 'recipient')}{without}", title="Re-target"
+        )
         self.dismiss(draft.id)

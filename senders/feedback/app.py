@@ -99,9 +99,9 @@ class FeedbackApp:
         method, path = scope["method"], scope["path"]
         head, _, rest = path.lstrip("/").partition("/")
         if head == "o" and method in ("GET", "HEAD"):
-            return await self.open(rest)
+            return await self.open(rest, record=method == "GET")  # HEAD: a link checker, not a reader
         if head == "c" and method in ("GET", "HEAD"):
-            return await self.click(rest)
+            return await self.click(rest, record=method == "GET")
         if head == "u" and method in ("GET", "POST"):
             await _body(receive)  # RFC 8058's "List-Unsubscribe=One-Click"; nothing else is needed
             return await self.unsubscribe(rest)
@@ -116,19 +116,21 @@ class FeedbackApp:
             return Reply(200, b"campaigns feedback server\n")
         return NOT_FOUND
 
-    async def open(self, token: str) -> Reply:
+    async def open(self, token: str, record: bool = True) -> Reply:
         message_id = verify(self.secret, token, "o")
         if message_id is None:
             return NOT_FOUND
-        await self.record(Hit(message_id, utcnow()))
+        if record:
+            await self.record(Hit(message_id, utcnow()))
         return Reply(200, PIXEL, "image/gif", _NO_STORE)
 
-    async def click(self, token: str) -> Reply:
+    async def click(self, token: str, record: bool = True) -> Reply:
         found = verify_click(self.secret, token)
         if found is None or not found[1].lower().startswith(("http://", "https://")):
             return NOT_FOUND
         message_id, url = found
-        await self.record(Hit(message_id, utcnow(), url))
+        if record:
+            await self.record(Hit(message_id, utcnow(), url))
         return Reply(307, b"", headers=[(b"location", url.encode()), *_NO_STORE])
 
     async def record(self, hit: Hit) -> None:

@@ -159,3 +159,15 @@ def test_export_writes_who_did_not_open_and_says_how_many(campaigns, tmp_path):
     sms = next(c for c in listed if c["channel"] == "sms")
     refused = campaigns("export", str(sms["id"]), "--who", "opened", "--out", str(out))
     assert refused.code == 2 and "email only" in one_line_error(refused)
+
+
+def test_export_to_standard_output(campaigns):
+    campaigns("fixtures", "--patients", "300", "--seed", "3")
+    email = next(
+        c for c in campaigns("list", "--from", "2020-01-01", "--json").json if c["channel"] == "email"
+    )
+    printed = campaigns("export", str(email["id"]), "--who", "all", "--out", "-")
+    assert printed.code == 0 and printed.out.startswith("email,first_name,last_name,")
+    assert len(printed.out.strip().splitlines()) == email["recipients"] + 1
+    refused = campaigns("export", str(email["id"]), "--who", "all", "--out", "-", "--json")
+    assert refused.code == 2 and "--json cannot print" in one_line_error(refused)

@@ -59,6 +59,8 @@ def links_of(message: Message, base: httpx.AsyncClient) -> Links:
 async def test_an_open_returns_the_pixel_and_counts_each_recipient_once(feedback):
     message = sent_message()
     pixel = links_of(message, feedback).open_pixel(message.id)
+    assert (await feedback.head(pixel)).status_code == 200  # a link checker: nothing recorded
+    assert campaign_stats(message.campaign)["opened"] == 0
     for _ in range(3):  # the same person opens it three times
         answer = await feedback.get(pixel)
         assert answer.status_code == 200 and answer.headers["content-type"] == "image/gif"
@@ -145,6 +147,10 @@ async def test_unsubscribe_by_get_covers_pasted_addresses_without_a_contact(feed
     message = sent_message(address="pasted@example.org")
     answer = await feedback.get(links_of(message, feedback).unsubscribe(message.id))
     assert answer.status_code == 200 and "unsubscribed" in answer.text
+    again = await feedback.post(links_of(message, feedback).unsubscribe(message.id))
+    assert again.status_code == 200
+    assert campaign_stats(message.campaign)["unsubscribed"] == 1
+    assert TrackingEvent.select().where(TrackingEvent.kind == "unsubscribe").count() == 1
     later = create_campaign(channel="email", name="Later", sender="Centro", body="Hi")
     report = add_pasted(later.id, "pasted@example.org, other@example.org")
     assert (report.added, report.opted_out) == (1, 1)

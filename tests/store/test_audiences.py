@@ -6,7 +6,7 @@ import pytest
 from store.audiences import export_recipients, retarget, safe_cell
 from store.campaigns import create_campaign
 from store.errors import BadInput
-from store.models import Contact, Message, OptOut, Reservation
+from store.models import Campaign, Contact, Message, OptOut, Reservation
 from tests.conftest import NOW
 
 
@@ -88,7 +88,21 @@ def test_a_file_that_cannot_be_written_is_one_clear_error(store, tmp_path):
 def test_retargeting_makes_a_draft_for_that_audience_without_those_who_opted_out(store):
     campaign = campaign_with_fates()
     OptOut.create(address="a@example.org", at=NOW)
-    draft, added = retarget(campaign.id, "sent")  # a unsubscribed, d withdrew consent: only b remains
-    assert (draft.state, draft.channel, draft.body, added) == ("draft", "email", campaign.body, 1)
+    draft, added, left_out = retarget(campaign.id, "sent")  # a unsubscribed, d withdrew consent: b is left
+    assert (draft.state, draft.channel, draft.body, added, left_out) == (
+        "draft",
+        "email",
+        campaign.body,
+        1,
+        2,
+    )
     assert draft.name == "Cardio · reached"
     assert [m.address for m in Message.select().where(Message.campaign == draft.id)] == ["b@example.org"]
+
+
+def test_retargeting_an_audience_that_all_unsubscribed_creates_nothing_and_says_why(store):
+    campaign = campaign_with_fates()
+    OptOut.create(address="a@example.org", at=NOW)
+    with pytest.raises(BadInput, match="all 1 unsubscribed or withdrew consent"):
+        retarget(campaign.id, "clicked")
+    assert Campaign.select().count() == 1

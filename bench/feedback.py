@@ -1,8 +1,9 @@
 """Pixel hits a second the feedback server takes on loopback (goal >= 2,000/s).
 
-`campaigns serve` runs in its own process over a database holding a sent campaign of 20,000 emails; a
-lean asyncio client (keep-alive HTTP/1.1, its own process) requests the open pixels of random messages
-over 16 connections. Every hit is recorded (a raw event, the first open per message) before its answer.
+`campaigns serve` runs in its own process over a database holding a sent campaign of 200,000 emails; a
+lean asyncio client (keep-alive HTTP/1.1, its own process) requests the open pixels of the messages in a
+random order over 16 connections, each once (the server answers a repeat within seconds without writing
+it). Every hit is recorded (a raw event, the first open of its message) before its answer.
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ async def hammer(port: int, paths: list[bytes], connections: int, seconds: float
     return done, errors
 
 
-def client_main(port: int, tokens_file: str, connections: int, seconds: float) -> None:
-    paths = Path(tokens_file).read_bytes().split(b"\n")
+def client_main(port: int, tokens_file: str, connections: int, seconds: float, skip: int) -> None:
+    paths = Path(tokens_file).read_bytes().split(b"\n")[skip:]
     started = time.perf_counter()
     done, errors = asyncio.run(hammer(port, paths, connections, seconds))
     print(f"{done} {errors} {time.perf_counter() - started:.3f}")
@@ -89,21 +90,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--skip", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--client", nargs=2, metavar=("PORT", "TOKENS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        client_main(int(args.client[0]), args.client[1], args.connections, args.seconds)
+        client_main(int(args.client[0]), args.client[1], args.connections, args.seconds, args.skip)
         return
     from senders.links import sign
 
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
-        ids = prepare(url, 20_000)
-        rng = random.Random(3)
+        ids = prepare(url, args.messages)
+        random.Random(3).shuffle(ids)
         tokens = Path(folder) / "paths.txt"
-        tokens.write_bytes(
-            b"\n".join(f"/o/{sign(SECRET, 'o', rng.choice(ids))}".encode() for _ in range(50_000))
-        )
+        # Every hit a different message (the server answers repeats within seconds without writing):
+        # each run starts where the last one stopped.
+        tokens.write_bytes(b"\n".join(f"/o/{sign(SECRET, 'o', i)}".encode() for i in ids))
         port = free_port()
         env = {**os.environ, "CAMPAIGNS_DB": url, "CAMPAIGNS_FEEDBACK_SECRET": SECRET,
                "CAMPAIGNS_FEEDBACK_LISTEN": f"127.0.0.1:{port}"}  # fmt: skip
@@ -115,12 +118,13 @@ def main() -> None:
                     break
                 except OSError:
                     time.sleep(0.1)
-            rates = []
+            rates, used = [], 0
             for _ in range(args.runs):
-                client = [sys.executable, __file__, "--client", str(port), str(tokens)]
+                client = [sys.executable, __file__, "--client", str(port), str(tokens), "--skip", str(used)]
                 client += ["--seconds", str(args.seconds), "--connections", str(args.connections)]
                 out = subprocess.run(client, capture_output=True, text=True, check=True)
                 done, errors, elapsed = out.stdout.split()
+                used += int(done) + int(errors) + args.connections
                 rates.append(int(done) / float(elapsed))
                 if int(errors):
                     print(f"  {errors} answers were not 200", file=sys.stderr)

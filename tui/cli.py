@@ -119,9 +119,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from tui import cli_app, cli_campaigns, cli_data, cli_recipients, cli_send
+    from tui import cli_app, cli_campaigns, cli_data, cli_drafts, cli_recipients, cli_send
 
-    for module in (cli_app, cli_data, cli_campaigns, cli_recipients, cli_send):
+    for module in (cli_app, cli_data, cli_campaigns, cli_drafts, cli_recipients, cli_send):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -171,3 +171,15 @@ def test_export_to_standard_output(campaigns):
     assert len(printed.out.strip().splitlines()) == email["recipients"] + 1
     refused = campaigns("export", str(email["id"]), "--who", "all", "--out", "-", "--json")
     assert refused.code == 2 and "--json cannot print" in one_line_error(refused)
+
+
+def test_clone_and_delete_from_the_command_line(campaigns):
+    created = campaigns("create", "--channel", "sms", "--name", "Flu", "--sender", "CentroMed", "--body", "Hi",
+                        "--json").json  # fmt: skip
+    campaigns("recipients", "add", str(created["id"]), "--paste", "3471234567")
+    copy = campaigns("clone", str(created["id"]), "--json").json
+    assert (copy["state"], copy["name"], copy["recipients"]) == ("draft", "Flu (copy)", 1)
+    assert campaigns("delete", str(copy["id"]), "--json").json == {"deleted": copy["id"]}
+    campaigns("send", str(created["id"]))
+    refused = campaigns("delete", str(created["id"]))
+    assert refused.code == 2 and "only drafts can be deleted" in one_line_error(refused)

@@ -1,0 +1,75 @@
+"""Commands on drafts: send a test, clone a campaign into a new draft, delete a draft."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from tui.cli import common_options, runtime
+from tui.cli_campaigns import campaign_id_argument
+
+
+@click.command("test")
+@campaign_id_argument
+@click.option(
+    "--to", required=True, metavar="ADDR[,ADDR...]",
+    help="Where the test goes: emails, mobile numbers, or for push a contact's email or phone.",
+)  # fmt: skip
+@common_options
+def test_send(campaign_id: int, to: str) -> None:
+    """Send draft ID now to a few addresses only, through the configured transport.
+
+    Each copy is marked as a test ([TEST] before the subject, or the text) and is rendered for the
+    contact who has that address, if any. Tests are not counted in the statistics, not held against the
+    one-week window, and the draft stays a draft.
+    """
+    from senders.trial_send import send_test
+
+    rt = runtime()
+    rt.open_store()
+    results = asyncio.run(send_test(rt.config, campaign_id, to))
+
+    def text() -> str:
+        lines = []
+        for r in results:
+            what = "sent" if r["state"] == "sent" else f"{r['state']}: {r['error']}"
+            lines.append(f"{r['to']}: {what}")
+        return "\n".join(lines)
+
+    rt.emit(results, text)
+    if not any(r["state"] == "sent" for r in results):
+        raise SystemExit(1)
+
+
+@click.command()
+@campaign_id_argument
+@common_options
+def clone(campaign_id: int) -> None:
+    """A new draft with campaign ID's content and recipients (any state: re-send last month's, edited)."""
+    from store.campaigns import campaign_dict
+    from store.drafts import clone_campaign
+
+    rt = runtime()
+    rt.open_store()
+    draft, recipients = clone_campaign(campaign_id)
+    rt.emit(
+        campaign_dict(draft) | {"recipients": recipients},
+        f"Draft {draft.id} ({draft.name}) created with {recipients:,} recipients.",
+    )
+
+
+@click.command()
+@campaign_id_argument
+@common_options
+def delete(campaign_id: int) -> None:
+    """Delete draft ID and its recipients. Campaigns that were queued or sent stay: they are history."""
+    from store.drafts import delete_draft
+
+    rt = runtime()
+    rt.open_store()
+    deleted = delete_draft(campaign_id)
+    rt.emit({"deleted": deleted}, f"Draft {deleted} deleted.")
+
+
+COMMANDS = [test_send, clone, delete]

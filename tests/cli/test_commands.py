@@ -174,8 +174,8 @@ def test_export_to_standard_output(campaigns):
 
 
 def test_clone_and_delete_from_the_command_line(campaigns):
-    created = campaigns("create", "--channel", "sms", "--name", "Flu", "--sender", "CentroMed", "--body", "Hi",
-                        "--json").json  # fmt: skip
+    options = ["--channel", "sms", "--name", "Flu", "--sender", "CentroMed", "--body", "Hi"]
+    created = campaigns("create", *options, "--json").json
     campaigns("recipients", "add", str(created["id"]), "--paste", "3471234567")
     copy = campaigns("clone", str(created["id"]), "--json").json
     assert (copy["state"], copy["name"], copy["recipients"]) == ("draft", "Flu (copy)", 1)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from functools import partial
+from typing import Any
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from senders.engine import Engine
@@ -34,6 +38,11 @@ class CampaignsApp(App[None]):
         self.today = today
         self.engine: Engine | None = Engine(config, feedback=feedback) if send else None
         self.toasts: ToastHandler | None = None
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette (ctrl+p) offers every action of the screen by name, then Textual's own."""
+        yield from screen_commands(screen)
+        yield from super().get_system_commands(screen)
 
     def get_default_screen(self) -> SummaryScreen:
         return SummaryScreen(today=self.today)
@@ -79,6 +88,21 @@ class CampaignsApp(App[None]):
             error = event.worker.error
             text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             self.notify(text, title="Something went wrong", severity="error", timeout=8)
+
+
+def screen_commands(screen: Screen[Any]) -> Iterable[SystemCommand]:
+    """A palette command for each binding of the screen that applies now (the footer's, and the hidden)."""
+    seen: set[str] = set()
+    for binding in getattr(screen, "BINDINGS", []):
+        if not isinstance(binding, Binding) or not binding.description or binding.description in seen:
+            continue
+        action, _, rest = binding.action.partition("(")
+        parameters = tuple(int(p) for p in rest.rstrip(")").split(",") if p.strip()) if rest else ()
+        if screen.check_action(action, parameters) is not True:
+            continue
+        seen.add(binding.description)
+        key = screen.app.get_key_display(binding)
+        yield SystemCommand(binding.description, f"key: {key}", partial(screen.run_action, binding.action))
 
 
 def make_app(

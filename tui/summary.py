@@ -11,12 +11,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from store.period import Period
-from tui.period_dialog import PeriodDialog
+from tui.summary_actions import SummaryActions
 
 REFRESH_SECONDS = 2.0
 STATE_STYLES = {
@@ -123,22 +122,34 @@ class SummaryLoaded(Message):
     docs: list[dict[str, Any]]
 
 
-class SummaryScreen(Screen[None]):
+class SummaryScreen(SummaryActions):
     """Which campaigns were created or sent in the reference period, and how they did."""
 
+    # The footer shows what applies to the highlighted campaign (check_action); `?` lists them all.
     BINDINGS = [
-        Binding("left_square_bracket,less_than_sign", "shift_period(-1)", "Period", key_display="[ ]"),
-        Binding("right_square_bracket,greater_than_sign", "shift_period(1)", "Later", show=False),
-        Binding("r", "choose_period", "Type a period", show=False),
-        Binding("enter", "details", "Details", show=False),
+        Binding("enter", "details", "Open", key_display="⏎", priority=True),  # shown over the table's
         Binding("n", "new", "New"),
         Binding("e", "edit", "Edit"),
         Binding("a", "recipients", "Recipients"),
         Binding("s", "send_now", "Send"),
-        Binding("p", "pause_or_resume", "Pause"),
+        Binding("t", "test", "Test"),
+        Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),
         Binding("x", "cancel_campaign", "Cancel"),
+        Binding("x", "cancel_draft", "Cancel", show=False),  # d deletes a draft: the footer shows that
+        Binding("c", "clone", "Clone"),
+        Binding("d", "delete", "Delete"),
+        Binding("slash", "filter", "Filter by name", key_display="/", show=False),
+        Binding("left_square_bracket,less_than_sign", "shift_period(-1)", "Earlier period", key_display="[",
+                show=False),
+        Binding("right_square_bracket,greater_than_sign", "shift_period(1)", "Later period", key_display="]",
+                show=False),
+        Binding("r", "choose_period", "Type a period", show=False),
         Binding("f5,ctrl+r", "refresh", "Refresh", show=False),
-    ]
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]  # fmt: skip
+    DRAFT_ONLY = ("edit", "recipients", "send_now", "test", "delete")
+    NEEDS_A_CAMPAIGN = ("details", "clone")
 
     def __init__(self, today: date | None = None) -> None:
         super().__init__()
@@ -148,6 +159,7 @@ class SummaryScreen(Screen[None]):
         self.loaded_once = False
         self.refresh_timer: Timer | None = None
         self.highlight_next: int | None = None  # the campaign to highlight when the next rows land
+        self.name_filter = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -157,9 +169,11 @@ class SummaryScreen(Screen[None]):
         yield table
         yield Static(id="empty")
         yield Static(id="selected")
-        yield Footer(show_command_palette=False)
+        yield Input(placeholder="filter by name; Enter keeps it, Escape clears", id="name-filter")
+        yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
+        self.query_one("#name-filter", Input).display = False
         self.query_one("#campaigns", DataTable).focus()
         self.build_columns()
         self.show_title()
@@ -192,10 +206,33 @@ class SummaryScreen(Screen[None]):
         self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.refresh_if_visible)
         if event.period != self.period:
             return  # an answer for a period the user already left
+        if self.loaded_once:
+            self.announce_changes(self.docs, event.docs)
         self.loaded_once = True
         self.docs = {doc["id"]: doc for doc in event.docs}
-        self.fill_table(event.docs)
+        self.fill_table(self.visible_docs())
         self.show_title()
+
+    def visible_docs(self) -> list[dict[str, Any]]:
+        """The campaigns the name filter lets through, in the period's order."""
+        wanted = self.name_filter.casefold()
+        return [doc for doc in self.docs.values() if wanted in doc["name"].casefold()]
+
+    def announce_changes(self, before: dict[int, dict[str, Any]], now: list[dict[str, Any]]) -> None:
+        """A toast when a campaign finishes, waits for its provider, or completes (whoever sends it)."""
+        for doc in now:
+            old = before.get(doc["id"])
+            if old is None:
+                continue
+            name = f"#{doc['id']} {doc['name']}"
+            if doc["state"] == "sent" and old["state"] in ("queued", "sending", "paused"):
+                failed = f", {doc['failed']:,} failed" if doc["failed"] else ""
+                self.notify(f"{name}: {doc['sent']:,} sent{failed}", title="Campaign sent", timeout=8)
+            elif doc["state"] == "completed" and old["state"] != "completed":
+                self.notify(f"{name}: its figures are final", title="Campaign completed", timeout=8)
+            elif doc.get("waiting_reason") and not old.get("waiting_reason"):
+                self.notify(f"{name} waits: {doc['waiting_reason']}", title="Provider unavailable",
+                            severity="warning", timeout=12)  # fmt: skip
 
     # -- drawing --------------------------------------------------------------------------------
 
@@ -215,7 +252,7 @@ class SummaryScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.build_columns()
-        self.fill_table(list(self.docs.values()))
+        self.fill_table(self.visible_docs())
 
     def fill_table(self, docs: list[dict[str, Any]]) -> None:
         table = self.query_one("#campaigns", DataTable)
@@ -238,13 +275,14 @@ class SummaryScreen(Screen[None]):
             if selected is not None and str(selected) in wanted:
                 table.move_cursor(row=wanted.index(str(selected)), animate=False)
         empty = self.query_one("#empty", Static)
-        table.display = bool(docs) or not self.loaded_once
+        table.display = bool(docs) or not self.loaded_once or bool(self.name_filter)
         empty.display = not table.display
         if table.display and self.focused is None:
             table.focus()
         if not docs:
             empty.update(self.empty_text())
         self.show_selected()
+        self.refresh_bindings()
 
     def empty_text(self) -> str:
         return (
@@ -261,7 +299,10 @@ class SummaryScreen(Screen[None]):
         shown = (
             f" · {len(self.docs)} campaign{'s' if len(self.docs) != 1 else ''}" if self.loaded_once else ""
         )
-        self.query_one("#title", Static).update(f"[b]Campaigns[/b] · {label}{shown}")
+        filtered = (
+            f" · [b]{len(self.visible_docs())}[/b] named “{self.name_filter}”" if self.name_filter else ""
+        )
+        self.query_one("#title", Static).update(f"[b]Campaigns[/b] · {label}{shown}{filtered}")
 
     def selected_id(self) -> int | None:
         table = self.query_one("#campaigns", DataTable)
@@ -278,155 +319,4 @@ class SummaryScreen(Screen[None]):
     @on(DataTable.RowHighlighted)
     def row_highlighted(self) -> None:
         self.show_selected()
-
-    # -- actions --------------------------------------------------------------------------------
-
-    def change_period(self, period: Period) -> None:
-        self.period = period
-        self.show_title()
-        self.load()
-
-    def action_shift_period(self, steps: int) -> None:
-        self.change_period(self.period.shifted(steps))
-
-    def action_choose_period(self) -> None:
-        def chosen(period: Period | None) -> None:
-            if period is not None:
-                self.change_period(period)
-
-        self.app.push_screen(PeriodDialog(self.period, today=self.today), chosen)
-
-    def action_refresh(self) -> None:
-        self.load()
-
-    def back_from(self, campaign_id: int | None) -> None:
-        """Back from a screen about one campaign: that campaign is the highlighted one."""
-        self.highlight_next = campaign_id if campaign_id is not None else self.selected_id()
-        self.load()
-
-    @on(DataTable.RowSelected)
-    def action_details(self) -> None:
-        from tui.detail import DetailScreen
-
-        selected = self.selected_id()
-        if selected is not None:
-            self.app.push_screen(DetailScreen(selected), self.back_from)
-
-    def action_new(self) -> None:
-        from tui.editor import EditorScreen
-
-        self.app.push_screen(EditorScreen(), self.back_from)
-
-    def selected_draft(self, doing: str) -> int | None:
-        """The highlighted campaign when it is a draft; otherwise says why not."""
-        selected = self.selected_id()
-        doc = self.docs.get(selected) if selected is not None else None
-        if doc is None:
-            self.notify("No campaign here: n creates one")
-            return None
-        if doc["state"] != "draft":
-            self.notify(f"#{doc['id']} is {doc['state']}: only drafts can be {doing}", severity="warning")
-            return None
-        return selected
-
-    def action_edit(self) -> None:
-        from tui.editor import EditorScreen
-
-        draft = self.selected_draft("edited")
-        if draft is not None:
-            self.app.push_screen(EditorScreen(draft), self.back_from)
-
-    def highlighted_doc(self) -> dict[str, Any] | None:
-        selected = self.selected_id()
-        return self.docs.get(selected) if selected is not None else None
-
-    @work(group="summary-action", exit_on_error=False)
-    async def action_send_now(self) -> None:
-        from store.campaigns import get_campaign
-        from store.db import off_loop
-        from store.errors import CampaignsError
-        from store.forecast import forecast
-        from store.queue import queue_campaign
-        from tui.confirm import ConfirmDialog
-
-        draft = self.selected_draft("sent")
-        if draft is None:
-            return
-        doc = self.docs[draft]
-        window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
-        if doc["recipients"] > 20_000:
-            self.notify(f"Checking what Send Now would do for {doc['recipients']:,} recipients…", timeout=3)
-        found = await off_loop(forecast, await off_loop(get_campaign, draft), window)
-        if not found.pending:
-            self.notify(f"#{draft} has no recipients yet: a adds them", severity="warning")
-            return
-        question = (
-            f"Send [b]{doc['name']}[/b] now, by {doc['channel'].upper()}?\n\n"
-            f"{found.will_send:,} of {found.pending:,} recipients get it; "
-            f"{found.skipped_window:,} had the same message in the last {found.window} and "
-            f"{found.skipped_opted_out:,} have no consent, so they are skipped."
-        )
-        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="send now")):
-            return
-        try:
-            await off_loop(queue_campaign, draft)
-        except CampaignsError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.notify(f"#{draft} is queued: it goes out in turn", title="Send Now")
-        self.load()
-
-    @work(group="summary-action", exit_on_error=False)
-    async def action_pause_or_resume(self) -> None:
-        from store.db import off_loop
-        from store.errors import CampaignsError
-        from store.queue import pause_campaign, resume_campaign
-
-        doc = self.highlighted_doc()
-        if doc is None:
-            return
-        change = resume_campaign if doc["state"] == "paused" else pause_campaign
-        try:
-            campaign = await off_loop(change, doc["id"])
-        except CampaignsError as exc:
-            self.notify(str(exc), severity="warning")
-            return
-        self.notify(f"#{campaign.id} is {campaign.state}")
-        self.load()
-
-    @work(group="summary-action", exit_on_error=False)
-    async def action_cancel_campaign(self) -> None:
-        from store.db import off_loop
-        from store.errors import CampaignsError
-        from store.queue import cancel_campaign
-        from tui.confirm import ConfirmDialog
-
-        doc = self.highlighted_doc()
-        if doc is None:
-            return
-        if doc["state"] not in ("draft", "queued", "sending", "paused"):
-            self.notify(f"#{doc['id']} is {doc['state']}: it can no longer be cancelled", severity="warning")
-            return
-        left = doc["pending"] + doc["sending"]
-        question = (
-            f"Cancel [b]{doc['name']}[/b]? The {left:,} messages not sent yet will never go. "
-            "This cannot be undone."
-        )
-        if not await self.app.push_screen_wait(
-            ConfirmDialog(question, yes="cancel the campaign", no="keep it")
-        ):
-            return
-        try:
-            await off_loop(cancel_campaign, doc["id"])
-        except CampaignsError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.notify(f"#{doc['id']} is cancelled")
-        self.load()
-
-    def action_recipients(self) -> None:
-        from tui.recipients import RecipientsScreen
-
-        draft = self.selected_draft("given recipients")
-        if draft is not None:
-            self.app.push_screen(RecipientsScreen(draft), lambda _result: self.back_from(draft))
+        self.refresh_bindings()  # the footer shows what applies to this campaign

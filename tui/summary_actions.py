@@ -1,0 +1,293 @@
+"""What the summary's keys do: everything an admin does to a campaign, each asked first when it cannot
+be undone. Mixed into `SummaryScreen`, which holds the campaigns (`docs`) and draws them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.screen import Screen
+from textual.widgets import DataTable, Input
+
+from store.period import Period
+from tui.period_dialog import PeriodDialog
+
+
+class SummaryActions(Screen[None]):
+    """The actions; `check_action` keeps the footer to those that apply to the highlighted campaign.
+
+    A Screen itself, so that Textual registers its `@on` handlers."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        typing = self.query_one("#name-filter", Input).has_focus
+        if typing and action in (*self.DRAFT_ONLY, *self.NEEDS_A_CAMPAIGN):
+            return False  # Enter and letters belong to the filter being typed
+        doc = self.highlighted_doc()
+        state = doc["state"] if doc else None
+        if action in self.DRAFT_ONLY:
+            return state == "draft"
+        if action in self.NEEDS_A_CAMPAIGN:
+            return doc is not None
+        if action == "pause":
+            return state in ("queued", "sending")
+        if action == "resume":
+            return state == "paused"
+        if action == "cancel_campaign":
+            return state in ("queued", "sending", "paused")
+        if action == "cancel_draft":
+            return state == "draft"
+        return True
+
+    def change_period(self, period: Period) -> None:
+        self.period = period
+        self.show_title()
+        self.load()
+
+    def action_shift_period(self, steps: int) -> None:
+        self.change_period(self.period.shifted(steps))
+
+    def action_choose_period(self) -> None:
+        def chosen(period: Period | None) -> None:
+            if period is not None:
+                self.change_period(period)
+
+        self.app.push_screen(PeriodDialog(self.period, today=self.today), chosen)
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def back_from(self, campaign_id: int | None) -> None:
+        """Back from a screen about one campaign: that campaign is the highlighted one."""
+        self.highlight_next = campaign_id if campaign_id is not None else self.selected_id()
+        self.load()
+
+    @on(DataTable.RowSelected)
+    def action_details(self) -> None:
+        from tui.detail import DetailScreen
+
+        selected = self.selected_id()
+        if selected is not None:
+            self.app.push_screen(DetailScreen(selected), self.back_from)
+
+    def action_new(self) -> None:
+        from tui.editor import EditorScreen
+
+        self.app.push_screen(EditorScreen(), self.back_from)
+
+    def selected_draft(self, doing: str) -> int | None:
+        """The highlighted campaign when it is a draft; otherwise says why not."""
+        selected = self.selected_id()
+        doc = self.docs.get(selected) if selected is not None else None
+        if doc is None:
+            self.notify("No campaign here: n creates one")
+            return None
+        if doc["state"] != "draft":
+            self.notify(f"#{doc['id']} is {doc['state']}: only drafts can be {doing}", severity="warning")
+            return None
+        return selected
+
+    def action_edit(self) -> None:
+        from tui.editor import EditorScreen
+
+        draft = self.selected_draft("edited")
+        if draft is not None:
+            self.app.push_screen(EditorScreen(draft), self.back_from)
+
+    def highlighted_doc(self) -> dict[str, Any] | None:
+        selected = self.selected_id()
+        return self.docs.get(selected) if selected is not None else None
+
+    @work(group="summary-action", exit_on_error=False)
+    async def action_send_now(self) -> None:
+        from store.campaigns import get_campaign
+        from store.db import off_loop
+        from store.errors import CampaignsError
+        from store.forecast import forecast
+        from store.queue import queue_campaign
+        from tui.confirm import ConfirmDialog
+
+        draft = self.selected_draft("sent")
+        if draft is None:
+            return
+        doc = self.docs[draft]
+        window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
+        if doc["recipients"] > 20_000:
+            self.notify(f"Checking what Send Now would do for {doc['recipients']:,} recipients…", timeout=3)
+        found = await off_loop(forecast, await off_loop(get_campaign, draft), window)
+        if not found.pending:
+            self.notify(f"#{draft} has no recipients yet: a adds them", severity="warning")
+            return
+        question = (
+            f"Send [b]{doc['name']}[/b] now, by {doc['channel'].upper()}?\n\n"
+            f"{found.will_send:,} of {found.pending:,} recipients get it; "
+            f"{found.skipped_window:,} had the same message in the last {found.window} and "
+            f"{found.skipped_opted_out:,} have no consent, so they are skipped."
+        )
+        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="send now")):
+            return
+        try:
+            await off_loop(queue_campaign, draft)
+        except CampaignsError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(f"#{draft} is queued: it goes out in turn", title="Send Now")
+        self.load()
+
+    def action_pause(self) -> None:
+        self.pause_or_resume()
+
+    def action_resume(self) -> None:
+        self.pause_or_resume()
+
+    @work(group="summary-action", exit_on_error=False)
+    async def pause_or_resume(self) -> None:
+        from store.db import off_loop
+        from store.errors import CampaignsError
+        from store.queue import pause_campaign, resume_campaign
+
+        doc = self.highlighted_doc()
+        if doc is None:
+            return
+        change = resume_campaign if doc["state"] == "paused" else pause_campaign
+        try:
+            campaign = await off_loop(change, doc["id"])
+        except CampaignsError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.notify(f"#{campaign.id} is {campaign.state}")
+        self.load()
+
+    def action_cancel_draft(self) -> None:
+        self.action_cancel_campaign()
+
+    @work(group="summary-action", exit_on_error=False)
+    async def action_cancel_campaign(self) -> None:
+        from store.db import off_loop
+        from store.errors import CampaignsError
+        from store.queue import cancel_campaign
+        from tui.confirm import ConfirmDialog
+
+        doc = self.highlighted_doc()
+        if doc is None:
+            return
+        if doc["state"] not in ("draft", "queued", "sending", "paused"):
+            self.notify(f"#{doc['id']} is {doc['state']}: it can no longer be cancelled", severity="warning")
+            return
+        left = doc["pending"] + doc["sending"]
+        question = (
+            f"Cancel [b]{doc['name']}[/b]? The {left:,} messages not sent yet will never go. "
+            "This cannot be undone."
+        )
+        if not await self.app.push_screen_wait(
+            ConfirmDialog(question, yes="cancel the campaign", no="keep it")
+        ):
+            return
+        try:
+            await off_loop(cancel_campaign, doc["id"])
+        except CampaignsError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(f"#{doc['id']} is cancelled")
+        self.load()
+
+    def action_recipients(self) -> None:
+        from tui.recipients import RecipientsScreen
+
+        draft = self.selected_draft("given recipients")
+        if draft is not None:
+            self.app.push_screen(RecipientsScreen(draft), lambda _result: self.back_from(draft))
+
+    def action_help(self) -> None:
+        from tui.help_screen import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    def action_filter(self) -> None:
+        box = self.query_one("#name-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#name-filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.name_filter = event.value.strip()
+        self.fill_table(self.visible_docs())
+        self.show_title()
+
+    @on(Input.Submitted, "#name-filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.display = False
+        self.query_one("#campaigns", DataTable).focus()
+
+    def key_escape(self) -> None:
+        """Escape clears the name filter."""
+        box = self.query_one("#name-filter", Input)
+        if box.display:
+            box.value, box.display, self.name_filter = "", False, ""
+            self.fill_table(self.visible_docs())
+            self.show_title()
+            self.query_one("#campaigns", DataTable).focus()
+
+    @work(group="summary-action", exit_on_error=False)
+    async def action_test(self) -> None:
+        from senders.trial_send import send_test
+        from store.errors import CampaignsError
+        from tui.test_dialog import TestDialog
+
+        draft = self.selected_draft("tested")
+        if draft is None:
+            return
+        doc = self.docs[draft]
+        addresses = await self.app.push_screen_wait(TestDialog(doc))
+        if not addresses:
+            return
+        self.notify(f"Sending a test of #{draft}…", timeout=3)
+        try:
+            results = await send_test(self.app.config, draft, addresses)  # type: ignore[attr-defined]
+        except CampaignsError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        sent = [r["to"] for r in results if r["state"] == "sent"]
+        other = [f"{r['to']} ({r['error']})" for r in results if r["state"] != "sent"]
+        lines = [f"sent to {', '.join(sent)}"] if sent else []
+        lines += [f"not sent: {'; '.join(other)}"] if other else []
+        self.notify("\n".join(lines), title=f"Test of #{draft}", severity="information" if sent else "error",
+                    timeout=10)  # fmt: skip
+
+    @work(group="summary-action", exit_on_error=False)
+    async def action_clone(self) -> None:
+        from store.db import off_loop
+        from store.drafts import clone_campaign
+
+        doc = self.highlighted_doc()
+        if doc is None:
+            return
+        draft, recipients = await off_loop(clone_campaign, doc["id"])
+        self.notify(f"Draft #{draft.id} created: a copy of #{doc['id']} with {recipients:,} recipients",
+                    title="Clone")  # fmt: skip
+        self.back_from(draft.id)
+
+    @work(group="summary-action", exit_on_error=False)
+    async def action_delete(self) -> None:
+        from store.db import off_loop
+        from store.drafts import delete_draft
+        from store.errors import CampaignsError
+        from tui.confirm import ConfirmDialog
+
+        draft = self.selected_draft("deleted")
+        if draft is None:
+            return
+        doc = self.docs[draft]
+        question = (
+            f"Delete the draft [b]{doc['name']}[/b] and its {doc['recipients']:,} recipients? "
+            "This cannot be undone."
+        )
+        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="delete", no="keep it")):
+            return
+        try:
+            await off_loop(delete_draft, draft)
+        except CampaignsError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(f"Draft #{draft} deleted")
+        self.load()

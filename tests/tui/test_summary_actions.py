@@ -1,0 +1,113 @@
+from pathlib import Path
+
+from textual.widgets import DataTable
+
+from store.campaigns import create_campaign
+from store.clock import utcnow
+from store.config import load_config
+from store.models import Campaign, Message
+from store.recipients import add_pasted
+from tests.conftest import NOW
+from tests.tui.conftest import wait_until
+from tests.tui.test_summary import names_shown, text_of
+from tui.app import make_app, screen_commands
+
+
+def two_campaigns(now=NOW):
+    draft = create_campaign(channel="email", name="Bozza cardio", sender="Centro", body="Ciao", now=now)
+    add_pasted(draft.id, "a@example.org, b@example.org")
+    sent = create_campaign(channel="sms", name="Vaccini inviati", sender="CentroMed", body="Ciao", now=now)
+    Campaign.update(state="sent").where(Campaign.id == sent.id).execute()
+    return draft, sent
+
+
+def highlight(app, campaign_id: int) -> None:
+    table = app.screen.query_one("#campaigns", DataTable)
+    table.move_cursor(row=[int(k.value) for k in table.rows].index(campaign_id))
+
+
+def footer_actions(app) -> set[str]:
+    return {
+        binding.action for _key, (_node, binding, enabled, _tip) in app.active_bindings.items() if enabled
+    }
+
+
+async def test_the_footer_and_the_palette_offer_what_applies_to_the_highlighted_campaign(sqlite_store):
+    draft, sent = two_campaigns()
+    app = make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.screen.loaded_once)
+        highlight(app, draft.id)
+        await pilot.pause()
+        assert {"edit", "recipients", "send_now", "test", "delete", "clone"} <= footer_actions(app)
+        assert "pause" not in footer_actions(app)
+        titles = {command.title for command in screen_commands(app.screen)}
+        assert {"Edit", "Send", "Test", "Delete", "Clone", "Filter by name", "Help"} <= titles
+        highlight(app, sent.id)
+        await pilot.pause()
+        assert "clone" in footer_actions(app) and not {"edit", "send_now", "delete"} & footer_actions(app)
+        assert "Edit" not in {command.title for command in screen_commands(app.screen)}
+        await pilot.press("e")  # not bound for a sent campaign: nothing opens
+        await pilot.pause()
+        assert app.screen.query("#campaigns")
+
+
+async def test_clone_then_delete_the_copy_after_confirming(sqlite_store):
+    _draft, sent = two_campaigns(now=utcnow())  # the copy is made today: all in today's period
+    app = make_app(load_config(database_url=sqlite_store, env={}), send=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary = app.screen
+        await wait_until(pilot, lambda: summary.loaded_once)
+        highlight(app, sent.id)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: Campaign.select().count() == 3)
+        copy = Campaign.select().order_by(Campaign.id.desc()).get()
+        assert (copy.name, copy.state) == ("Vaccini inviati (copy)", "draft")
+        await wait_until(pilot, lambda: summary.selected_id() == copy.id)  # the copy is highlighted
+        await pilot.press("d")
+        await wait_until(pilot, lambda: app.screen is not summary)
+        assert "cannot be undone" in str(app.screen.query_one("#question").render())
+        await pilot.press("y")
+        await wait_until(pilot, lambda: Campaign.select().count() == 2)
+
+
+async def test_a_test_of_a_draft_goes_to_the_typed_addresses_only(sqlite_store, tmp_path):
+    draft, _sent = two_campaigns()
+    app = make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)  # outbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary = app.screen
+        await wait_until(pilot, lambda: summary.loaded_once)
+        highlight(app, draft.id)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: app.screen is not summary)
+        await pilot.press(*"me@example.org", "enter")
+        outbox = Path(tmp_path) / "outbox" / f"campaign-{draft.id}"
+        await wait_until(pilot, lambda: outbox.exists() and any(outbox.glob("*.eml")))
+    written = next(outbox.glob("*.eml")).read_bytes()
+    assert b"To: me@example.org" in written and b"Subject: [TEST] Centro" in written
+    assert {m.state for m in Message.select()} == {"pending"}
+    assert Campaign.get_by_id(draft.id).state == "draft"
+
+
+async def test_slash_filters_the_campaigns_by_name_and_escape_clears_it(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: demo_app.screen.loaded_once)
+        everything = names_shown(demo_app)
+        await pilot.press("slash", *"check")
+        await wait_until(pilot, lambda: names_shown(demo_app) != everything)
+        assert names_shown(demo_app) and all("check" in n.lower() for n in names_shown(demo_app))
+        assert "named “check”" in text_of(demo_app, "#title")
+        await pilot.press("enter", "escape")
+        await wait_until(pilot, lambda: names_shown(demo_app) == everything)
+
+
+async def test_question_mark_lists_every_key(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: demo_app.screen.loaded_once)
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: demo_app.screen.query("HelpScreen Static") or False)
+        text = str(demo_app.screen.query_one("HelpScreen Static").render())
+        for line in ("Re-target", "Earlier period", "Filter by name", "Delete", "command palette"):
+            assert line in text
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: demo_app.screen.query("#campaigns") or False)

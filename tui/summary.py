@@ -15,7 +15,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from store.period import Period
-from tui.summary_actions import SummaryActions
+from tui.summary_actions import PAGE, SummaryActions
 
 REFRESH_SECONDS = 2.0
 STATE_STYLES = {
@@ -116,10 +116,13 @@ def describe(doc: dict[str, Any]) -> str:
 
 @dataclass
 class SummaryLoaded(Message):
-    """The campaigns of a period, read off the event loop."""
+    """The first campaigns of a period (those the name filter lets through), read off the event loop."""
 
     period: Period
     docs: list[dict[str, Any]]
+    matching: int  # campaigns the filter lets through; more than `docs` when paged
+    total: int  # campaigns in the period
+    name_filter: str
 
 
 class SummaryScreen(SummaryActions):
@@ -160,6 +163,9 @@ class SummaryScreen(SummaryActions):
         self.refresh_timer: Timer | None = None
         self.highlight_next: int | None = None  # the campaign to highlight when the next rows land
         self.name_filter = ""
+        self.shown = PAGE  # how many of the period's campaigns the table holds (more as one scrolls)
+        self.matching = 0
+        self.total = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -183,14 +189,16 @@ class SummaryScreen(SummaryActions):
 
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
     def load(self) -> None:
-        from store.campaigns import campaigns_in_period
+        from store.campaigns import campaign_listing, campaigns_by_ids
         from store.db import connection
         from store.stats import stats_of
 
-        period = self.period
+        period, name_filter, shown = self.period, self.name_filter, self.shown
+        seconds = self.app.config.feedback.machine_open_seconds  # type: ignore[attr-defined]
         with connection():
-            docs = stats_of(campaigns_in_period(period), self.app.config.feedback.machine_open_seconds)
-        self.post_message(SummaryLoaded(period, docs))
+            ids, total = campaign_listing(period, name_filter)
+            docs = stats_of(campaigns_by_ids(ids[:shown]), seconds)
+        self.post_message(SummaryLoaded(period, docs, len(ids), total, name_filter))
 
     def refresh_if_visible(self) -> None:
         if self.app.screen is self:
@@ -204,19 +212,19 @@ class SummaryScreen(SummaryActions):
         if self.refresh_timer is not None:
             self.refresh_timer.stop()
         self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.refresh_if_visible)
-        if event.period != self.period:
-            return  # an answer for a period the user already left
+        if event.period != self.period or event.name_filter != self.name_filter:
+            return  # an answer for a period or a filter the user already left
         if self.loaded_once:
             self.announce_changes(self.docs, event.docs)
         self.loaded_once = True
         self.docs = {doc["id"]: doc for doc in event.docs}
+        self.matching, self.total = event.matching, event.total
         self.fill_table(self.visible_docs())
         self.show_title()
 
     def visible_docs(self) -> list[dict[str, Any]]:
-        """The campaigns the name filter lets through, in the period's order."""
-        wanted = self.name_filter.casefold()
-        return [doc for doc in self.docs.values() if wanted in doc["name"].casefold()]
+        """The campaigns in the table, in the period's order (the name filter applied when read)."""
+        return list(self.docs.values())
 
     def announce_changes(self, before: dict[int, dict[str, Any]], now: list[dict[str, Any]]) -> None:
         """A toast when a campaign finishes, waits for its provider, or completes (whoever sends it)."""
@@ -259,13 +267,18 @@ class SummaryScreen(SummaryActions):
         selected = self.highlight_next if self.highlight_next is not None else self.selected_id()
         self.highlight_next = None
         name_width = self.name_width()
-        wanted = [str(doc["id"]) for doc in docs]
+        more = self.matching - len(docs)
+        wanted = [str(doc["id"]) for doc in docs] + (["more"] if more > 0 else [])
         current = [str(key.value) for key in table.rows]
         with self.app.batch_update():
             if wanted != current:
                 table.clear()
                 for doc in docs:
                     table.add_row(*row_cells(doc, name_width), key=str(doc["id"]))
+                if more > 0:
+                    label = f" … {more:,} more: move here to see the next {min(more, PAGE):,}"
+                    table.add_row(Text(""), Text(label, style="dim", no_wrap=True),
+                                  *(Text("") for _ in COLUMNS[2:]), key="more")  # fmt: skip
             else:
                 for doc in docs:
                     cells = row_cells(doc, name_width)
@@ -296,12 +309,8 @@ class SummaryScreen(SummaryActions):
     def show_title(self) -> None:
         default = self.period == Period.last_days(today=self.today)
         label = self.period.label() + (" (last 30 days)" if default else "")
-        shown = (
-            f" · {len(self.docs)} campaign{'s' if len(self.docs) != 1 else ''}" if self.loaded_once else ""
-        )
-        filtered = (
-            f" · [b]{len(self.visible_docs())}[/b] named “{self.name_filter}”" if self.name_filter else ""
-        )
+        shown = f" · {self.total:,} campaign{'s' if self.total != 1 else ''}" if self.loaded_once else ""
+        filtered = f" · [b]{self.matching:,}[/b] named “{self.name_filter}”" if self.name_filter else ""
         self.query_one("#title", Static).update(f"[b]Campaigns[/b] · {label}{shown}{filtered}")
 
     def selected_id(self) -> int | None:
@@ -309,7 +318,7 @@ class SummaryScreen(SummaryActions):
         if not table.row_count:
             return None
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return int(row_key.value) if row_key.value is not None else None
+        return int(row_key.value) if row_key.value and row_key.value.isdigit() else None
 
     def show_selected(self) -> None:
         selected = self.selected_id()
@@ -317,6 +326,10 @@ class SummaryScreen(SummaryActions):
         self.query_one("#selected", Static).update(describe(doc) if doc else "")
 
     @on(DataTable.RowHighlighted)
-    def row_highlighted(self) -> None:
+    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value == "more":  # the end of what was read: read the next page
+            self.shown += PAGE
+            self.highlight_next = self.selected_id()
+            self.load()
         self.show_selected()
         self.refresh_bindings()  # the footer shows what applies to this campaign

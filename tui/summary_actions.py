@@ -12,6 +12,8 @@ from textual.widgets import DataTable, Input
 from store.period import Period
 from tui.period_dialog import PeriodDialog
 
+PAGE = 200  # campaigns read and drawn at a time: the table holds what a person scrolls through
+
 
 class SummaryActions(Screen[None]):
     """The actions; `check_action` keeps the footer to those that apply to the highlighted campaign.
@@ -40,6 +42,7 @@ class SummaryActions(Screen[None]):
 
     def change_period(self, period: Period) -> None:
         self.period = period
+        self.shown = PAGE
         self.show_title()
         self.load()
 
@@ -210,8 +213,8 @@ class SummaryActions(Screen[None]):
     @on(Input.Changed, "#name-filter")
     def filter_changed(self, event: Input.Changed) -> None:
         self.name_filter = event.value.strip()
-        self.fill_table(self.visible_docs())
-        self.show_title()
+        self.shown = PAGE
+        self.load()
 
     @on(Input.Submitted, "#name-filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
@@ -224,8 +227,7 @@ class SummaryActions(Screen[None]):
         box = self.query_one("#name-filter", Input)
         if box.display:
             box.value, box.display, self.name_filter = "", False, ""
-            self.fill_table(self.visible_docs())
-            self.show_title()
+            self.load()
             self.query_one("#campaigns", DataTable).focus()
 
     @work(group="summary-action", exit_on_error=False)

@@ -111,3 +111,21 @@ async def test_question_mark_lists_every_key(demo_app):
             assert line in text
         await pilot.press("escape")
         await wait_until(pilot, lambda: demo_app.screen.query("#campaigns") or False)
+
+
+async def test_a_long_period_is_read_a_page_at_a_time(sqlite_store):
+    from store.bulk import insert_rows
+
+    rows = [(f"Campagna {i}", "sms", "CentroMed", "Ciao", "draft", NOW, NOW) for i in range(250)]
+    insert_rows(Campaign, [Campaign.name, Campaign.channel, Campaign.sender, Campaign.body, Campaign.state,
+                           Campaign.created_at, Campaign.updated_at], rows)  # fmt: skip
+    app = make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary = app.screen
+        await wait_until(pilot, lambda: summary.loaded_once)
+        table = summary.query_one("#campaigns", DataTable)
+        assert table.row_count == 201 and "250 campaigns" in text_of(app, "#title")
+        assert "50 more" in str(table.get_row_at(200)[1])
+        await pilot.press("ctrl+end")  # down to the last row: the next page comes
+        await wait_until(pilot, lambda: table.row_count == 250)
+        assert summary.selected_id() is not None

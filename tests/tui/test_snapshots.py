@@ -1,0 +1,111 @@
+"""How each screen looks at 80x24 over the demo center placed at a fixed moment (pytest-textual-snapshot).
+
+A change of layout shows as a failing snapshot with a visual diff; update on purpose with
+`pytest tests/tui/test_snapshots.py --snapshot-update`, in a commit of its own.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fixtures.center import load_center
+from store.config import load_config
+from tests.conftest import NOW
+from tui.app import make_app
+
+SIZE = (80, 24)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    """Local times drawn as UTC wherever the tests run."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def app(sqlite_store):
+    load_center(patients=400, now=NOW)
+    return make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)
+
+
+async def loaded(pilot) -> None:
+    screen = pilot.app.screen
+    while not getattr(screen, "loaded_once", True):
+        await pilot.pause(0.02)
+    await pilot.pause(0.1)
+
+
+def highlight(pilot, state: str, channel: str | None = None) -> None:
+    """Moves to the first campaign on the summary in that state (and channel)."""
+    screen = pilot.app.screen
+    wanted = next(
+        d["id"] for d in screen.docs.values() if d["state"] == state and channel in (None, d["channel"])
+    )
+    table = screen.query_one("#campaigns")
+    table.move_cursor(row=[int(k.value) for k in table.rows if k.value.isdigit()].index(wanted))
+
+
+def test_summary(app, snap_compare):
+    assert snap_compare(app, terminal_size=SIZE, run_before=loaded)
+
+
+def test_summary_empty(sqlite_store, snap_compare):
+    empty = make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)
+    assert snap_compare(empty, terminal_size=SIZE, run_before=loaded)
+
+
+def test_help(app, snap_compare):
+    async def open_help(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_help)
+
+
+def test_details_of_a_completed_email_campaign(app, snap_compare):
+    async def open_details(pilot) -> None:
+        await loaded(pilot)
+        highlight(pilot, "completed", "email")
+        await pilot.press("enter")
+        while getattr(pilot.app.screen, "stats", None) is None or not pilot.app.screen.rows:
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_details)
+
+
+def test_editor_of_a_draft(app, snap_compare):
+    async def open_editor(pilot) -> None:
+        await loaded(pilot)
+        highlight(pilot, "draft")
+        await pilot.press("e")
+        await pilot.pause(0.5)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_editor)
+
+
+def test_recipients_of_a_draft(app, snap_compare):
+    async def open_recipients(pilot) -> None:
+        await loaded(pilot)
+        highlight(pilot, "draft")
+        await pilot.press("a")
+        await pilot.pause(0.8)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_recipients)
+
+
+def test_send_now_confirmation(app, snap_compare):
+    async def ask(pilot) -> None:
+        await loaded(pilot)
+        highlight(pilot, "draft")
+        await pilot.press("s")
+        await pilot.pause(0.8)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ask)

@@ -73,7 +73,7 @@ class EditorScreen(Screen[int | None]):
             yield Input(placeholder="what the summary calls it", compact=True, id="name")
         with Horizontal(classes="row"):
             yield Label("Sender", classes="label")
-            yield Input(placeholder="CentroMed", compact=True, id="sender")
+            yield Input(placeholder="who it is from, e.g. CentroMed", compact=True, id="sender")
             yield Label("Coupon", classes="label short")
             yield Input(placeholder="optional: {{ coupon }}", compact=True, id="coupon")
         with Horizontal(classes="row", id="subject-row"):

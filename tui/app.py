@@ -31,10 +31,16 @@ class CampaignsApp(App[None]):
     ]
 
     def __init__(
-        self, config: Config, today: date | None = None, send: bool = True, feedback: bool = False
+        self,
+        config: Config,
+        today: date | None = None,
+        send: bool = True,
+        feedback: bool = False,
+        demo: bool = False,
     ) -> None:
         super().__init__()
         self.config = config
+        self.demo = demo  # make-believe recipients open, click and receive what goes out
         self.today = today
         self.engine: Engine | None = Engine(config, feedback=feedback) if send else None
         self.toasts: ToastHandler | None = None
@@ -53,6 +59,10 @@ class CampaignsApp(App[None]):
         self.toasts = route_logs_to_toasts(self)
         if self.engine is not None:
             self.run_worker(self.engine.run(), name="engine", group="engine", exit_on_error=False)
+        if self.demo:
+            from senders.demo_delivery import simulate_delivery
+
+            self.run_worker(simulate_delivery(), name="demo-delivery", group="demo", exit_on_error=False)
 
     @work(exclusive=True, group="quit", exit_on_error=False)
     async def action_quit(self) -> None:
@@ -106,11 +116,12 @@ def screen_commands(screen: Screen[Any]) -> Iterable[SystemCommand]:
 
 
 def make_app(
-    config: Config, today: date | None = None, send: bool = True, feedback: bool = False
+    config: Config, today: date | None = None, send: bool = True, feedback: bool = False, demo: bool = False
 ) -> CampaignsApp:
     """The app the CLI runs and the tests drive; the database must already be open.
 
     With `send`, the send engine runs in the background while the app is open; with `feedback` too,
-    the feedback server (opens, clicks, unsubscribes, receipts, inbox) beside it.
+    the feedback server (opens, clicks, unsubscribes, receipts, inbox) beside it; with `demo`,
+    make-believe recipients open, click and receive what the outbox "sent".
     """
-    return CampaignsApp(config, today=today, send=send, feedback=feedback)
+    return CampaignsApp(config, today=today, send=send, feedback=feedback, demo=demo)

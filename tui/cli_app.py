@@ -14,7 +14,10 @@ from tui.cli import common_options, runtime
 
 @click.command()
 @click.option(
-    "--demo", is_flag=True, help="Use a throw-away demo database with fixtures and the outbox transports."
+    "--demo",
+    is_flag=True,
+    help="A throw-away demo center: outbox transports, and make-believe recipients who open, click and "
+    "receive what goes out, so the numbers move.",
 )
 @common_options
 def tui(demo: bool = False) -> None:
@@ -44,7 +47,7 @@ def tui(demo: bool = False) -> None:
     from tui.app import make_app
 
     try:
-        app = make_app(config, feedback=True)
+        app = make_app(config, feedback=True, demo=demo)
         app.run()
     finally:
         if workdir:

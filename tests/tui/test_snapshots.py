@@ -41,6 +41,13 @@ async def loaded(pilot) -> None:
     await pilot.pause(0.1)
 
 
+async def steady(pilot) -> None:
+    """Cursors that do not blink: a snapshot taken mid-blink would differ from run to run."""
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
+    await pilot.pause(0.1)
+
+
 def highlight(pilot, state: str, channel: str | None = None) -> None:
     """Moves to the first campaign on the summary in that state (and channel)."""
     screen = pilot.app.screen
@@ -87,6 +94,7 @@ def test_editor_of_a_draft(app, snap_compare):
         highlight(pilot, "draft")
         await pilot.press("e")
         await pilot.pause(0.5)
+        await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_editor)
 
@@ -97,6 +105,7 @@ def test_recipients_of_a_draft(app, snap_compare):
         highlight(pilot, "draft")
         await pilot.press("a")
         await pilot.pause(0.8)
+        await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_recipients)
 

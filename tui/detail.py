@@ -182,9 +182,11 @@ class DetailScreen(Screen[int | None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#recipients", DataTable)
-        address_width = max(20, self.size.width - 1 - sum(width for _key, _label, width in COLUMNS))
+        room = max(20, self.size.width - 1 - sum(width for _key, _label, width in COLUMNS))
+        address_width = min(room, 44)  # a wide terminal gives the rest to the reasons
+        widths = {"address": address_width, "detail": 14 + room - address_width}
         for key, label, width in COLUMNS:
-            table.add_column(Text(" " + label, style="bold"), key=key, width=width or address_width)
+            table.add_column(Text(" " + label, style="bold"), key=key, width=widths.get(key, width))
         self.query_one("#search", Input).display = False
         table.focus()
         self.load()

@@ -118,3 +118,52 @@ def test_send_now_confirmation(app, snap_compare):
         await pilot.pause(0.8)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ask)
+
+
+def test_period_dialog(app, snap_compare):
+    async def ask(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ask)
+
+
+def test_test_dialog(app, snap_compare):
+    async def ask(pilot) -> None:
+        await loaded(pilot)
+        highlight(pilot, "draft")
+        await pilot.press("t")
+        await pilot.pause(0.3)
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ask)
+
+
+def test_retarget_choices(app, snap_compare):
+    async def ask(pilot) -> None:
+        await loaded(pilot)
+        highlight(pilot, "completed", "email")
+        await pilot.press("enter")
+        while getattr(pilot.app.screen, "stats", None) is None:
+            await pilot.pause(0.05)
+        await pilot.press("t")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ask)
+
+
+def test_contact_picker(app, snap_compare):
+    async def pick(pilot) -> None:
+        await loaded(pilot)
+        highlight(pilot, "draft")
+        await pilot.press("a")
+        await pilot.pause(0.5)
+        await pilot.press("c")
+        while getattr(pilot.app.screen, "directory", None) is None:  # the contacts, read in a thread
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=pick)

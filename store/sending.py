@@ -22,7 +22,7 @@ from peewee import chunked, fn
 from store.bulk import execute_many, select_in, sql_value
 from store.clock import utcnow
 from store.db import database, is_postgres, write_transaction
-from store.models import Campaign, Message, SentLedger
+from store.models import CHANNELS, Campaign, Message, SentLedger
 from store.queue import ACTIVE
 from store.templates import Personaliser
 from store.window import body_hash, parse_window
@@ -31,7 +31,7 @@ LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 5
 RETRY_CAP_SECONDS = 15 * 60
-_CLAIM_LOCK = 7_231_001  # PostgreSQL advisory lock: one claim at a time keeps the window exact
+_CLAIM_LOCK = 7_231_001  # PostgreSQL advisory lock, with the channel: one claim of a channel at a time
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,12 @@ class Claim:
     next_retry_at: datetime | None = None  # when the earliest postponed message is due
 
 
-def _lock_claims() -> None:
+def _lock_claims(channel: str) -> None:
+    """One claim of a channel at a time across every engine: the one-week window is checked and the
+    claimed messages marked in the same transaction, so two campaigns or workers cannot both send the
+    same message to the same address. (On SQLite the write lock taken at BEGIN does this.)"""
     if is_postgres():
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_CLAIM_LOCK,))
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_CLAIM_LOCK, CHANNELS.index(channel)))
 
 
 def _recover_expired(campaign_id: int, now: datetime) -> None:
@@ -104,9 +107,12 @@ def claim(
 ) -> Claim:
     """Takes up to `limit` messages of the campaign to send now (one transaction)."""
     now = now or utcnow()
+    channel = Campaign.select(Campaign.channel).where(Campaign.id == campaign_id).scalar()
+    if channel is None:
+        return Claim(active=False)
     with write_transaction():
-        _lock_claims()
-        campaign = Campaign.get_or_none(Campaign.id == campaign_id)
+        _lock_claims(channel)
+        campaign = Campaign.get_or_none(Campaign.id == campaign_id)  # read again, under the lock
         if campaign is None or campaign.state not in ACTIVE:
             return Claim(active=False)
         _recover_expired(campaign_id, now)
@@ -117,7 +123,9 @@ def claim(
             "m.attempts FROM message m LEFT JOIN contact c ON c.id = m.contact_id "
             "LEFT JOIN opt_out o ON o.address = m.address "
             f"WHERE m.campaign_id = {p} AND m.state = 'pending' "
-            f"AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= {p}) ORDER BY m.id LIMIT {p}",
+            f"AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= {p}) ORDER BY m.id LIMIT {p}"
+            # Rows another transaction holds (a cancel, a fold) are left for the next claim, not waited on.
+            + (" FOR UPDATE OF m SKIP LOCKED" if is_postgres() else ""),
             [campaign_id, sql_value(now), limit],
         ).fetchall()
         result = Claim()

@@ -30,10 +30,14 @@ POLL_SECONDS = 0.5
 COMPLETION_CHECK_SECONDS = 60.0
 
 
-def claim_size(connections: int) -> int:
+def claim_size(connections: int, rate_per_hour: int = 0) -> int:
     """Messages per claim: enough for each connection to send 100 before the next claim (a claim's
-    fixed cost is about that of 50 messages), few enough that another engine finds work."""
-    return min(1000, 100 * max(1, connections))
+    fixed cost is about that of 50 messages), few enough that another engine finds work. Under a rate
+    limit, about two seconds' worth: more would only wait, while other engines could share the work."""
+    size = min(1000, 100 * max(1, connections))
+    if rate_per_hour > 0:
+        size = min(size, max(5, 2 * rate_per_hour // 3600))
+    return size
 
 
 def default_worker_name() -> str:
@@ -122,7 +126,7 @@ class Engine:
         run = CampaignRun(
             campaign_id, transport, self.recorder, pacer,
             RunSettings(worker=self.worker, window=self.config.dedup.campaign_window,
-                        claim_size=claim_size(transport.connections), lease=self.lease),
+                        claim_size=claim_size(transport.connections, pacer.rate_per_hour), lease=self.lease),
         )  # fmt: skip
         if campaign.waiting_until is not None:
             await off_loop(set_waiting, campaign_id, None, None)
@@ -130,19 +134,9 @@ class Engine:
         log.info("campaign %s: sending through %s", campaign_id, transport.name)
 
     async def _pacer(self, channel: str) -> Pacer:
-        from store.models import SentLedger
-
         pacer = self.pacers.get(channel)
         if pacer is None:
-            rate = getattr(self.config, channel).rate_per_hour
-
-            def last_sent() -> object:
-                return SentLedger.select(SentLedger.sent_at).where(SentLedger.channel == channel).order_by(
-                    SentLedger.sent_at.desc()
-                ).scalar()  # fmt: skip
-
-            last = await off_loop(last_sent) if rate else None
-            pacer = self.pacers[channel] = Pacer(rate, last, utcnow())  # type: ignore[arg-type]
+            pacer = self.pacers[channel] = Pacer(channel, getattr(self.config, channel).rate_per_hour)
         return pacer
 
     async def _reap(self) -> None:

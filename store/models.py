@@ -182,6 +182,29 @@ class OptOut(BaseModel):
         table_name = "opt_out"
 
 
+class SendSchedule(BaseModel):
+    """A channel's next free send slot under its `rate_per_hour`, shared by every engine (schema 5)."""
+
+    channel = CharField(max_length=8, primary_key=True)
+    next_slot_at = DateTimeField()
+
+    class Meta:
+        table_name = "send_schedule"
+
+
+class Worker(BaseModel):
+    """An engine (a TUI or `campaigns worker`) and when it last said it was alive (schema 5)."""
+
+    name = TextField(primary_key=True)
+    host = TextField()
+    pid = IntegerField()
+    started_at = DateTimeField()
+    heartbeat_at = DateTimeField()
+    sending = TextField(null=True)  # the campaigns it sends now, "12,14"
+    sent = BigIntegerField(default=0)  # messages it sent since it started
+    stopped_at = DateTimeField(null=True)
+
+
 class SendJournal(BaseModel):
     """Hand-overs and provider answers, on disk before the same connection hands over its next message.
 
@@ -213,5 +236,7 @@ MODELS: list[type[BaseModel]] = [
     SentLedger,
     TrackingEvent,
     OptOut,
+    SendSchedule,
+    Worker,
     SendJournal,
 ]

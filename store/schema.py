@@ -8,9 +8,9 @@ from peewee import Database, DateTimeField, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
 from store.db import database
-from store.models import MODELS, OptOut, SendJournal, Setting
+from store.models import MODELS, OptOut, SendJournal, SendSchedule, Setting, Worker
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _sending_columns(migrator: SchemaMigrator) -> None:
@@ -35,11 +35,17 @@ def _feedback(migrator: SchemaMigrator) -> None:
     migrate(migrator.add_column("message", "read_at", DateTimeField(null=True)))
 
 
+def _workers(migrator: SchemaMigrator) -> None:
+    """5: several engines on one database: their shared send schedule, and their heartbeats."""
+    migrator.database.create_tables([SendSchedule, Worker], safe=True)
+
+
 # Each step takes the schema from version N-1 to N: (N, step), with playhouse.migrate.
 MIGRATIONS: list[tuple[int, Callable[[SchemaMigrator], None]]] = [
     (2, _sending_columns),
     (3, _send_journal),
     (4, _feedback),
+    (5, _workers),
 ]
 
 

@@ -74,6 +74,7 @@ class Gateway:
     def __init__(self, token: str = "secret-token") -> None:
         self.token = token
         self.received: list[dict[str, Any]] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request, as the provider saw it
         self.script: dict[str, list[int]] = defaultdict(list)
         self.status_for_all: int | None = None
         self.delay = 0.0
@@ -94,6 +95,7 @@ class Gateway:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                gateway.arrivals.append(time.monotonic())
                 if gateway.delay:
                     time.sleep(gateway.delay)
                 status = gateway.answer(body, self.headers.get("Authorization", ""))

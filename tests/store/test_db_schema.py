@@ -54,7 +54,7 @@ def test_a_version_1_database_gets_the_sending_columns_the_journal_and_the_feedb
         )
     Setting.update(value="1").where(Setting.key == "schema_version").execute()
     assert schema.schema_version() == 1
-    assert schema.migrate_schema() == 4
+    assert schema.migrate_schema() == 5
     assert database.table_exists("send_journal") and database.table_exists("opt_out")
     columns = {c.name for c in database.get_columns("message")}
     assert {"handed_at", "next_attempt_at", "read_at"} <= columns

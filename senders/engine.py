@@ -76,15 +76,18 @@ class Engine:
         from store.queue import complete_due, next_campaigns
         from store.secrets import link_secret
         from store.sending import expire_claims_of
+        from store.workers import register
 
         self._secret = await off_loop(link_secret, self.config.feedback.secret)
         await off_loop(expire_claims_of, self.worker)
+        await off_loop(register, self.worker)
         last_completion_check = 0.0
         server = None
         if self.feedback:
             from senders.feedback.server import start_beside_engine
 
             server = await start_beside_engine(self.config, self._secret)
+        beating = asyncio.create_task(self._heartbeats(), name="heartbeats")
         try:
             while not self._stop.is_set():
                 if time.monotonic() - last_completion_check > COMPLETION_CHECK_SECONDS:
@@ -111,9 +114,29 @@ class Engine:
             await self._reap()
             # The last answers are journaled and folded in the recorder's thread, not on the loop.
             await asyncio.shield(asyncio.to_thread(self.recorder.close))
+            beating.cancel()
+            await asyncio.shield(self._said_stopped())
             if server is not None:
                 await server.stop()
         return self.status
+
+    async def _heartbeats(self) -> None:
+        """Says every few seconds that this engine is alive, what it sends and how much it sent."""
+        from store.workers import HEARTBEAT_SECONDS, heartbeat
+
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            sent = self.status.sent + sum(run.sent for run, _task in self.runs.values())
+            try:
+                await off_loop(heartbeat, self.worker, sorted(self.runs), sent)
+            except Exception as exc:  # a busy database delays one heartbeat; sending goes on
+                log.warning("heartbeat not written: %s", type(exc).__name__)
+
+    async def _said_stopped(self) -> None:
+        from store.workers import stopped
+
+        with contextlib.suppress(Exception):  # the database may be what stopped us
+            await off_loop(stopped, self.worker)
 
     async def _start(self, campaign: Campaign) -> None:
         from store.queue import set_waiting

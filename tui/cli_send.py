@@ -118,4 +118,29 @@ def serve() -> None:
     asyncio.run(main())
 
 
-COMMANDS = [send, pause, resume, cancel, worker, serve]
+@click.command()
+@common_options
+def workers() -> None:
+    """The engines that send from this database (TUIs and workers): alive, silent (no heartbeat for
+    15 s: stopped without saying so, or stuck) or stopped, and what each sends."""
+    from store.workers import all_workers
+
+    rt = runtime()
+    rt.open_store()
+    found = all_workers()
+
+    def text() -> str:
+        if not found:
+            return "No engine has sent from this database yet: campaigns worker, or the app, starts one."
+        lines = []
+        for w in found:
+            sending = f"sending {', '.join(f'#{i}' for i in w['sending'])}" if w["sending"] else "idle"
+            if w["state"] != "alive":
+                sending = w["state"] + (f" for {w['silent_for_seconds']} s" if w["state"] == "silent" else "")
+            lines.append(f"{w['name']:<24} {w['host']}:{w['pid']:<8} {sending:<28} {w['sent']:>9,} sent")
+        return "\n".join(lines)
+
+    rt.emit(found, text)
+
+
+COMMANDS = [send, pause, resume, cancel, worker, serve, workers]

@@ -90,7 +90,27 @@ def engagement_line(stats: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def status_line(stats: dict[str, Any], rate_per_minute: float | None) -> str:
+def workers_text(workers: list[dict[str, Any]]) -> str:
+    """Who sends it, and any engine that stopped answering while holding some of its messages."""
+    if not workers:
+        return ""
+    alive = [w["name"] for w in workers if w["state"] == "alive" and w["sending"]]
+    silent = [
+        f"{w['name']} silent for {w['silent_for_seconds']} s" for w in workers if w["state"] == "silent"
+    ]
+    parts = [f"by {', '.join(alive)}"] if alive else []
+    if silent:
+        parts.append(f"[b yellow]{'; '.join(silent)}[/b yellow]: its messages go back to the others "
+                     "when their lease ends")  # fmt: skip
+    return " · ".join(parts)
+
+
+def status_line(stats: dict[str, Any], rate_per_minute: float | None, workers: str = "") -> str:
+    line = _status(stats, rate_per_minute)
+    return f"{line} · {workers}" if workers and stats["state"] in LIVE_STATES else line
+
+
+def _status(stats: dict[str, Any], rate_per_minute: float | None) -> str:
     left = stats["pending"] + stats["sending"]
     if stats.get("waiting_reason"):
         return f"[b yellow]waiting[/b yellow]: {stats['waiting_reason']}"
@@ -157,6 +177,7 @@ class DetailScreen(Screen[int | None]):
         self.last_minute_rate: float | None = None
         self.rows: dict[str, dict[str, Any]] = {}  # the recipients in the table, by key
         self.refresh_timer: Timer | None = None
+        self.workers_line = ""  # who sends it, read with the slow figures
         self.slow_figures: tuple[tuple[int, int], int, int] = ((0, 0), 0, 0)  # conversion, proxies, unsubs
 
     def compose(self) -> ComposeResult:
@@ -205,6 +226,7 @@ class DetailScreen(Screen[int | None]):
             stats_document,
             unsubscribed_of,
         )
+        from store.workers import workers_of
 
         config = self.app.config  # type: ignore[attr-defined]
         filter_key = (self.filter, self.search_text)
@@ -216,6 +238,8 @@ class DetailScreen(Screen[int | None]):
                 machine = machine_opened_of(ids, config.feedback.machine_open_seconds).get(campaign.id, 0)
                 gone = unsubscribed_of(ids).get(campaign.id, 0)
                 self.slow_figures = (conversion_of(ids).get(campaign.id, (0, 0)), machine, gone)
+                if campaign.state in LIVE_STATES:
+                    self.workers_line = workers_text(workers_of(campaign.id))
             stats = stats_document(campaign, message_counts(ids).get(campaign.id, {}), *self.slow_figures)
             sends = sends_per_minute(self.campaign_id) if series else None
             opens = opens_per_hour(self.campaign_id) if series and stats["opened"] is not None else None
@@ -247,7 +271,9 @@ class DetailScreen(Screen[int | None]):
         done = stats["recipients"] - stats["pending"] - stats["sending"]
         self.query_one("#progress", ProgressBar).update(total=max(1, stats["recipients"]), progress=done)
         self.query_one("#progress-label", Static).update(f" {done:,} of {stats['recipients']:,} processed")
-        self.query_one("#status", Static).update(status_line(stats, self.rate_per_minute()))
+        self.query_one("#status", Static).update(
+            status_line(stats, self.rate_per_minute(), self.workers_line)
+        )
         self.query_one("#counts", Static).update(counts_line(stats))
         self.query_one("#engagement", Static).update(engagement_line(stats))
         if event.page is not None and event.filter_key == (self.filter, self.search_text):

@@ -72,6 +72,9 @@ def test_two_workers_on_one_database_send_each_message_once(store, gateway):
     assert gateway.count_by_recipient() == {phone: 1 for phone in PHONES}
     senders = {m.worker for m in Message.select(Message.worker)}
     assert senders <= {"a", "b"}
+    from store.workers import all_workers
+
+    assert {w["name"]: w["state"] for w in all_workers()} == {"a": "stopped", "b": "stopped"}
     assert Campaign.get_by_id(campaign_id).state == "sent"
 
 

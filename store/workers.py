@@ -1,0 +1,62 @@
+"""Engines on the database (TUIs and `campaigns worker`): who sends what, and who stopped answering."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+
+from store.clock import iso, utcnow
+from store.db import database
+from store.models import Worker
+
+HEARTBEAT_SECONDS = 5.0
+SILENT_AFTER = timedelta(seconds=3 * HEARTBEAT_SECONDS)  # three missed heartbeats
+
+
+def register(name: str, now: datetime | None = None) -> None:
+    """This engine starts (or starts again under the same name)."""
+    now = now or utcnow()
+    fields = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": now, "heartbeat_at": now,
+              "sending": None, "sent": 0, "stopped_at": None}  # fmt: skip
+    Worker.insert(name=name, **fields).on_conflict(
+        conflict_target=[Worker.name], update={getattr(Worker, k): v for k, v in fields.items()}
+    ).execute()
+
+
+def heartbeat(name: str, sending: list[int], sent: int, now: datetime | None = None) -> None:
+    Worker.update(heartbeat_at=now or utcnow(), sending=",".join(map(str, sending)) or None, sent=sent).where(
+        Worker.name == name
+    ).execute()
+
+
+def stopped(name: str, now: datetime | None = None) -> None:
+    Worker.update(stopped_at=now or utcnow(), sending=None).where(Worker.name == name).execute()
+
+
+def describe(worker: Worker, now: datetime) -> dict[str, Any]:
+    silent = worker.stopped_at is None and now - worker.heartbeat_at > SILENT_AFTER
+    state = "stopped" if worker.stopped_at else "silent" if silent else "alive"
+    return {
+        "name": worker.name, "host": worker.host, "pid": worker.pid, "state": state,
+        "started_at": iso(worker.started_at), "heartbeat_at": iso(worker.heartbeat_at),
+        "sending": [int(i) for i in worker.sending.split(",")] if worker.sending else [],
+        "sent": worker.sent, "silent_for_seconds": int((now - worker.heartbeat_at).total_seconds()),
+    }  # fmt: skip
+
+
+def all_workers(now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every engine that ever ran here, the most recent first."""
+    now = now or utcnow()
+    return [describe(w, now) for w in Worker.select().order_by(Worker.heartbeat_at.desc())]
+
+
+def workers_of(campaign_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The engines that claimed the campaign's messages, with their state."""
+    now = now or utcnow()
+    sql = f"SELECT DISTINCT worker FROM message WHERE campaign_id = {database.param} AND worker IS NOT NULL"
+    names = [row[0] for row in database.execute_sql(sql, [campaign_id])]
+    if not names:
+        return []
+    return [describe(w, now) for w in Worker.select().where(Worker.name.in_(names)).order_by(Worker.name)]

@@ -40,9 +40,18 @@ def fill(campaigns: int, recipients: int) -> None:
             state = states[i % len(states)]
             sent = created + timedelta(hours=1) if state != "draft" else None
             rows.append((f"Campagna {i}", "email", "Centro", "Ciao", state, created, created, sent, sent))
-        insert_rows(Campaign, [Campaign.name, Campaign.channel, Campaign.sender, Campaign.body, Campaign.state,
-                               Campaign.created_at, Campaign.updated_at, Campaign.first_sent_at,
-                               Campaign.last_sent_at], rows)  # fmt: skip
+        columns = [
+            Campaign.name,
+            Campaign.channel,
+            Campaign.sender,
+            Campaign.body,
+            Campaign.state,
+            Campaign.created_at,
+            Campaign.updated_at,
+            Campaign.first_sent_at,
+            Campaign.last_sent_at,
+        ]
+        insert_rows(Campaign, columns, rows)
         ids = [row[0] for row in Campaign.select(Campaign.id).tuples()]
         messages = []
         for campaign_id in ids:
@@ -95,9 +104,9 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"  {rows:,} rows; a refresh round took {median(refreshed):.0f} ms (median)")
     verdict = "meets" if median(opened) <= GOAL_MS else "MISSES"
-    print(f"| the summary with {args.campaigns:,} campaigns in its period (200,000 messages), from the app's "
-          f"start to the filled table | {median(opened):.0f} ms (median of {args.runs}; best {min(opened):.0f} ms) "
-          f"| <= {GOAL_MS} ms | {verdict} |")  # fmt: skip
+    what = f"the summary with {args.campaigns:,} campaigns in its period, from the app's start to the table"
+    figure = f"{median(opened):.0f} ms (median of {args.runs}; best {min(opened):.0f} ms)"
+    print(f"| {what} | {figure} | <= {GOAL_MS} ms | {verdict} |")
 
 
 if __name__ == "__main__":

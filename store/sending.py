@@ -19,7 +19,7 @@ from typing import Any
 
 from peewee import chunked, fn
 
-from store.bulk import execute_many, select_in, sql_value
+from store.bulk import execute_many, run_many, select_in, sql_value
 from store.clock import utcnow
 from store.db import database, is_postgres, write_transaction
 from store.models import CHANNELS, Campaign, Message, SentLedger
@@ -286,7 +286,8 @@ def journal(entries: list[Entry], handed: list[int], now: datetime | None = None
         ]  # fmt: skip
         rows += [(i, "handed", at, None, None, None, False, None) for i in handed if i in allowed]
         if rows:
-            cursor.executemany(
+            run_many(
+                cursor,
                 _sql(
                     "INSERT INTO send_journal (message_id, kind, at, provider_id, error, next_attempt_at, "
                     "maybe_sent, dead_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -307,18 +308,19 @@ def fold(entries: list[Entry], handed: list[tuple[int, datetime]]) -> None:
 
 def _apply(cursor: Any, entries: list[Entry], handed: list[tuple[Any, Any]]) -> None:
     if handed:
-        cursor.executemany(
+        run_many(
+            cursor,
             _sql("UPDATE message SET handed_at = ? WHERE id = ? AND state = 'sending'"),
             [(sql_value(at), message_id) for message_id, at in handed],
         )
     sent = [e for e in entries if e.kind == "sent"]
     if sent:
-        cursor.executemany(
+        run_many(cursor,
             _sql("UPDATE message SET state = 'sent', provider_id = ?, sent_at = ?, lease_until = NULL, "
                  "error = NULL WHERE id = ?"),
             [(e.provider_id, sql_value(e.at), e.message_id) for e in sent],
         )  # fmt: skip
-        cursor.executemany(
+        run_many(cursor,
             _sql("INSERT INTO sent_ledger (channel, address, body_hash, sent_at, message_id) "
                  "VALUES (?, ?, ?, ?, ?)"),
             [(e.channel, e.address, e.body_hash, sql_value(e.at), e.message_id) for e in sent],
@@ -327,7 +329,7 @@ def _apply(cursor: Any, entries: list[Entry], handed: list[tuple[Any, Any]]) -> 
         for e in sent:
             first, last = spans.get(e.campaign_id, (e.at, e.at))
             spans[e.campaign_id] = (min(first, e.at), max(last, e.at))
-        cursor.executemany(
+        run_many(cursor,
             _sql("UPDATE campaign SET first_sent_at = COALESCE(first_sent_at, ?), last_sent_at = CASE "
                  "WHEN last_sent_at IS NULL OR last_sent_at < ? THEN ? ELSE last_sent_at END WHERE id = ?"),
             [(sql_value(first), sql_value(last), sql_value(last), campaign_id)
@@ -341,19 +343,21 @@ def _apply(cursor: Any, entries: list[Entry], handed: list[tuple[Any, Any]]) -> 
         if e.kind == "pending"
     ]
     if retries:
-        cursor.executemany(
+        run_many(cursor,
             _sql("UPDATE message SET state = 'pending', next_attempt_at = ?, error = ?, lease_until = NULL, "
                  "handed_at = NULL, resent_after_crash = (resent_after_crash OR ?) WHERE id = ?"),
             retries,
         )  # fmt: skip
     failures = [(e.error, e.message_id) for e in entries if e.kind == "failed"]
     if failures:
-        cursor.executemany(
-            _sql("UPDATE message SET state = 'failed', error = ?, lease_until = NULL WHERE id = ?"), failures
+        run_many(
+            cursor,
+            _sql("UPDATE message SET state = 'failed', error = ?, lease_until = NULL WHERE id = ?"),
+            failures,
         )
     dead = [(sql_value(e.at), e.dead_token) for e in entries if e.dead_token]
     if dead:
-        cursor.executemany(_sql("UPDATE contact SET push_token_dead_at = ? WHERE push_token = ?"), dead)
+        run_many(cursor, _sql("UPDATE contact SET push_token_dead_at = ? WHERE push_token = ?"), dead)
 
 
 def _fold_left_behind(campaign_id: int, expired: list[int]) -> None:

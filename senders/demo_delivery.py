@@ -40,7 +40,7 @@ def simulate_round(now: datetime | None = None, since_minutes: int = 30) -> int:
         "SELECT m.id, c.channel, m.sent_at, m.opened_at FROM message m "
         f"JOIN campaign c ON c.id = m.campaign_id WHERE m.state = 'sent' AND m.sent_at >= {p} "
         "AND m.clicked_at IS NULL "
-        "AND c.channel IN ('sms', 'email') ORDER BY m.id DESC LIMIT 5000",
+        "AND c.channel IN ('sms', 'email') LIMIT 50000",
         [sql_value(now - timedelta(minutes=since_minutes))],
     ).fetchall()
     hits, receipts = [], []

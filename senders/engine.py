@@ -107,17 +107,21 @@ class Engine:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=POLL_SECONDS)
         finally:
-            for run, _task in self.runs.values():
-                run.stop()
-            if self.runs:
-                await asyncio.gather(*(task for _run, task in self.runs.values()), return_exceptions=True)
-            await self._reap()
-            # The last answers are journaled and folded in the recorder's thread, not on the loop.
-            await asyncio.shield(asyncio.to_thread(self.recorder.close))
-            beating.cancel()
-            await asyncio.shield(self._said_stopped())
-            if server is not None:
-                await server.stop()
+            beating.cancel()  # first: whatever fails below, this engine stops saying it is alive
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+            try:
+                for run, _task in self.runs.values():
+                    run.stop()
+                if self.runs:
+                    await asyncio.gather(*(task for _run, task in self.runs.values()), return_exceptions=True)
+                await self._reap()
+                # The last answers are journaled and folded in the recorder's thread, not on the loop.
+                await asyncio.shield(asyncio.to_thread(self.recorder.close))
+            finally:
+                await asyncio.shield(self._said_stopped())
+                if server is not None:
+                    await server.stop()
         return self.status
 
     async def _heartbeats(self) -> None:

@@ -38,18 +38,19 @@ def clone_campaign(campaign_id: int, now: datetime | None = None) -> tuple[Campa
 
 def delete_draft(campaign_id: int) -> int:
     """Deletes a draft and its recipients; anything else is refused (its history is the ledger)."""
-    campaign = get_campaign(campaign_id)
+    get_campaign(campaign_id)
     with write_transaction():
-        if (
-            campaign.state != "draft"
-            or not Campaign.select()
-            .where((Campaign.id == campaign_id) & (Campaign.state == "draft"))
-            .exists()
-        ):
+        # One conditional statement: a Send Now committed a moment ago must win over this delete.
+        Message.delete().where(
+            (Message.campaign == campaign_id)
+            & Message.campaign.in_(Campaign.select(Campaign.id).where(Campaign.state == "draft"))
+        ).execute()
+        deleted = (
+            Campaign.delete().where((Campaign.id == campaign_id) & (Campaign.state == "draft")).execute()
+        )
+        if not deleted:
             state = Campaign.get_by_id(campaign_id).state
             raise InvalidState(f"campaign {campaign_id} is {state}: only drafts can be deleted")
-        Message.delete().where(Message.campaign == campaign_id).execute()
-        Campaign.delete().where(Campaign.id == campaign_id).execute()
     return campaign_id
 
 

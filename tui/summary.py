@@ -123,6 +123,7 @@ class SummaryLoaded(Message):
     matching: int  # campaigns the filter lets through; more than `docs` when paged
     total: int  # campaigns in the period
     name_filter: str
+    number: int  # which read: an older one that finishes late is not shown
 
 
 class SummaryScreen(SummaryActions):
@@ -164,6 +165,8 @@ class SummaryScreen(SummaryActions):
         self.highlight_next: int | None = None  # the campaign to highlight when the next rows land
         self.name_filter = ""
         self.shown = PAGE  # how many of the period's campaigns the table holds (more as one scrolls)
+        self.loads = 0  # reads started; only the newest is shown
+        self.cursor_row_next: int | None = None  # where the cursor goes when the next rows land
         self.matching = 0
         self.total = 0
 
@@ -187,18 +190,22 @@ class SummaryScreen(SummaryActions):
 
     # -- data -----------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
     def load(self) -> None:
+        """Reads the campaigns again, off the loop; only the newest read is shown."""
+        self.loads += 1
+        self.read_campaigns(self.loads, self.period, self.name_filter, self.shown)
+
+    @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
+    def read_campaigns(self, number: int, period: Period, name_filter: str, shown: int) -> None:
         from store.campaigns import campaign_listing, campaigns_by_ids
         from store.db import connection
         from store.stats import stats_of
 
-        period, name_filter, shown = self.period, self.name_filter, self.shown
         seconds = self.app.config.feedback.machine_open_seconds  # type: ignore[attr-defined]
         with connection():
             ids, total = campaign_listing(period, name_filter)
             docs = stats_of(campaigns_by_ids(ids[:shown]), seconds)
-        self.post_message(SummaryLoaded(period, docs, len(ids), total, name_filter))
+        self.post_message(SummaryLoaded(period, docs, len(ids), total, name_filter, number))
 
     def refresh_if_visible(self) -> None:
         if self.app.screen is self:
@@ -212,8 +219,8 @@ class SummaryScreen(SummaryActions):
         if self.refresh_timer is not None:
             self.refresh_timer.stop()
         self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.refresh_if_visible)
-        if event.period != self.period or event.name_filter != self.name_filter:
-            return  # an answer for a period or a filter the user already left
+        if event.number < self.loads or event.period != self.period or event.name_filter != self.name_filter:
+            return  # a read overtaken by a newer one (the thread of a cancelled worker still posts)
         if self.loaded_once:
             self.announce_changes(self.docs, event.docs)
         self.loaded_once = True
@@ -285,7 +292,10 @@ class SummaryScreen(SummaryActions):
                     for (key, _label, _width), cell in zip(COLUMNS, cells, strict=True):
                         if table.get_cell(str(doc["id"]), key) != cell:
                             table.update_cell(str(doc["id"]), key, cell)
-            if selected is not None and str(selected) in wanted:
+            if self.cursor_row_next is not None and docs:
+                table.move_cursor(row=min(self.cursor_row_next, len(docs) - 1), animate=False)
+                self.cursor_row_next = None
+            elif selected is not None and str(selected) in wanted:
                 table.move_cursor(row=wanted.index(str(selected)), animate=False)
         empty = self.query_one("#empty", Static)
         table.display = bool(docs) or not self.loaded_once or bool(self.name_filter)
@@ -329,7 +339,7 @@ class SummaryScreen(SummaryActions):
     def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value == "more":  # the end of what was read: read the next page
             self.shown += PAGE
-            self.highlight_next = self.selected_id()
+            self.cursor_row_next = event.cursor_row  # the first of the next page lands here
             self.load()
         self.show_selected()
         self.refresh_bindings()  # the footer shows what applies to this campaign

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from textual.css.query import NoMatches
 
 from fixtures.center import load_center
 from store.config import load_config
@@ -39,6 +40,18 @@ async def loaded(pilot) -> None:
     while not getattr(screen, "loaded_once", True):
         await pilot.pause(0.02)
     await pilot.pause(0.1)
+
+
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    """Waits for what the screen reads off the loop, then for it to be drawn."""
+    for _ in range(int(timeout / 0.05)):
+        try:
+            if condition():
+                break
+        except NoMatches:  # the screen it looks at is not there yet
+            pass
+        await pilot.pause(0.05)
+    await pilot.pause(0.2)
 
 
 async def steady(pilot) -> None:
@@ -93,7 +106,9 @@ def test_editor_of_a_draft(app, snap_compare):
         await loaded(pilot)
         highlight(pilot, "draft")
         await pilot.press("e")
-        await pilot.pause(0.5)
+        await until(
+            pilot, lambda: bool(pilot.app.screen.query("#name") and pilot.app.screen.query_one("#name").value)
+        )
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_editor)
@@ -104,7 +119,7 @@ def test_recipients_of_a_draft(app, snap_compare):
         await loaded(pilot)
         highlight(pilot, "draft")
         await pilot.press("a")
-        await pilot.pause(0.8)
+        await until(pilot, lambda: "Send Now would" in str(pilot.app.screen.query_one("#forecast").render()))
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_recipients)
@@ -115,7 +130,7 @@ def test_send_now_confirmation(app, snap_compare):
         await loaded(pilot)
         highlight(pilot, "draft")
         await pilot.press("s")
-        await pilot.pause(0.8)
+        await until(pilot, lambda: bool(pilot.app.screen.query("#question")))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ask)
 
@@ -124,7 +139,7 @@ def test_period_dialog(app, snap_compare):
     async def ask(pilot) -> None:
         await loaded(pilot)
         await pilot.press("r")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: bool(pilot.app.screen.query("#start")))
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ask)
@@ -135,7 +150,7 @@ def test_test_dialog(app, snap_compare):
         await loaded(pilot)
         highlight(pilot, "draft")
         await pilot.press("t")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: bool(pilot.app.screen.query("#addresses")))
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ask)
@@ -149,7 +164,7 @@ def test_retarget_choices(app, snap_compare):
         while getattr(pilot.app.screen, "stats", None) is None:
             await pilot.pause(0.05)
         await pilot.press("t")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: bool(pilot.app.screen.query("OptionList")))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ask)
 

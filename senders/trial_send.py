@@ -1,7 +1,7 @@
 """A test of a draft: sent now, through the configured transport, to a few addresses typed on the spot.
 
 Marked as a test (`[TEST]` before the subject, or the text) and kept out of everything else: no message
-row, no statistics, no one-week window. Its links point at no message, so opening it records nothing.
+row, no statistics, no one-week window. An email keeps its links as written: nothing to track.
 """
 
 from __future__ import annotations

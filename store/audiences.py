@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from store.bulk import insert_rows
 from store.campaigns import get_campaign
 from store.clock import iso, utcnow
-from store.db import bulk_transaction, database, is_postgres
+from store.db import database, is_postgres
 from store.errors import BadInput
 from store.models import ACCEPTED_STATES, Campaign, Message
 from store.stats import CONVERSION_DAYS
@@ -103,7 +102,7 @@ def write_recipients(campaign_id: int, who: str, out: TextIO) -> int:
 
 def export_recipients(campaign_id: int, who: str, path: str | Path) -> int:
     """Writes the audience as a CSV file (UTF-8 with BOM, for Excel) and returns its rows; all or nothing."""
-    get_campaign(campaign_id)
+    condition(who, get_campaign(campaign_id).channel)  # a bad audience is refused before any file
     target = Path(path).expanduser()
     partial = target.with_name(f".{target.name}.partial")
     try:
@@ -112,18 +111,17 @@ def export_recipients(campaign_id: int, who: str, path: str | Path) -> int:
         with open(descriptor, "w", encoding="utf-8-sig", newline="") as out:
             count = write_recipients(campaign_id, who, out)
         os.replace(partial, target)
-    except (OSError, BadInput) as exc:
-        partial.unlink(missing_ok=True)
-        if isinstance(exc, BadInput):
-            raise
+    except OSError as exc:
         raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)  # gone already when the file was complete
     return count
 
 
 def retarget(campaign_id: int, who: str, now: Any = None) -> tuple[Campaign, int, int]:
     """A new draft with the same content for this audience of the campaign; (draft, recipients, left
     out because they unsubscribed or withdrew consent since). BadInput when nobody is left."""
-    from store.campaigns import create_campaign
+    from store.drafts import new_draft_from
 
     source = get_campaign(campaign_id)
     where = condition(who, source.channel)
@@ -139,17 +137,9 @@ def retarget(campaign_id: int, who: str, now: Any = None) -> tuple[Campaign, int
         [campaign_id],
     ).fetchall()
     left_out = sum(1 for row in rows if not row[4])
-    rows = [row[:4] for row in rows if row[4]]
-    if not rows:
+    recipients = [(*row[:4], "retarget") for row in rows if row[4]]
+    if not recipients:
         why = f": all {left_out:,} unsubscribed or withdrew consent since" if left_out else ""
         raise BadInput(f"nobody to target among those who {LABELS[who]}{why}; no draft was created")
-    name = f"{source.name} · {LABELS[who]}"[:200]
-    fields = [Message.contact, Message.address, Message.first_name, Message.last_name]
-    with bulk_transaction():  # the draft and its recipients, or nothing
-        draft = create_campaign(channel=source.channel, name=name, sender=source.sender, body=source.body,
-                                subject=source.subject, coupon=source.coupon, now=now)  # fmt: skip
-        constants = {Message.campaign: draft.id, Message.source: "retarget", Message.state: "pending",
-                     Message.added_at: now}  # fmt: skip
-        added = insert_rows(Message, fields, [tuple(r) for r in rows], constants=constants,
-                            ignore_conflicts=True)  # fmt: skip
+    draft, added = new_draft_from(source, f"{source.name} · {LABELS[who]}"[:200], recipients, now)
     return draft, added, left_out

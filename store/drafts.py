@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from store.bulk import insert_rows
 from store.campaigns import create_campaign, get_campaign
@@ -27,12 +28,21 @@ def clone_campaign(campaign_id: int, now: datetime | None = None) -> tuple[Campa
         f"{database.param} ORDER BY id",
         [campaign_id],
     ).fetchall()
+    return new_draft_from(source, name, rows, now)
+
+
+def new_draft_from(
+    source: Campaign, name: str, recipients: list[tuple[Any, ...]], now: datetime
+) -> tuple[Campaign, int]:
+    """A draft with the content of `source` and these recipients (contact id, address, first name, last
+    name, where they came from), in one transaction; (draft, recipients added)."""
+    fields = [Message.contact, Message.address, Message.first_name, Message.last_name, Message.source]
     with bulk_transaction():
         draft = create_campaign(channel=source.channel, name=name, sender=source.sender, body=source.body,
                                 subject=source.subject, coupon=source.coupon, now=now)  # fmt: skip
-        fields = [Message.contact, Message.address, Message.first_name, Message.last_name, Message.source]
         constants = {Message.campaign: draft.id, Message.state: "pending", Message.added_at: now}
-        added = insert_rows(Message, fields, [tuple(r) for r in rows], constants=constants)
+        added = insert_rows(Message, fields, [tuple(r) for r in recipients], constants=constants,
+                            ignore_conflicts=True)  # fmt: skip
     return draft, added
 
 

@@ -266,10 +266,9 @@ def _add_known(
     """Picked contacts and all patients: their own address for the channel."""
     seen: set[str] = set()
     ready: list[Ready] = []
-    addresses = [_channel_address(campaign.channel, contact)[0] for _position, contact in contacts]
-    unsubscribed = opted_out_among([a for a in addresses if a])
-    for position, contact in contacts:
-        address, reason = _channel_address(campaign.channel, contact)
+    addresses = [_channel_address(campaign.channel, contact) for _position, contact in contacts]
+    unsubscribed = opted_out_among([address for address, _reason in addresses if address])
+    for (position, contact), (address, reason) in zip(contacts, addresses, strict=True):
         if not address:
             who = f"{contact['first_name']} {contact['last_name']} (id {contact['id']})"
             report.refuse_row(position, who, reason)

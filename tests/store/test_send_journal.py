@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
-from store.models import Message, SendJournal, SentLedger
-from store.queue import cancel_campaign
-from store.sending import Outcome, claim, entries_of, journal
+from store.models import Campaign, Message, SendJournal, SentLedger
+from store.queue import cancel_campaign, pause_campaign
+from store.sending import Outcome, claim, entries_of, fold, journal
 from tests.conftest import NOW
 from tests.senders.conftest import campaign_to
 
@@ -46,3 +46,38 @@ def test_cancel_keeps_a_message_the_journal_says_is_with_the_provider(store):
     assert found[handed.address].state == "sending"  # its answer is coming
     assert found[never.address].state == "cancelled"
     assert journal([], [never.id], NOW) == set()  # and nothing more may go
+
+
+def test_a_fold_writes_every_kind_of_answer_many_at_a_time(store):
+    campaign_id = campaign_to("email", ADDRESSES)
+    sent, retried, failed, waiting, _never = claim(campaign_id, "engine", 10, now=NOW).messages
+    handed = [sent.id, retried.id, failed.id, waiting.id]
+    assert journal([], handed, NOW) == set(handed)
+    answered = NOW + timedelta(seconds=2)
+    results = [(Outcome(sent.id, "sent", provider_id="smtp:42"), sent),
+               (Outcome(retried.id, "retry", error="SMTP 451 try later", maybe_sent=True), retried),
+               (Outcome(failed.id, "failed", error="SMTP 550 no such user"), failed)]  # fmt: skip
+    entries = entries_of(results, answered)
+    journal(entries, [], answered)
+    fold(entries, [(message_id, NOW) for message_id in handed])
+
+    found = by_address()
+    assert (found[sent.address].state, found[sent.address].provider_id) == ("sent", "smtp:42")
+    assert found[sent.address].sent_at == answered
+    assert [(row.address, row.sent_at) for row in SentLedger.select()] == [(sent.address, answered)]
+    assert Campaign.get_by_id(campaign_id).last_sent_at == answered
+    again = found[retried.address]
+    assert (again.state, again.error, again.resent_after_crash) == ("pending", "SMTP 451 try later", True)
+    assert again.next_attempt_at > answered and again.handed_at is None
+    assert (found[failed.address].state, found[failed.address].error) == ("failed", "SMTP 550 no such user")
+    # Handed over, no answer yet: the hand-over is what a crash would be judged by.
+    assert (found[waiting.address].state, found[waiting.address].handed_at) == ("sending", NOW)
+    assert SendJournal.select().count() == 0
+
+
+def test_a_paused_campaign_hands_over_nothing_more(store):
+    campaign_id = campaign_to("email", ADDRESSES[:2])
+    first, second = claim(campaign_id, "engine", 10, now=NOW).messages
+    assert journal([], [first.id], NOW) == {first.id}
+    pause_campaign(campaign_id)
+    assert journal([], [second.id], NOW) == set()

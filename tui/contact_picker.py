@@ -46,7 +46,7 @@ class ContactPicker(Screen[list[int] | None]):
         yield Static("Loading the contacts…", id="counts")
         yield Static(header_line(), id="header")
         yield ContactList(id="contacts")
-        yield Footer()
+        yield Footer(show_command_palette=False, compact=True)  # fits 80 columns; ctrl+p still works
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).focus()

@@ -86,7 +86,7 @@ class EditorScreen(Screen[int | None]):
         yield Static(id="counter")
         yield Static(id="preview")
         yield Static(id="status")
-        yield Footer()
+        yield Footer(show_command_palette=False, compact=True)  # fits 80 columns; ctrl+p still works
 
     def on_mount(self) -> None:
         self.query_one("#channel" if self.campaign_id is None else "#name").focus()

@@ -56,7 +56,7 @@ class RecipientsScreen(Screen[None]):
         yield Static(id="working")
         yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="progress")
         yield Static(id="outcome")
-        yield Footer()
+        yield Footer(show_command_palette=False, compact=True)  # fits 80 columns; ctrl+p still works
 
     def on_mount(self) -> None:
         self.query_one("#progress").display = False

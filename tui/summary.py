@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from store.period import Period
 from tui.summary_actions import PAGE, SummaryActions
 
 REFRESH_SECONDS = 2.0
+CONVERSION_SECONDS = 30.0  # reservations come over weeks: the costliest figure is read less often
 STATE_STYLES = {
     "draft": "dim",
     "queued": "cyan",
@@ -162,6 +164,7 @@ class SummaryScreen(SummaryActions):
         self.docs: dict[int, dict[str, Any]] = {}
         self.loaded_once = False
         self.refresh_timer: Timer | None = None
+        self.filter_timer: Timer | None = None  # the read after the name filter's last key
         self.highlight_next: int | None = None  # the campaign to highlight when the next rows land
         self.name_filter = ""
         self.shown = PAGE  # how many of the period's campaigns the table holds (more as one scrolls)
@@ -169,6 +172,8 @@ class SummaryScreen(SummaryActions):
         self.cursor_row_next: int | None = None  # where the cursor goes when the next rows land
         self.matching = 0
         self.total = 0
+        # Conversion read at most every CONVERSION_SECONDS per campaign (only the reading thread uses it).
+        self.conversions: dict[int, tuple[float, tuple[int, int]]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -202,9 +207,17 @@ class SummaryScreen(SummaryActions):
         from store.stats import stats_of
 
         seconds = self.app.config.feedback.machine_open_seconds  # type: ignore[attr-defined]
+        now = time.monotonic()
+        known = {i: value for i, (at, value) in self.conversions.items() if now - at < CONVERSION_SECONDS}
         with connection():
             ids, total = campaign_listing(period, name_filter)
-            docs = stats_of(campaigns_by_ids(ids[:shown]), seconds)
+            docs = stats_of(campaigns_by_ids(ids[:shown]), seconds, known)
+        for doc in docs:
+            if doc["id"] not in known:
+                self.conversions[doc["id"]] = (
+                    now,
+                    (doc["conversion"]["patients"], doc["conversion"]["reservations"]),
+                )
         self.post_message(SummaryLoaded(period, docs, len(ids), total, name_filter, number))
 
     def refresh_if_visible(self) -> None:

@@ -13,6 +13,7 @@ from store.period import Period
 from tui.period_dialog import PeriodDialog
 
 PAGE = 200  # campaigns read and drawn at a time: the table holds what a person scrolls through
+FILTER_PAUSE_SECONDS = 0.15
 
 
 class SummaryActions(Screen[None]):
@@ -57,6 +58,7 @@ class SummaryActions(Screen[None]):
         self.app.push_screen(PeriodDialog(self.period, today=self.today), chosen)
 
     def action_refresh(self) -> None:
+        self.conversions = {}  # asked for: every figure read again, conversion too
         self.load()
 
     def back_from(self, campaign_id: int | None) -> None:
@@ -214,7 +216,10 @@ class SummaryActions(Screen[None]):
     def filter_changed(self, event: Input.Changed) -> None:
         self.name_filter = event.value.strip()
         self.shown = PAGE
-        self.load()
+        # Read once typing pauses, not on every key: each read of 10,000 campaigns takes a thread.
+        if self.filter_timer is not None:
+            self.filter_timer.stop()
+        self.filter_timer = self.set_timer(FILTER_PAUSE_SECONDS, self.load)
 
     @on(Input.Submitted, "#name-filter")
     def filter_submitted(self, event: Input.Submitted) -> None:

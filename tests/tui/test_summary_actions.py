@@ -1,3 +1,4 @@
+from datetime import timedelta
 from pathlib import Path
 
 from textual.widgets import DataTable
@@ -128,3 +129,37 @@ async def test_a_long_period_is_read_a_page_at_a_time(sqlite_store):
         await wait_until(pilot, lambda: table.row_count == 250)
         assert table.cursor_row == 200  # on the first campaign of the page just read, not back at the top
         assert summary.selected_id() is not None
+
+
+async def test_f5_reads_conversion_again_which_the_two_second_refresh_keeps_for_a_while(sqlite_store):
+    from tests.store.test_stats import book, message, people
+
+    people()
+    campaign = create_campaign(channel="email", name="Check-up", sender="Centro", body="Ciao", now=NOW)
+    Campaign.update(state="sent", last_sent_at=NOW).where(Campaign.id == campaign.id).execute()
+    message(campaign, 1, "a@example.org")
+    app = make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)
+
+    def conversion_shown() -> str:
+        return str(
+            app.screen.query_one("#campaigns", DataTable).get_cell(str(campaign.id), "conversion")
+        ).strip()
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.screen.loaded_once)
+        assert conversion_shown() == "0.0%"
+        book(1, NOW + timedelta(days=2))
+        loads = app.screen.loads
+        await wait_until(pilot, lambda: app.screen.loads > loads + 1)  # two refreshes went by
+        assert conversion_shown() == "0.0%"  # the costliest figure: read at most every 30 s
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: conversion_shown() == "100%")
+
+
+async def test_the_name_filter_reads_once_typing_pauses(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: demo_app.screen.loaded_once)
+        loads = demo_app.screen.loads
+        await pilot.press("slash", *"screening")
+        await wait_until(pilot, lambda: "named “screening”" in text_of(demo_app, "#title"))
+        assert demo_app.screen.loads == loads + 1

@@ -82,13 +82,14 @@ def _rows(campaign: Campaign, who: str) -> Iterator[tuple[Any, ...]]:
         yield from batch
 
 
-def write_recipients(campaign_id: int, who: str, out: TextIO) -> int:
-    """Writes the audience as CSV rows to `out` and returns how many."""
+def write_recipients(campaign_id: int, who: str, out: TextIO, separator: str = ",") -> int:
+    """Writes the audience as CSV rows to `out` and returns how many; `separator` `;` is what Excel set
+    to Italian (or most of Europe) opens as columns."""
     campaign = get_campaign(campaign_id)
     condition(who, campaign.channel)  # a bad audience is refused before anything is written
     columns = [_ADDRESS_COLUMN[campaign.channel], "first_name", "last_name", "contact_id", "state", "reason",
                "sent_at", "delivered_at", "opened_at", "clicked_at"]  # fmt: skip
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=separator)
     writer.writerow(columns)
     count = 0
     for row in _rows(campaign, who):
@@ -100,7 +101,7 @@ def write_recipients(campaign_id: int, who: str, out: TextIO) -> int:
     return count
 
 
-def export_recipients(campaign_id: int, who: str, path: str | Path) -> int:
+def export_recipients(campaign_id: int, who: str, path: str | Path, separator: str = ",") -> int:
     """Writes the audience as a CSV file (UTF-8 with BOM, for Excel) and returns its rows; all or nothing."""
     condition(who, get_campaign(campaign_id).channel)  # a bad audience is refused before any file
     target = Path(path).expanduser()
@@ -109,7 +110,7 @@ def export_recipients(campaign_id: int, who: str, path: str | Path) -> int:
         # Personal data: readable by its owner only, whatever the umask.
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with open(descriptor, "w", encoding="utf-8-sig", newline="") as out:
-            count = write_recipients(campaign_id, who, out)
+            count = write_recipients(campaign_id, who, out, separator)
         os.replace(partial, target)
     except OSError as exc:
         raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from None

@@ -188,8 +188,12 @@ def _stats_text(d: dict[str, Any]) -> str:
 @click.option(
     "--out", "out", required=True, metavar="FILE.csv", help="Where to write the list; - for stdout."
 )
+@click.option(
+    "--separator", type=click.Choice([",", ";", "tab"]), default=",", show_default=True,
+    help="';' for Excel set to Italian (or most of Europe): it opens comma-separated rows in one column.",
+)  # fmt: skip
 @common_options
-def export(campaign_id: int, who: str, out: str) -> None:
+def export(campaign_id: int, who: str, out: str, separator: str) -> None:
     """Write a list of the campaign's recipients as CSV, ready for Excel.
 
     One row per recipient: address, names, contact id, state and reason, when it was sent, delivered,
@@ -203,10 +207,11 @@ def export(campaign_id: int, who: str, out: str) -> None:
     if out == "-" and rt.as_json:
         raise BadInput("--out - writes the CSV on standard output, where --json cannot print too")
     rt.open_store()
+    between = "\t" if separator == "tab" else separator
     if out == "-":
-        write_recipients(campaign_id, who, sys.stdout)
+        write_recipients(campaign_id, who, sys.stdout, between)
         return
-    rows = export_recipients(campaign_id, who, out)
+    rows = export_recipients(campaign_id, who, out, between)
     path = str(Path(out).expanduser().resolve())
     rt.emit({"rows": rows, "path": path}, f"{rows:,} recipient{'' if rows == 1 else 's'} written to {out}.")
 

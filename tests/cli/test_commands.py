@@ -1,3 +1,4 @@
+import csv
 import subprocess
 import sys
 
@@ -156,6 +157,12 @@ def test_export_writes_who_did_not_open_and_says_how_many(campaigns, tmp_path):
         "path": str(out),
     }
     assert out.read_text(encoding="utf-8-sig").startswith("email,first_name,last_name,")
+    italian = campaigns(
+        "export", str(sent_email["id"]), "--who", "sent", "--out", str(out), "--separator", ";"
+    )
+    rows = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
+    assert italian.code == 0 and rows[0][:3] == ["email", "first_name", "last_name"]
+    assert len(rows) == sent_email["sent"] + 1 and all(len(row) == len(rows[0]) for row in rows)
     sms = next(c for c in listed if c["channel"] == "sms")
     refused = campaigns("export", str(sms["id"]), "--who", "opened", "--out", str(out))
     assert refused.code == 2 and "email only" in one_line_error(refused)

@@ -10,7 +10,7 @@ from peewee import JOIN, chunked
 
 from store.clock import utcnow
 from store.models import Campaign, Contact, Message, SentLedger
-from store.templates import Personaliser
+from store.templates import Personaliser, bare_names
 from store.window import body_hash, parse_window
 
 _ADDRESSES_PER_QUERY = 900
@@ -23,6 +23,19 @@ class Forecast:
     skipped_window: int  # the same body went to the same address within the window
     skipped_opted_out: int  # consent withdrawn since they were added
     window: str
+    blank_names: int = 0  # of those sent, how many lack a name the message prints bare ("Ciao ,")
+    bare_names: tuple[str, ...] = ()  # the name placeholders the message prints bare
+
+    def blank_names_note(self) -> str:
+        """One line about recipients whose greeting reads empty, or nothing."""
+        if not self.blank_names:
+            return ""
+        shown = " or ".join(f"{{{{ {name} }}}}" for name in self.bare_names)
+        who = "one has" if self.blank_names == 1 else f"{self.blank_names:,} have"
+        return (
+            f'{who} no name for {shown}, which reads empty for them ("Ciao ,"); '
+            f"{{{{ {self.bare_names[0]} or 'Gentile paziente' }}}} gives a fallback."
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,15 +69,24 @@ def forecast(campaign: Campaign, window: str = "7d", now: datetime | None = None
     reachable = [row for row in rows if row[3] is not False]  # None: no contact behind the address
     opted_out = len(rows) - len(reachable)
     span = parse_window(window)
-    windowed = 0
+    windowed: set[str] = set()
     if span > timedelta(0) and reachable:
         hashes = rendered_hashes(campaign, [(r[1], r[2]) for r in reachable])
         sent = recently_sent(campaign.channel, [r[0] for r in reachable], now - span)
-        windowed = sum(1 for r, h in zip(reachable, hashes, strict=True) if (r[0], h) in sent)
+        windowed = {r[0] for r, h in zip(reachable, hashes, strict=True) if (r[0], h) in sent}
+        reachable = [r for r in reachable if r[0] not in windowed]
+    used = bare_names(campaign.body) | (bare_names(campaign.subject) if campaign.subject else frozenset())
     return Forecast(
         pending=len(rows),
-        will_send=len(reachable) - windowed,
-        skipped_window=windowed,
+        will_send=len(reachable),
+        skipped_window=len(rows) - opted_out - len(reachable),
         skipped_opted_out=opted_out,
         window=window,
+        blank_names=_blank_names(used, reachable),
+        bare_names=tuple(sorted(used)),
     )
+
+
+def _blank_names(used: frozenset[str], rows: list[tuple[Any, ...]]) -> int:
+    first, last = "first_name" in used, "last_name" in used
+    return sum(1 for r in rows if (first and not (r[1] or "").strip()) or (last and not (r[2] or "").strip()))

@@ -63,6 +63,23 @@ def _substitution(source: str) -> tuple[str | tuple[str], ...] | None:
     return tuple(parts)
 
 
+@lru_cache(maxsize=256)
+def bare_names(source: str) -> frozenset[str]:
+    """The name placeholders printed as they are (`{{ first_name }}`), outside any `{% if %}`: those
+    read empty for a recipient without that name ("Ciao ,"), unless the author wrote a fallback."""
+    from jinja2 import nodes
+
+    found = set()
+    for node in _environment().parse(source).body:
+        if isinstance(node, nodes.Output):
+            found.update(
+                child.name
+                for child in node.nodes
+                if isinstance(child, nodes.Name) and child.name in ("first_name", "last_name")
+            )
+    return frozenset(found)
+
+
 def render(source: str, values: dict[str, str], what: str = "body") -> str:
     template = compile_template(source, what)
     parts = _substitution(source)

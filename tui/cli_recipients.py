@@ -107,7 +107,8 @@ def check(campaign_id: int) -> None:
     rt.emit(
         found.as_dict(),
         f"{found.pending:,} pending: {found.will_send:,} will be sent, {found.skipped_window:,} skipped "
-        f"(same message within {found.window}), {found.skipped_opted_out:,} skipped (no consent)",
+        f"(same message within {found.window}), {found.skipped_opted_out:,} skipped (no consent)"
+        + (f"\nNote: {found.blank_names_note()}" if found.blank_names else ""),
     )
 
 

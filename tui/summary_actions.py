@@ -128,6 +128,8 @@ class SummaryActions(Screen[None]):
             f"{found.skipped_window:,} had the same message in the last {found.window} and "
             f"{found.skipped_opted_out:,} have no consent, so they are skipped."
         )
+        if found.blank_names:
+            question += f"\n\n[b]Note[/b]: {found.blank_names_note()}"
         if not await self.app.push_screen_wait(ConfirmDialog(question, yes="send now")):
             return
         try:

@@ -172,3 +172,23 @@ def test_forecast_names_what_the_window_and_consent_will_skip(center):
     Contact.update(consent=False).where(Contact.id == 2).execute()
     found = forecast(Campaign.get_by_id(draft.id), "7d", now=NOW)
     assert (found.pending, found.will_send, found.skipped_window, found.skipped_opted_out) == (3, 1, 1, 1)
+    assert found.blank_names == 1  # new@example.org has no first name: "Ciao ,"
+    assert "one has no name for {{ first_name }}" in found.blank_names_note()
+
+
+@pytest.mark.parametrize(
+    ("body", "blank"),
+    [
+        ("Ciao {{ first_name }}, a presto", 2),
+        ("Gentile {{ first_name }} {{ last_name }}", 2),
+        ("Ciao {{ first_name or 'Gentile paziente' }},", 0),
+        ("{% if first_name %}Ciao {{ first_name }},{% else %}Salve,{% endif %}", 0),
+        ("Buongiorno, ecco il coupon {{ coupon }}", 0),
+    ],
+)
+def test_forecast_counts_who_would_read_an_empty_name(center, body, blank):
+    draft = campaign(body=body)
+    add_pasted(draft.id, "maria@example.org, new@example.org, other@example.org")
+    found = forecast(Campaign.get_by_id(draft.id), "7d", now=NOW)
+    assert found.will_send == 3 and found.blank_names == blank
+    assert bool(found.blank_names_note()) == bool(blank)

@@ -25,6 +25,7 @@ async def test_send_now_after_confirmation_and_watch_it_finish(sqlite_store, tmp
         await wait_until(pilot, lambda: app.screen is not summary)
         question = str(app.screen.query_one("#question").render())
         assert "by EMAIL" in question and "30 of 30 recipients get it" in question
+        assert "30 have no name for {{ first_name }}, which reads empty" in question  # pasted, no names
         await pilot.press("y")
         await wait_until(pilot, lambda: Campaign.get_by_id(draft.id).state == "sent", timeout=20)
         await wait_until(pilot, lambda: summary.docs.get(draft.id, {}).get("sent") == 30, timeout=10)

@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from senders.wording import WORDINGS, Wording
+
 _LINK = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", re.IGNORECASE)
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 _HEAD = (
@@ -18,7 +20,6 @@ _HEAD = (
     '<body style="font-family: sans-serif; line-height: 1.5">\n'
 )
 _FOOT = "\n</body></html>\n"
-_UNSUBSCRIBE_TEXT = "To stop receiving these messages: {url}"
 
 
 class HtmlLayout:
@@ -65,19 +66,25 @@ def html_from_text(text: str) -> str:
     return layout_of(text).page()
 
 
-def tracked_html(text: str, click: Callable[[str], str], pixel: str | None, unsubscribe: str | None) -> str:
+def tracked_html(
+    text: str,
+    click: Callable[[str], str],
+    pixel: str | None,
+    unsubscribe: str | None,
+    wording: Wording = WORDINGS["en"],
+) -> str:
     """One recipient's page: links through the click tracker, the open pixel, the unsubscribe link."""
     tail = []
     if unsubscribe:
-        link = html.escape(unsubscribe, quote=True)
-        tail.append(f'\n<p style="font-size: small; color: #666"><a href="{link}">Unsubscribe</a></p>')
+        link, label = html.escape(unsubscribe, quote=True), html.escape(wording.link)
+        tail.append(f'\n<p style="font-size: small; color: #666"><a href="{link}">{label}</a></p>')
     if pixel:
         tail.append(f'\n<img src="{html.escape(pixel, quote=True)}" width="1" height="1" alt="">')
     return layout_of(text).page(click, "".join(tail))
 
 
-def text_with_footer(text: str, unsubscribe: str | None) -> str:
+def text_with_footer(text: str, unsubscribe: str | None, wording: Wording = WORDINGS["en"]) -> str:
     """The plain-text part: the body, then how to unsubscribe."""
     if not unsubscribe:
         return text
-    return f"{text.rstrip()}\n\n--\n{_UNSUBSCRIBE_TEXT.format(url=unsubscribe)}\n"
+    return f"{text.rstrip()}\n\n--\n{wording.footer.format(url=unsubscribe)}\n"

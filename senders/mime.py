@@ -15,6 +15,7 @@ from email.utils import formatdate
 
 from senders.email_body import text_with_footer, tracked_html
 from senders.links import Links
+from senders.wording import WORDINGS, Wording
 
 CRLF = "\r\n"
 
@@ -42,8 +43,15 @@ class EmailBuilder:
     tracked links; without, the bare message (tests of the layout).
     """
 
-    def __init__(self, sender_name: str, from_address: str, links: Links | None = None) -> None:
+    def __init__(
+        self,
+        sender_name: str,
+        from_address: str,
+        links: Links | None = None,
+        wording: Wording = WORDINGS["en"],
+    ) -> None:
         self.links = links
+        self.wording = wording
         self.from_header = from_header(sender_name, from_address)
         self.from_address = from_address
         self.domain = from_address.rpartition("@")[2] or "localhost"
@@ -56,12 +64,13 @@ class EmailBuilder:
         # A test (no message row, a negative id) keeps its links as written: nothing to track.
         links = self.links if message_id > 0 else None
         unsubscribe = links.unsubscribe(message_id) if links else None
-        plain = _base64_lines(text_with_footer(body, unsubscribe))
+        plain = _base64_lines(text_with_footer(body, unsubscribe, self.wording))
         if links is None:
             html = _base64_lines(tracked_html(body, str, None, None))
         else:
             click = functools.partial(links.click, message_id)
-            html = _base64_lines(tracked_html(body, click, links.open_pixel(message_id), unsubscribe))
+            pixel = links.open_pixel(message_id)
+            html = _base64_lines(tracked_html(body, click, pixel, unsubscribe, self.wording))
         unique = self._unique(next(self._counter))
         boundary = f"=_{unique}"  # "=_" never occurs in base64
         headers = [

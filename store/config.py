@@ -46,6 +46,7 @@ class EmailConfig:
     password: str = ""
     rate_per_hour: int = 0
     connections: int = 4
+    language: str = "en"  # of the unsubscribe footer and pages: en or it
 
 
 @dataclass(frozen=True)
@@ -219,3 +220,5 @@ def _check(config: Config) -> None:
         if transport not in allowed:
             choices = " or ".join(repr(a) for a in allowed)
             raise ConfigError(f"[{section}] transport must be {choices}, not {transport!r}")
+    if config.email.language not in ("en", "it"):
+        raise ConfigError(f"[email] language must be 'en' or 'it', not {config.email.language!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import html
 import json
 import logging
 import time
@@ -18,6 +19,7 @@ from typing import Any
 
 from senders.feedback.batcher import Batcher, Busy
 from senders.links import verify, verify_click
+from senders.wording import WORDINGS, Wording
 from store.clock import utcnow
 from store.db import off_loop
 from store.feedback import Hit, Receipt, ReceiptResult, apply_receipts, record_hits
@@ -39,7 +41,7 @@ RECEIPT_RETRY_SECONDS = 0.25
 RECEIPT_PATIENCE_SECONDS = 10.0
 _NO_STORE = [(b"cache-control", b"no-store, private")]
 _PAGE = (
-    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>\n'
+    '<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8"><title>{title}</title></head>\n'
     '<body style="font-family: sans-serif; margin: 3em">\n<p>{text}</p>\n</body></html>\n'
 )
 
@@ -56,8 +58,8 @@ class Reply:
         return cls(status, json.dumps(document, ensure_ascii=False).encode(), "application/json")
 
     @classmethod
-    def page(cls, status: int, title: str, text: str) -> Reply:
-        page = _PAGE.format(title=title, text=text).encode()
+    def page(cls, status: int, title: str, text: str, language: str = "en") -> Reply:
+        page = _PAGE.format(title=html.escape(title), text=html.escape(text), language=language).encode()
         return cls(status, page, "text/html; charset=utf-8", _NO_STORE)
 
 
@@ -67,8 +69,9 @@ NOT_FOUND = Reply(404, b"not found\n")
 class FeedbackApp:
     """The ASGI application; `close()` writes what is pending."""
 
-    def __init__(self, secret: str, sms_token: str) -> None:
+    def __init__(self, secret: str, sms_token: str, wording: Wording = WORDINGS["en"]) -> None:
         self.secret = secret
+        self.wording = wording
         self.sms_token = sms_token
         self.hits: Batcher[Hit, int] = Batcher("feedback-hits", record_hits)
         self.receipts: Batcher[Receipt, ReceiptResult] = Batcher("feedback-receipts", apply_receipts)
@@ -150,8 +153,10 @@ class FeedbackApp:
 
         message_id = verify(self.secret, token, "u")
         if message_id is None or not await off_loop(unsubscribe, message_id):
-            return Reply.page(404, "Link not valid", "This unsubscribe link is not valid.")
-        return Reply.page(200, "Unsubscribed", "You are unsubscribed: you will receive no more campaigns.")
+            return Reply.page(404, self.wording.invalid_title, self.wording.invalid, self.wording.language)
+        return Reply.page(
+            200, self.wording.unsubscribed_title, self.wording.unsubscribed, self.wording.language
+        )
 
     async def receipt(self, scope: Scope, body: bytes) -> Reply:
         if not self.sms_token or not hmac.compare_digest(_bearer(scope), self.sms_token.encode()):

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from senders.feedback.app import FeedbackApp
+from senders.wording import WORDINGS
 from store.config import Config, parse_listen
 from store.errors import ConfigError
 
@@ -58,7 +59,7 @@ class _Server(uvicorn.Server):
 class FeedbackServer:
     def __init__(self, config: Config, secret: str, own_signals: bool = False) -> None:
         self.listen = config.feedback.listen
-        self.app = FeedbackApp(secret, config.sms.token)
+        self.app = FeedbackApp(secret, config.sms.token, WORDINGS[config.email.language])
         settings = uvicorn.Config(
             self.app, log_config=None, access_log=False, lifespan="off", server_header=False,
             proxy_headers=False, timeout_graceful_shutdown=3, limit_concurrency=2000,

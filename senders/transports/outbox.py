@@ -8,6 +8,7 @@ from pathlib import Path
 from senders.links import Links
 from senders.mime import EmailBuilder
 from senders.transports import Ready
+from senders.wording import WORDINGS
 from store.config import Config
 from store.sending import Outcome, Outgoing
 
@@ -45,9 +46,8 @@ class OutboxTransport:
         self.name = f"the outbox folder {self.folder}"
         self.connections = 1
         self.commit_overlaps = False
-        self.builder = EmailBuilder(
-            sender, config.email.from_address, Links(config.feedback.public_url, secret)
-        )
+        links = Links(config.feedback.public_url, secret)
+        self.builder = EmailBuilder(sender, config.email.from_address, links, WORDINGS[config.email.language])
 
     async def connect(self) -> OutboxConnection:
         return OutboxConnection(self)

@@ -10,6 +10,7 @@ import aiosmtplib
 from senders.links import Links
 from senders.mime import EmailBuilder
 from senders.transports import ProviderUnavailable, Ready
+from senders.wording import WORDINGS
 from store.config import Config
 from store.sending import Outcome, Outgoing
 
@@ -108,7 +109,8 @@ class SmtpTransport:
         self.from_command = (
             b"FROM:<%s>" % email.from_address.encode() if email.from_address.isascii() else b""
         )
-        self.builder = EmailBuilder(sender, email.from_address, Links(config.feedback.public_url, secret))
+        links = Links(config.feedback.public_url, secret)
+        self.builder = EmailBuilder(sender, email.from_address, links, WORDINGS[email.language])
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if not self.config.ca_file:

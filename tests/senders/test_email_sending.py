@@ -12,6 +12,14 @@ def states(campaign_id: int) -> dict[str, str]:
     return {m.address: m.state for m in Message.select().where(Message.campaign == campaign_id)}
 
 
+def parts_of(mail) -> dict[str, str]:
+    return {
+        part.get_content_type(): part.get_payload(decode=True).decode()
+        for part in mail.walk()
+        if not part.is_multipart()
+    }
+
+
 def test_every_recipient_gets_one_email_with_the_right_headers(sqlite_store, mail_server):
     campaign_id = campaign_to("email", ADDRESSES)
     send_all(config_for(sqlite_store, mail_server))
@@ -22,11 +30,7 @@ def test_every_recipient_gets_one_email_with_the_right_headers(sqlite_store, mai
     assert mail["List-Unsubscribe"].startswith("<http://127.0.0.1:8080/u/u.")
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["Message-ID"].endswith("@centromedico.example>")
-    parts = {
-        part.get_content_type(): part.get_payload(decode=True).decode()
-        for part in mail.walk()
-        if not part.is_multipart()
-    }
+    parts = parts_of(mail)
     unsubscribe = mail["List-Unsubscribe"].strip("<>")
     assert parts["text/plain"] == (
         f"Ciao , ci vediamo presto.\n\n--\nTo stop receiving these messages: {unsubscribe}\n"
@@ -39,6 +43,15 @@ def test_every_recipient_gets_one_email_with_the_right_headers(sqlite_store, mai
     assert set(states(campaign_id).values()) == {"sent"}
     assert SentLedger.select().count() == len(ADDRESSES)
     assert campaign_stats(campaign)["sent"] == len(ADDRESSES)
+
+
+def test_an_italian_centre_writes_the_unsubscribe_footer_in_italian(sqlite_store, mail_server):
+    campaign_to("email", ADDRESSES[:1])
+    send_all(config_for(sqlite_store, mail_server, language="it"))
+    mail = mail_server.received[0]
+    parts, unsubscribe = parts_of(mail), mail["List-Unsubscribe"].strip("<>")
+    assert parts["text/plain"].endswith(f"\n--\nPer non ricevere più questi messaggi: {unsubscribe}\n")
+    assert f'<a href="{unsubscribe}">Annulla l&#x27;iscrizione</a>' in parts["text/html"]
 
 
 def test_smtp_4xx_retries_and_5xx_fails_the_message(sqlite_store, mail_server):

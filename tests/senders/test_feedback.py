@@ -3,7 +3,9 @@ SMS gateways and the patients' app drive it."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -26,20 +28,27 @@ SECRET = "test-secret-for-links"
 GATEWAY_TOKEN = "gateway-token"
 
 
-@pytest.fixture
-async def feedback(store):
+@contextlib.asynccontextmanager
+async def feedback_server(store: str, language: str = "en") -> AsyncIterator[httpx.AsyncClient]:
     port = free_port()
     config = load_config(database_url=store, env={})
     config = replace(
         config,
         feedback=replace(config.feedback, listen=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}"),
         sms=replace(config.sms, token=GATEWAY_TOKEN),
+        email=replace(config.email, language=language),
     )
     server = FeedbackServer(config, SECRET)
     await server.start()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", follow_redirects=False) as client:
         yield client
     await server.stop()
+
+
+@pytest.fixture
+async def feedback(store):
+    async with feedback_server(store) as client:
+        yield client
 
 
 def sent_message(channel="email", address="maria@example.org", contact=None, state="sent", **fields):
@@ -141,6 +150,16 @@ async def test_one_click_unsubscribe_by_post_withdraws_consent_and_later_sends_s
     assert contact.consent_note == f"unsubscribed from campaign {message.campaign_id}"
     later = create_campaign(channel="email", name="Later", sender="Centro", body="Hi")
     assert add_contacts(later.id, [7]).opted_out == 1
+
+
+async def test_an_italian_centre_answers_the_unsubscribe_link_in_italian(store):
+    async with feedback_server(store, language="it") as client:
+        message = sent_message(address="pasted@example.org")
+        answer = await client.get(links_of(message, client).unsubscribe(message.id))
+        assert answer.status_code == 200 and '<html lang="it">' in answer.text
+        assert "Iscrizione annullata: non riceverai più le nostre campagne." in answer.text
+        forged = await client.get(f"/u/u.{message.id}.forged")
+        assert forged.status_code == 404 and "non è valido" in forged.text
 
 
 async def test_unsubscribe_by_get_covers_pasted_addresses_without_a_contact(feedback):

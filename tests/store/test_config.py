@@ -51,6 +51,7 @@ def test_config_file_is_found_in_the_working_directory_or_by_variable(tmp_path: 
         ("[email]\nprot = 1\n", {}, "unknown key 'prot'"),
         ("[email]\nport = 'many'\n", {}, "email.port must be a whole number"),
         ("[email]\ntransport = 'pigeon'\n", {}, "transport must be 'smtp' or 'outbox'"),
+        ("", {"CAMPAIGNS_EMAIL_LANGUAGE": "fr"}, "[email] language must be 'en' or 'it', not 'fr'"),
         ("", {"CAMPAIGNS_SMS_CONNECTIONS": "lots"}, "CAMPAIGNS_SMS_CONNECTIONS must be a whole number"),
         ("[email\n", {}, "cannot read config file"),
     ],

@@ -59,7 +59,13 @@ class PasteDialog(ModalScreen[str | None]):
 
     def action_add(self) -> None:
         text = self.query_one(TextArea).text
-        if count_addresses(text):
+        found = count_addresses(text)
+        if found > PASTE_LIMIT:  # refused here, the text kept: cut it and add the rest next
+            self.notify(
+                f"{found:,} addresses: at most {PASTE_LIMIT:,} at once. Nothing added; the text is kept",
+                severity="error",
+            )
+        elif found:
             self.dismiss(text)
 
     def action_cancel(self) -> None:

@@ -63,6 +63,22 @@ async def test_paste_shows_the_report_and_the_forecast(demo_app, draft):
         assert "2 added, 1 invalid" in text_of(screen, "#outcome")
 
 
+async def test_a_paste_over_the_limit_adds_nothing_and_keeps_the_text_to_trim(demo_app, draft):
+    pasted = "; ".join(f"p{i}@example.org" for i in range(20_001))
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await open_recipients(demo_app, pilot, draft)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(demo_app.screen, PasteDialog))
+        dialog = demo_app.screen
+        dialog.query_one(TextArea).text = pasted
+        await pilot.pause()
+        assert "at most 20,000 at once" in text_of(dialog, "#count")
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        assert demo_app.screen is dialog and dialog.query_one(TextArea).text == pasted
+        assert recipients_of(draft) == 0
+
+
 async def test_csv_file_with_path_completion(demo_app, draft, tmp_path):
     (tmp_path / "lista-pazienti.csv").write_text("Nome;Cognome;E-mail\nAnna;Blu;anna.blu@example.org\n")
     async with demo_app.run_test(size=(80, 24)) as pilot:

@@ -103,11 +103,11 @@ def add_from_csv(campaign_id: int, path: str | Path, default_region: str = "IT")
     wanted = address_column(campaign.channel)
     present = [c for c in wanted if where[c] is not None]
     if not present:
-        kind = f"{'an' if campaign.channel == 'sms' else 'a'} {campaign.channel.upper()} campaign"
+        kind = f"{'a' if campaign.channel == 'push' else 'an'} {campaign.channel.upper()} campaign"
         raise ImportRefused(
             f"{table.path} has no {' or '.join(wanted)} column for {kind} "
-            f"(found: {', '.join(h for h in table.header if h) or 'no header'}); "
-            "see `campaigns recipients template`"
+            f"(found: {', '.join(h for h in table.header if h) or 'no header'}); the CSV template has "
+            "them (t on the recipients screen, `campaigns recipients template` on the command line)"
         )
     values = table.column(where[present[0]])  # type: ignore[arg-type]
     for other in present[1:]:  # push: the phone where the email is blank

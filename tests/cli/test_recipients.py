@@ -51,5 +51,5 @@ def test_refusals_are_one_line(campaigns, write_csv):
     assert "not one" in one_line_error(campaigns("recipients", "add", campaign, "--contacts", "1,two"))
     no_column = write_csv("p.csv", "name,phone\nMaria,3471234567\n")
     said = one_line_error(campaigns("recipients", "add", campaign, "--csv", str(no_column)))
-    assert "has no email column for a EMAIL campaign" in said
+    assert "has no email column for an EMAIL campaign" in said
     assert campaigns("stats", campaign, "--json").json["recipients"] == 0

@@ -98,7 +98,7 @@ def test_csv_with_the_template_columns_personalises_and_matches(center, write_cs
 @pytest.mark.parametrize(
     ("content", "says"),
     [
-        ("first_name,phone\nMaria,3471234567\n", "has no email column for a EMAIL campaign"),
+        ("first_name,phone\nMaria,3471234567\n", "has no email column for an EMAIL campaign"),
         (b"PK\x03\x04\x00\x00binary", "is not a CSV file"),
         (b"email\n\xff\xfe\x00m", "is not a CSV file"),
     ],

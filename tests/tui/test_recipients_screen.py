@@ -104,7 +104,8 @@ async def test_a_refused_csv_adds_nothing_and_says_why(demo_app, draft, tmp_path
         demo_app.screen.query_one(Input).value = "phones.csv"
         await pilot.press("enter")
         await wait_until(pilot, lambda: "Nothing added" in text_of(screen, "#outcome"))
-        assert "has no email column" in text_of(screen, "#outcome")
+        assert "has no email column for an EMAIL campaign" in text_of(screen, "#outcome")
+        assert "t on the recipients screen" in text_of(screen, "#outcome")
         assert recipients_of(draft) == 0
 
 

@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Sparkline, Static
 
 from tui.summary import percent
+from tui.textout import plural
 
 REFRESH_SECONDS = 1.0
 SERIES_EVERY = 5  # rounds between two reads of the sends and opens over time
@@ -43,10 +44,6 @@ class DetailLoaded(Message):
     opens: list[int] | None  # per hour, last 24 hours
     page: Any  # store.campaign_detail.RecipientPage, or None when the filter did not change
     filter_key: tuple[str, str]
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def counts_line(stats: dict[str, Any]) -> str:

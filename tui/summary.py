@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from store.period import Period
 from tui.summary_actions import PAGE, SummaryActions
+from tui.textout import plural
 
 REFRESH_SECONDS = 2.0
 CONVERSION_SECONDS = 30.0  # reservations come over weeks: the costliest figure is read less often
@@ -106,7 +107,8 @@ def describe(doc: dict[str, Any]) -> str:
         parts.append(f"{doc['opened']:,} opened, {doc['clicked']:,} clicked")
     conversion = doc["conversion"]
     if conversion["patients"]:
-        parts.append(f"{conversion['reservations']:,} reservations by {conversion['patients']:,} patients")
+        booked = plural(conversion["reservations"], "reservation")
+        parts.append(f"{booked} by {plural(conversion['patients'], 'patient')}")
     if doc.get("resent_after_crash"):
         parts.append(f"{doc['resent_after_crash']:,} may have had it twice (resent after a crash)")
     if doc.get("waiting_reason"):

@@ -10,6 +10,11 @@ from store.report import ImportReport
 SHOWN_ERRORS = 20
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 reservation`, `2,000 reservations`."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def report_text(report: ImportReport) -> str:
     lines = [report.summary() + "."]
     for error in report.shown_errors()[:SHOWN_ERRORS]:

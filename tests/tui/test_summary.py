@@ -113,3 +113,12 @@ async def test_arrow_keys_work_as_soon_as_the_summary_shows(demo_app):
         assert table.cursor_row == 2
         second = names_shown(demo_app)[2]
         assert second in text_of(demo_app, "#selected")
+
+
+def test_one_reservation_by_one_patient_reads_in_the_singular():
+    from tui.summary import describe
+
+    doc = {"id": 3, "name": "Check-up", "channel": "sms", "state": "sent", "recipients": 1, "sent": 1,
+           "delivered": 0, "failed": 0, "opened": None, "clicked": None,
+           "conversion": {"patients": 1, "reservations": 1, "rate": 1.0}, "final": True}  # fmt: skip
+    assert "1 reservation by 1 patient" in describe(doc)

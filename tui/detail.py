@@ -126,6 +126,17 @@ def _status(stats: dict[str, Any], rate_per_minute: float | None) -> str:
     return stats["state"]
 
 
+def recently_sent(stats: dict[str, Any], window: str) -> bool:
+    """Whether the campaign's last message went out within the duplicate window."""
+    from store.clock import utcnow
+    from store.window import parse_window
+
+    last = stats.get("last_sent_at")
+    if not last:
+        return False
+    return utcnow() - datetime.fromisoformat(last.removesuffix("Z")) < parse_window(window)
+
+
 def local_time(moment: datetime) -> str:
     """A stored (naive UTC) time as the admin's local day and minute."""
     return moment.replace(tzinfo=UTC).astimezone().strftime("%d %b %H:%M")
@@ -160,6 +171,8 @@ class DetailScreen(Screen[int | None]):
         Binding("f", "next_filter", "Filter"),
         Binding("slash", "search", "Search", key_display="/"),
         Binding("t", "retarget", "Re-target"),
+        Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),
     ]
 
     def __init__(self, campaign_id: int) -> None:
@@ -253,6 +266,9 @@ class DetailScreen(Screen[int | None]):
         if self.refresh_timer is not None:
             self.refresh_timer.stop()
         self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.load)
+        if self.stats is None or self.stats["state"] != event.stats["state"]:
+            self.stats = event.stats
+            self.refresh_bindings()  # Pause or Resume
         stats = self.stats = event.stats
         self.samples.append((time.monotonic(), stats["sent"] + stats["failed"]))
         if event.sends is not None:
@@ -322,6 +338,35 @@ class DetailScreen(Screen[int | None]):
 
     # -- actions --------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Pause while it can go out, Resume while paused: the footer shows the one that applies."""
+        state = self.stats["state"] if self.stats else None
+        if action == "pause":
+            return state in ("queued", "sending")
+        if action == "resume":
+            return state == "paused"
+        return True
+
+    @work(group="detail-action", exit_on_error=False)
+    async def action_pause(self) -> None:
+        await self.change_state("pause")
+
+    @work(group="detail-action", exit_on_error=False)
+    async def action_resume(self) -> None:
+        await self.change_state("resume")
+
+    async def change_state(self, change: str) -> None:
+        from store.db import off_loop
+        from store.errors import CampaignsError
+        from store.queue import pause_campaign, resume_campaign
+
+        try:
+            await off_loop(pause_campaign if change == "pause" else resume_campaign, self.campaign_id)
+        except CampaignsError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.load()
+
     def action_back(self) -> None:
         """Escape clears the search first (typed or applied); then goes back to the summary."""
         search = self.query_one("#search", Input)
@@ -367,6 +412,12 @@ class DetailScreen(Screen[int | None]):
             "It has the same content and channel; those who unsubscribed since are left out. "
             "You can edit it before sending."
         )
+        window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
+        if recently_sent(self.stats, window):
+            question += (
+                f"\n\n[b]Note[/b]: unchanged, it reaches nobody who got this one in the last {window} "
+                "(the same message to the same address is skipped): edit its text first, e on the summary."
+            )
         if not await self.app.push_screen_wait(ConfirmDialog(question, yes="create the draft")):
             return
         try:

@@ -1,6 +1,8 @@
 from dataclasses import replace
+from datetime import timedelta
 
 from store.campaigns import create_campaign
+from store.clock import utcnow
 from store.config import load_config
 from store.models import Campaign, Message
 from store.queue import queue_campaign
@@ -70,7 +72,8 @@ async def test_retargeting_those_who_did_not_open_makes_a_draft_for_them(sqlite_
     add_pasted(campaign.id, "a@example.org, b@example.org, c@example.org")
     Message.update(state="sent", sent_at=NOW).execute()
     Message.update(opened_at=NOW).where(Message.address == "a@example.org").execute()
-    Campaign.update(state="sent", last_sent_at=NOW).where(Campaign.id == campaign.id).execute()
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    Campaign.update(state="sent", last_sent_at=an_hour_ago).where(Campaign.id == campaign.id).execute()
     app = make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)
     async with app.run_test(size=(80, 24)) as pilot:
         summary = app.screen
@@ -83,9 +86,33 @@ async def test_retargeting_those_who_did_not_open_makes_a_draft_for_them(sqlite_
         assert str(first.prompt) == "did not open it  (2)"
         await pilot.press("enter")  # the first choice: did not open it
         await wait_until(pilot, lambda: app.screen.query("#question"))
+        question = str(app.screen.query_one("#question").render())
+        assert "unchanged, it reaches nobody who got this one in the last 7d" in question
         await pilot.press("y")
         await wait_until(pilot, lambda: app.screen is summary, timeout=10)
         await wait_until(pilot, lambda: Campaign.select().count() == 2)
     draft = Campaign.select().where(Campaign.state == "draft").get()
     addresses = {m.address for m in Message.select().where(Message.campaign == draft.id)}
     assert addresses == {"b@example.org", "c@example.org"} and draft.name == "Cardio · did not open"
+
+
+async def test_the_details_pause_and_resume_the_campaign_they_watch(sqlite_store):
+    campaign = create_campaign(channel="sms", name="Richiamo", sender="CentroMed", body="Ciao", now=NOW)
+    add_pasted(campaign.id, "3471234567")
+    queue_campaign(campaign.id)
+    app = make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)
+
+    def footer_keys() -> set[str]:
+        return {b.description for _k, (_n, b, enabled, _t) in app.active_bindings.items() if enabled}
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.screen.loaded_once)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: getattr(app.screen, "stats", None) is not None)
+        assert "Pause" in footer_keys() and "Resume" not in footer_keys()
+        await pilot.press("p")
+        await wait_until(pilot, lambda: Campaign.get_by_id(campaign.id).state == "paused")
+        await wait_until(pilot, lambda: "Resume" in footer_keys())
+        assert "paused" in str(app.screen.query_one("#detail-title").render())
+        await pilot.press("p")
+        await wait_until(pilot, lambda: Campaign.get_by_id(campaign.id).state == "queued")

@@ -157,7 +157,9 @@ class RecipientsScreen(Screen[None]):
             return
         path = await self.app.push_screen_wait(CsvDialog())
         if path:
-            await self.add(f"Imported {Path(path).name}", add_from_csv, path, self.phone_region)
+            await self.add(
+                Path(path).name, add_from_csv, path, self.phone_region
+            )  # "name.csv…", then its report
 
     @work(group="recipients-add", exit_on_error=False)
     async def action_contacts(self) -> None:

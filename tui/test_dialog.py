@@ -16,6 +16,11 @@ WHAT = {
     "sms": "mobile numbers",
     "push": "emails or phones of contacts who have the app",
 }
+EXAMPLE = {
+    "email": "e.g. me@centromedico.it, collega@centromedico.it",
+    "sms": "e.g. +39 347 123 4567, 333 765 4321",
+    "push": "e.g. me@centromedico.it, +39 347 123 4567",
+}
 
 
 class TestDialog(ModalScreen[str | None]):
@@ -42,7 +47,7 @@ class TestDialog(ModalScreen[str | None]):
                 f"Send a test of [b]{self.doc['name']}[/b] ({channel.upper()}) now, to {WHAT[channel]}, "
                 "separated by , or ;. It is marked \\[TEST] and counts nowhere."
             )
-            yield Input(placeholder="e.g. me@centromedico.it, +39 347 123 4567", id="addresses")
+            yield Input(placeholder=EXAMPLE[channel], id="addresses")
             yield Static("[b]Enter[/b] sends · [b]Escape[/b] cancels", id="keys")
 
     @on(Input.Submitted)

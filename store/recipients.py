@@ -264,6 +264,7 @@ def _add_known(
     campaign: Campaign, contacts: list[tuple[int, dict[str, Any]]], report: ImportReport, source: str
 ) -> ImportReport:
     """Picked contacts and all patients: their own address for the channel."""
+    report.of_contacts = True
     seen: set[str] = set()
     ready: list[Ready] = []
     addresses = [_channel_address(campaign.channel, contact) for _position, contact in contacts]

@@ -18,6 +18,9 @@ class ImportReport:
     updated: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # What was refused: rows of a paste or a file, or contacts (picked, all patients) that this channel
+    # cannot reach. Words only: the document keeps "invalid" for both (INTERFACE.md).
+    of_contacts: bool = False
 
     def refuse_row(self, row: int, value: str, reason: str) -> None:
         """Counts an invalid row and keeps its details (the report shows the first 1,000 by row)."""
@@ -47,7 +50,7 @@ class ImportReport:
             ("already present", self.already_present),
             ("duplicates" if self.duplicates != 1 else "duplicate", self.duplicates),
             ("opted out", self.opted_out),
-            ("invalid", self.invalid),
+            ("unreachable by this channel" if self.of_contacts else "invalid", self.invalid),
         ):
             if count:
                 parts.append(f"{count:,} {label}")

@@ -59,11 +59,17 @@ class ReportScreen(ModalScreen[None]):
                 errors = report.shown_errors()
                 shown = len(errors)
                 more = f" (the first {shown:,}; s saves them all)" if report.invalid > shown else ""
-                yield Static(f"Refused rows{more}:")
                 table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
-                table.add_columns("Row", "Value", "Reason")
-                for error in errors:
-                    table.add_row(str(error["row"]), str(error["value"])[:40], error["reason"])
+                if report.of_contacts:  # a contact's place in a list says nothing: its name and id do
+                    yield Static(f"Not added{more}:")
+                    table.add_columns("Contact", "Why")
+                    for error in errors:
+                        table.add_row(str(error["value"])[:40], error["reason"])
+                else:
+                    yield Static(f"Refused rows{more}:")
+                    table.add_columns("Row", "Value", "Reason")
+                    for error in errors:
+                        table.add_row(str(error["row"]), str(error["value"])[:40], error["reason"])
                 yield table
                 yield Static("s saves them as CSV · Enter or Esc closes", classes="hint")
             else:

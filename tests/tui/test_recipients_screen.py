@@ -2,7 +2,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import DataTable, Input, Static, TextArea
 
 from store.campaigns import create_campaign
 from store.models import Contact, Message
@@ -155,6 +155,12 @@ async def test_all_patients_after_confirmation(demo_app, draft):
         await pilot.press("a")
         await wait_until(pilot, lambda: demo_app.screen is not screen)
         await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(demo_app.screen, ReportScreen))
+        without_email = Contact.select().where((Contact.kind == "patient") & Contact.email.is_null()).count()
+        assert without_email and demo_app.screen.query_one(DataTable).columns  # the demo has some
+        headers = [str(column.label) for column in demo_app.screen.query_one(DataTable).columns.values()]
+        assert headers == ["Contact", "Why"]
+        assert f"{without_email:,} unreachable by this channel" in text_of(screen, "#outcome")
         report = await close_report(demo_app, pilot, screen)
         with_email = (
             Contact.select()

@@ -62,7 +62,7 @@ class Engine:
         self.lease = timedelta(seconds=max(5, config.engine.lease_seconds))
         self.runs: dict[int, tuple[CampaignRun, asyncio.Task[None]]] = {}
         self.outages: dict[int, int] = {}
-        self.recorder = Recorder()
+        self.recorder = Recorder(self.worker)
         self.pacers: dict[str, Pacer] = {}
         self.status = EngineStatus()
         self._stop = asyncio.Event()

@@ -39,7 +39,8 @@ class _Batch:
 
 
 class Recorder:
-    def __init__(self) -> None:
+    def __init__(self, worker: str | None = None) -> None:
+        self.worker = worker  # hand-overs only of messages this engine still holds
         self._lock = threading.Lock()
         self._work = threading.Event()
         self._next = _Batch()
@@ -146,7 +147,7 @@ class Recorder:
 
         now = utcnow()
         entries = entries_of(batch.outcomes, now)
-        allowed = journal(entries, batch.handed, now)
+        allowed = journal(entries, batch.handed, now, self.worker)
         self._unfolded.extend(entries)
         self._handed.extend((message_id, now) for message_id in batch.handed if message_id in allowed)
         return allowed

@@ -6,6 +6,8 @@ statement) and `execute_values` on PostgreSQL, in chunks, inside the caller's tr
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,7 +20,7 @@ from store.models import BaseModel
 SQLITE_MAX_VARIABLES = 32766
 SQLITE_ROWS_PER_STATEMENT = 250
 ROWS_PER_CHUNK = 5000
-UPDATE_PAGE = 500  # rows an UPDATE or INSERT statement of `update_rows`/`insert_many` takes
+UPDATE_PAGE = 500  # rows a statement of `update_rows` takes (and of `insert_many` on PostgreSQL)
 
 
 def chunk_size(columns: int) -> int:
@@ -147,11 +149,14 @@ def update_rows(
     """Each row's own UPDATE, one statement a page: `WITH v(columns) AS (VALUES …) UPDATE table SET
     assignments FROM v WHERE table.id = v.id AND where`; a row's values are `v.<column>`, id first.
 
-    On PostgreSQL a page is one statement instead of a page of them (a fold or a claim costs the server
-    a fifth of what it did); on SQLite it is a little faster than `executemany`. `casts` type columns on
-    PostgreSQL, where a VALUES column holding only NULLs would be text.
+    On PostgreSQL a page is one statement instead of a page of them; on SQLite it is a little faster
+    than `executemany`. `casts` type columns on PostgreSQL, where a VALUES column holding only NULLs
+    would be text. An id twice in `rows` is updated once, with either row: give each id once.
     """
     if not rows:
+        return
+    if not is_postgres() and sqlite3.sqlite_version_info < (3, 33):  # UPDATE … FROM came with 3.33
+        _update_each(cursor, table, columns, assignments, rows, where)
         return
     head = f"WITH v({', '.join(columns)}) AS (VALUES "
     tail = f") UPDATE {table} SET {assignments} FROM v WHERE {table}.id = v.id" + (
@@ -168,6 +173,23 @@ def update_rows(
     for page in chunked(rows, UPDATE_PAGE):
         values = [_sqlite_value(value) for r in page for value in r]
         cursor.execute(head + ", ".join([row] * len(page)) + tail, values)
+
+
+def _update_each(
+    cursor: Any,
+    table: str,
+    columns: Sequence[str],
+    assignments: str,
+    rows: Sequence[Sequence[Any]],
+    where: str,
+) -> None:
+    """`update_rows` for SQLite before 3.33: a statement per row, `v.<column>` as a named parameter."""
+    sets = re.sub(r"\bv\.(\w+)", r":\1", assignments)
+    condition = re.sub(r"\bv\.(\w+)", r":\1", where)
+    sql = f"UPDATE {table} SET {sets} WHERE id = :id" + (f" AND {condition}" if condition else "")
+    cursor.executemany(
+        sql, [dict(zip(columns, [_sqlite_value(v) for v in row], strict=True)) for row in rows]
+    )
 
 
 def insert_many(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

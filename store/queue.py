@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from store.campaigns import get_campaign
 from store.clock import utcnow
-from store.db import write_transaction
+from store.db import is_postgres, write_transaction
 from store.errors import InvalidState
 from store.models import Campaign, Message, SendJournal
 
@@ -31,10 +31,21 @@ def queue_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
     return campaign
 
 
+def _locked(campaign_id: int) -> Campaign:
+    """The campaign, its row locked until the transaction ends (on SQLite the write lock does that).
+
+    A hand-over locks it `FOR KEY SHARE` (store.sending): a pause or cancel waits for one under way,
+    and one that comes meanwhile waits, then sees the new state."""
+    if not is_postgres():
+        return get_campaign(campaign_id)
+    found = Campaign.select().where(Campaign.id == campaign_id).for_update().first()
+    return found if found is not None else get_campaign(campaign_id)  # get_campaign says it is missing
+
+
 def pause_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
     """Stops claiming; messages already with the provider finish."""
     with write_transaction():
-        campaign = get_campaign(campaign_id)
+        campaign = _locked(campaign_id)
         if campaign.state not in ACTIVE:
             raise InvalidState(
                 f"campaign {campaign_id} is {campaign.state}; only a queued or sending one pauses"
@@ -59,7 +70,7 @@ def cancel_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
     """No more messages go out; what was still pending is cancelled."""
     now = now or utcnow()
     with write_transaction():
-        campaign = get_campaign(campaign_id)
+        campaign = _locked(campaign_id)
         if campaign.state not in ("draft", "queued", "sending", "paused"):
             raise InvalidState(f"campaign {campaign_id} is {campaign.state}; it can no longer be cancelled")
         campaign.state, campaign.cancelled_at = "cancelled", now

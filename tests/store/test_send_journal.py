@@ -1,7 +1,11 @@
 """The send journal: what a stopped engine journaled and never folded is folded by the next claim."""
 
+import sqlite3
 from datetime import timedelta
 
+import pytest
+
+from store.db import connection, database, is_postgres
 from store.models import Campaign, Message, SendJournal, SentLedger
 from store.queue import cancel_campaign, pause_campaign
 from store.sending import Outcome, claim, entries_of, fold, journal
@@ -9,6 +13,20 @@ from tests.conftest import NOW
 from tests.senders.conftest import campaign_to
 
 ADDRESSES = [f"p{i}@example.org" for i in range(5)]
+
+
+def store_dsn() -> str:
+    """The test database's connection parameters, for a second connection of its own."""
+    return database.obj.connection().dsn
+
+
+def hand_over(message_id: int) -> set[int]:
+    """A hand-over from another thread: its own connection, as the engine's recorder has."""
+    with connection():
+        try:
+            return journal([], [message_id], NOW)
+        finally:
+            database.close()
 
 
 def by_address() -> dict[str, Message]:
@@ -49,6 +67,15 @@ def test_cancel_keeps_a_message_the_journal_says_is_with_the_provider(store):
 
 
 def test_a_fold_writes_every_kind_of_answer_many_at_a_time(store):
+    fold_every_kind()
+
+
+def test_sqlite_before_3_33_folds_the_same_a_row_at_a_time(sqlite_store, monkeypatch):
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))  # Ubuntu 20.04's: no UPDATE … FROM
+    fold_every_kind()
+
+
+def fold_every_kind():
     campaign_id = campaign_to("email", ADDRESSES)
     sent, retried, failed, waiting, _never = claim(campaign_id, "engine", 10, now=NOW).messages
     handed = [sent.id, retried.id, failed.id, waiting.id]
@@ -81,3 +108,36 @@ def test_a_paused_campaign_hands_over_nothing_more(store):
     assert journal([], [first.id], NOW) == {first.id}
     pause_campaign(campaign_id)
     assert journal([], [second.id], NOW) == set()
+
+
+def test_an_engine_whose_lease_ran_out_hands_over_nothing_another_engine_took_back(store):
+    campaign_id = campaign_to("email", ADDRESSES[:1])
+    (stalled,) = claim(campaign_id, "engine-a", 10, now=NOW, lease=timedelta(seconds=60)).messages
+    (taken,) = claim(campaign_id, "engine-b", 10, now=NOW + timedelta(seconds=61)).messages
+    assert taken.id == stalled.id
+    assert journal([], [stalled.id], NOW + timedelta(seconds=62), worker="engine-a") == set()
+    assert journal([], [taken.id], NOW + timedelta(seconds=62), worker="engine-b") == {taken.id}
+
+
+def test_a_hand_over_waits_for_a_cancel_under_way_and_then_sees_it(store):
+    import threading
+
+    import psycopg2
+
+    if not is_postgres():
+        pytest.skip("SQLite's write lock serialises these already")
+    campaign_id = campaign_to("email", ADDRESSES[:1])
+    (message,) = claim(campaign_id, "engine", 10, now=NOW).messages
+    cancelling = psycopg2.connect(store_dsn())
+    cursor = cancelling.cursor()  # a cancel, stopped before its commit
+    cursor.execute("SELECT id FROM campaign WHERE id = %s FOR UPDATE", [campaign_id])
+    cursor.execute("UPDATE campaign SET state = 'cancelled' WHERE id = %s", [campaign_id])
+    answer: list[set[int]] = []
+    handing = threading.Thread(target=lambda: answer.append(hand_over(message.id)))
+    handing.start()
+    handing.join(timeout=0.5)
+    assert handing.is_alive()  # it waits for the cancel
+    cancelling.commit()
+    handing.join(timeout=5)
+    cancelling.close()
+    assert answer == [set()]

@@ -20,7 +20,9 @@ from tui.summary_actions import PAGE, SummaryActions
 from tui.textout import plural
 
 REFRESH_SECONDS = 2.0
-CONVERSION_SECONDS = 30.0  # reservations come over weeks: the costliest figure is read less often
+CONVERSION_SECONDS = (
+    30.0  # a sent campaign's reservations come over weeks: its costliest figure, read less often
+)
 STATE_STYLES = {
     "draft": "dim",
     "queued": "cyan",
@@ -128,6 +130,8 @@ class SummaryLoaded(Message):
     total: int  # campaigns in the period
     name_filter: str
     number: int  # which read: an older one that finishes late is not shown
+    read_at: float  # monotonic time the read started
+    known: frozenset[int]  # campaigns whose conversion it did not read again
 
 
 class SummaryScreen(SummaryActions):
@@ -174,7 +178,7 @@ class SummaryScreen(SummaryActions):
         self.cursor_row_next: int | None = None  # where the cursor goes when the next rows land
         self.matching = 0
         self.total = 0
-        # Conversion read at most every CONVERSION_SECONDS per campaign (only the reading thread uses it).
+        # Conversion read at most every CONVERSION_SECONDS per campaign (read and kept on the event loop).
         self.conversions: dict[int, tuple[float, tuple[int, int]]] = {}
 
     def compose(self) -> ComposeResult:
@@ -200,27 +204,27 @@ class SummaryScreen(SummaryActions):
     def load(self) -> None:
         """Reads the campaigns again, off the loop; only the newest read is shown."""
         self.loads += 1
-        self.read_campaigns(self.loads, self.period, self.name_filter, self.shown)
+        now = time.monotonic()
+        known = {i: value for i, (at, value) in self.conversions.items() if now - at < CONVERSION_SECONDS}
+        self.read_campaigns(self.loads, self.period, self.name_filter, self.shown, now, known)
 
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
-    def read_campaigns(self, number: int, period: Period, name_filter: str, shown: int) -> None:
+    def read_campaigns(
+        self, number: int, period: Period, name_filter: str, shown: int, now: float, known: dict[int, Any]
+    ) -> None:
+        """In a thread of its own, with its own copy of what it needs: a read overtaken by a newer one
+        still runs to its end, and must not touch what the newer one uses."""
         from store.campaigns import campaign_listing, campaigns_by_ids
         from store.db import connection
         from store.stats import stats_of
 
         seconds = self.app.config.feedback.machine_open_seconds  # type: ignore[attr-defined]
-        now = time.monotonic()
-        known = {i: value for i, (at, value) in self.conversions.items() if now - at < CONVERSION_SECONDS}
         with connection():
             ids, total = campaign_listing(period, name_filter)
             docs = stats_of(campaigns_by_ids(ids[:shown]), seconds, known)
-        for doc in docs:
-            if doc["id"] not in known:
-                self.conversions[doc["id"]] = (
-                    now,
-                    (doc["conversion"]["patients"], doc["conversion"]["reservations"]),
-                )
-        self.post_message(SummaryLoaded(period, docs, len(ids), total, name_filter, number))
+        self.post_message(
+            SummaryLoaded(period, docs, len(ids), total, name_filter, number, now, frozenset(known))
+        )
 
     def refresh_if_visible(self) -> None:
         if self.app.screen is self:
@@ -236,6 +240,7 @@ class SummaryScreen(SummaryActions):
         self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.refresh_if_visible)
         if event.number < self.loads or event.period != self.period or event.name_filter != self.name_filter:
             return  # a read overtaken by a newer one (the thread of a cancelled worker still posts)
+        self.keep_conversions(event)
         if self.loaded_once:
             self.announce_changes(self.docs, event.docs)
         self.loaded_once = True
@@ -243,6 +248,17 @@ class SummaryScreen(SummaryActions):
         self.matching, self.total = event.matching, event.total
         self.fill_table(self.visible_docs())
         self.show_title()
+
+    def keep_conversions(self, event: SummaryLoaded) -> None:
+        """The conversions just read, kept for CONVERSION_SECONDS; not those of campaigns still going
+        out, whose patients grow by the second."""
+        for doc in event.docs:
+            if doc["id"] not in event.known and doc["state"] not in ("queued", "sending", "paused"):
+                conversion = doc["conversion"]
+                self.conversions[doc["id"]] = (
+                    event.read_at,
+                    (conversion["patients"], conversion["reservations"]),
+                )
 
     def visible_docs(self) -> list[dict[str, Any]]:
         """The campaigns in the table, in the period's order (the name filter applied when read)."""

@@ -233,8 +233,7 @@ class SummaryActions(Screen[None]):
         """Escape clears the name filter."""
         box = self.query_one("#name-filter", Input)
         if box.display:
-            box.value, box.display, self.name_filter = "", False, ""
-            self.load()
+            box.value, box.display, self.name_filter = "", False, ""  # the change reads them again
             self.query_one("#campaigns", DataTable).focus()
 
     @work(group="summary-action", exit_on_error=False)

@@ -159,6 +159,7 @@ async def test_f5_reads_conversion_again_which_the_two_second_refresh_keeps_for_
 async def test_the_name_filter_reads_once_typing_pauses(demo_app):
     async with demo_app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: demo_app.screen.loaded_once)
+        demo_app.screen.refresh_timer.stop()  # no two-second refresh in the middle of the typing
         loads = demo_app.screen.loads
         await pilot.press("slash", *"screening")
         await wait_until(pilot, lambda: "named “screening”" in text_of(demo_app, "#title"))

@@ -38,4 +38,3 @@ WORDINGS = {
         invalid="Questo link per annullare l'iscrizione non è valido.",
     ),
 }
-LANGUAGES = tuple(WORDINGS)

@@ -12,6 +12,8 @@ import platformdirs
 
 from store.errors import ConfigError
 
+LANGUAGES = ("en", "it")  # of what the product itself tells recipients (senders.wording)
+
 APP_NAME = "campaigns"
 
 
@@ -220,5 +222,6 @@ def _check(config: Config) -> None:
         if transport not in allowed:
             choices = " or ".join(repr(a) for a in allowed)
             raise ConfigError(f"[{section}] transport must be {choices}, not {transport!r}")
-    if config.email.language not in ("en", "it"):
-        raise ConfigError(f"[email] language must be 'en' or 'it', not {config.email.language!r}")
+    if config.email.language not in LANGUAGES:
+        choices = " or ".join(repr(language) for language in LANGUAGES)
+        raise ConfigError(f"[email] language must be {choices}, not {config.email.language!r}")

@@ -65,6 +65,13 @@ def test_a_bad_configuration_is_one_clear_line(tmp_path: Path, content, env, say
     assert "\n" not in str(caught.value)
 
 
+def test_every_language_the_config_takes_has_its_words():
+    from senders.wording import WORDINGS
+    from store.config import LANGUAGES
+
+    assert set(WORDINGS) == set(LANGUAGES)
+
+
 def test_a_missing_config_file_is_refused(tmp_path: Path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(str(tmp_path / "nope.toml"), env={})

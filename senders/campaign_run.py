@@ -101,6 +101,9 @@ class CampaignRun:
     # -- the connections ------------------------------------------------------------------------
 
     async def next_message(self) -> Outgoing | None:
+        """The next claimed message; none once stopping (what is left in the queue goes back)."""
+        if self.stopping:
+            return None
         ready = self._next_now()
         if ready is not None:
             return ready

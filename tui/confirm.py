@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import LoadingIndicator, Static
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -37,3 +37,24 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class WaitScreen(ModalScreen[None]):
+    """Says what is being checked while a long read runs; keys wait here, not on the screen behind."""
+
+    DEFAULT_CSS = """
+    WaitScreen { align: center middle; }
+    WaitScreen > Vertical {
+        width: 64; max-width: 95%; height: auto; padding: 1 2; border: round $accent; background: $panel;
+    }
+    WaitScreen LoadingIndicator { height: 1; }
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.text)
+            yield LoadingIndicator()

@@ -109,16 +109,22 @@ class SummaryActions(Screen[None]):
         from store.errors import CampaignsError
         from store.forecast import forecast
         from store.queue import queue_campaign
-        from tui.confirm import ConfirmDialog
+        from tui.confirm import ConfirmDialog, WaitScreen
 
         draft = self.selected_draft("sent")
         if draft is None:
             return
         doc = self.docs[draft]
         window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
-        if doc["recipients"] > 20_000:
-            self.notify(f"Checking what Send Now would do for {doc['recipients']:,} recipients…", timeout=3)
-        found = await off_loop(forecast, await off_loop(get_campaign, draft), window)
+        waiting = None
+        if doc["recipients"] > 20_000:  # seconds of checking: keys typed meanwhile must not act behind
+            waiting = WaitScreen(f"Checking what Send Now would do for {doc['recipients']:,} recipients…")
+            await self.app.push_screen(waiting)
+        try:
+            found = await off_loop(forecast, await off_loop(get_campaign, draft), window)
+        finally:
+            if waiting is not None:
+                await waiting.dismiss()
         if not found.pending:
             self.notify(f"#{draft} has no recipients yet: a adds them", severity="warning")
             return

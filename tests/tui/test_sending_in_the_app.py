@@ -93,3 +93,27 @@ async def test_quitting_while_sending_asks_first(sqlite_store):
         assert not Message.select().where(Message.state == "sending").exists()
     finally:
         gateway.stop()
+
+
+async def test_a_long_send_now_check_keeps_keys_from_the_summary_behind(sqlite_store, monkeypatch):
+    import time
+
+    import store.forecast
+
+    checked = store.forecast.forecast
+    monkeypatch.setattr(store.forecast, "forecast", lambda *a: time.sleep(0.5) or checked(*a))  # a big draft
+    draft = create_campaign(channel="email", name="Tutti", sender="Centro", body="Ciao", now=NOW)
+    add_pasted(draft.id, ", ".join(f"p{i}@example.org" for i in range(20_000)))
+    add_pasted(draft.id, "one.more@example.org")  # over 20,000: the check says it is working
+    app = make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary = app.screen
+        await wait_until(pilot, lambda: summary.loaded_once)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "WaitScreen")
+        await pilot.press("enter")  # while checking: neither the details nor a yes
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", timeout=20)
+        assert "20,001 of 20,001 recipients get it" in str(app.screen.query_one("#question").render())
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.screen is summary)
+    assert Campaign.get_by_id(draft.id).state == "draft"

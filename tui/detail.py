@@ -266,10 +266,10 @@ class DetailScreen(Screen[int | None]):
         if self.refresh_timer is not None:
             self.refresh_timer.stop()
         self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.load)
-        if self.stats is None or self.stats["state"] != event.stats["state"]:
-            self.stats = event.stats
-            self.refresh_bindings()  # Pause or Resume
+        changed = self.stats is None or self.stats["state"] != event.stats["state"]
         stats = self.stats = event.stats
+        if changed:
+            self.refresh_bindings()  # Pause or Resume
         self.samples.append((time.monotonic(), stats["sent"] + stats["failed"]))
         if event.sends is not None:
             self.query_one("#sends", Sparkline).data = event.sends

@@ -20,9 +20,8 @@ from tui.summary_actions import PAGE, SummaryActions
 from tui.textout import plural
 
 REFRESH_SECONDS = 2.0
-CONVERSION_SECONDS = (
-    30.0  # a sent campaign's reservations come over weeks: its costliest figure, read less often
-)
+# A sent campaign's reservations come over weeks: its costliest figure is read less often.
+CONVERSION_SECONDS = 30.0
 STATE_STYLES = {
     "draft": "dim",
     "queued": "cyan",

@@ -66,8 +66,10 @@ def test_create_fill_and_send_a_campaign_with_keys_only_then_quit(terminal):
     summary = term.wait_for("Orari festivi", timeout=60)  # the demo center, loaded
     assert "(last 30 days)" in summary
     term.keys("n")
-    term.wait_for("New campaign")
-    term.keys("Tab", "Prova tmux", "Tab", "CentroMed", "Tab", "Tab", "Ciao {{ first_name }}")
+    term.wait_for("0 characters")  # the editor is up and counting, as a person sees before typing
+    term.keys("Tab", "Prova tmux")
+    term.wait_for("Prova tmux")
+    term.keys("Tab", "CentroMed", "Tab", "Tab", "Ciao {{ first_name }}")
     term.wait_for("Ciao {{ first_name }}")
     term.keys("F2")  # saves and goes to the recipients
     term.wait_for("No recipients yet")

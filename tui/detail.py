@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Sparkline, Static
 
 from tui.summary import percent
+from tui.summary_actions import pause_key_applies, toggle_pause
 from tui.textout import plural
 
 REFRESH_SECONDS = 1.0
@@ -339,33 +340,21 @@ class DetailScreen(Screen[int | None]):
     # -- actions --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Pause while it can go out, Resume while paused: the footer shows the one that applies."""
-        state = self.stats["state"] if self.stats else None
-        if action == "pause":
-            return state in ("queued", "sending")
-        if action == "resume":
-            return state == "paused"
+        """The footer shows Pause or Resume, whichever applies now."""
+        if action in ("pause", "resume"):
+            return pause_key_applies(action, self.stats["state"] if self.stats else None)
         return True
 
-    @work(group="detail-action", exit_on_error=False)
-    async def action_pause(self) -> None:
-        await self.change_state("pause")
+    def action_pause(self) -> None:
+        self.pause_or_resume()
+
+    def action_resume(self) -> None:
+        self.pause_or_resume()
 
     @work(group="detail-action", exit_on_error=False)
-    async def action_resume(self) -> None:
-        await self.change_state("resume")
-
-    async def change_state(self, change: str) -> None:
-        from store.db import off_loop
-        from store.errors import CampaignsError
-        from store.queue import pause_campaign, resume_campaign
-
-        try:
-            await off_loop(pause_campaign if change == "pause" else resume_campaign, self.campaign_id)
-        except CampaignsError as exc:
-            self.notify(str(exc), severity="warning")
-            return
-        self.load()
+    async def pause_or_resume(self) -> None:
+        if self.stats is not None and await toggle_pause(self, self.campaign_id, self.stats["state"]):
+            self.load()
 
     def action_back(self) -> None:
         """Escape clears the search first (typed or applied); then goes back to the summary."""

@@ -16,6 +16,27 @@ PAGE = 200  # campaigns read and drawn at a time: the table holds what a person 
 FILTER_PAUSE_SECONDS = 0.15
 
 
+def pause_key_applies(action: str, state: str | None) -> bool:
+    """`p` is Pause while a campaign can go out and Resume while it is paused (summary and details)."""
+    return state in ("queued", "sending") if action == "pause" else state == "paused"
+
+
+async def toggle_pause(screen: Screen[Any], campaign_id: int, state: str) -> bool:
+    """Pauses or resumes the campaign as its `state` says; a refusal is one warning. True if done."""
+    from store.db import off_loop
+    from store.errors import CampaignsError
+    from store.queue import pause_campaign, resume_campaign
+
+    change = resume_campaign if state == "paused" else pause_campaign
+    try:
+        campaign = await off_loop(change, campaign_id)
+    except CampaignsError as exc:
+        screen.notify(str(exc), severity="warning")
+        return False
+    screen.notify(f"#{campaign.id} is {campaign.state}")
+    return True
+
+
 class SummaryActions(Screen[None]):
     """The actions; `check_action` keeps the footer to those that apply to the highlighted campaign.
 
@@ -31,10 +52,8 @@ class SummaryActions(Screen[None]):
             return state == "draft"
         if action in self.NEEDS_A_CAMPAIGN:
             return doc is not None
-        if action == "pause":
-            return state in ("queued", "sending")
-        if action == "resume":
-            return state == "paused"
+        if action in ("pause", "resume"):
+            return pause_key_applies(action, state)
         if action == "cancel_campaign":
             return state in ("queued", "sending", "paused")
         if action == "cancel_draft":
@@ -154,21 +173,9 @@ class SummaryActions(Screen[None]):
 
     @work(group="summary-action", exit_on_error=False)
     async def pause_or_resume(self) -> None:
-        from store.db import off_loop
-        from store.errors import CampaignsError
-        from store.queue import pause_campaign, resume_campaign
-
         doc = self.highlighted_doc()
-        if doc is None:
-            return
-        change = resume_campaign if doc["state"] == "paused" else pause_campaign
-        try:
-            campaign = await off_loop(change, doc["id"])
-        except CampaignsError as exc:
-            self.notify(str(exc), severity="warning")
-            return
-        self.notify(f"#{campaign.id} is {campaign.state}")
-        self.load()
+        if doc is not None and await toggle_pause(self, doc["id"], doc["state"]):
+            self.load()
 
     def action_cancel_draft(self) -> None:
         self.action_cancel_campaign()

@@ -2,6 +2,8 @@
 
 Both record what they received and answer from a script, so tests inject faults: SMTP 451/550 for a
 recipient, 421 for everything, HTTP 429/503/410, slow answers, a server that is simply not there.
+Both can be held (`Gate`): a test that must see a campaign mid-send lets through exactly the messages it
+wants, whatever the speed of the machine, instead of hoping the send is still running when it looks.
 """
 
 from __future__ import annotations
@@ -26,6 +28,40 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class Gate:
+    """Holds a peer's answers: `hold()` stops them, `let_through(n)` lets n more go, `release()` all."""
+
+    PATIENCE_SECONDS = 60.0  # a held request that nobody releases ends the wait rather than hang a test
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._open = True
+        self._passes = 0
+        self.waiting = 0  # requests held right now
+
+    def hold(self) -> None:
+        with self._condition:
+            self._open, self._passes = False, 0
+
+    def let_through(self, count: int) -> None:
+        with self._condition:
+            self._passes += count
+            self._condition.notify_all()
+
+    def release(self) -> None:
+        with self._condition:
+            self._open = True
+            self._condition.notify_all()
+
+    def wait_turn(self) -> None:
+        with self._condition:
+            self.waiting += 1
+            self._condition.wait_for(lambda: self._open or self._passes > 0, timeout=self.PATIENCE_SECONDS)
+            self.waiting -= 1
+            if not self._open and self._passes > 0:
+                self._passes -= 1
+
+
 class MailServer:
     """aiosmtpd in its own thread; `faults[address]` is a list of replies to give that recipient first."""
 
@@ -39,6 +75,7 @@ class MailServer:
         self.rcpts: list[str] = []
         self.arrivals: list[float] = []  # time.monotonic() of each message, as the server saw it
         self.lock = threading.Lock()
+        self.gate = Gate()  # held DATA answers: the message is in the server's hands, not yet accepted
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_RCPT(
@@ -54,6 +91,7 @@ class MailServer:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.gate.wait_turn()  # aiosmtpd's own thread: holding it holds every connection, as a slow server
         if self.delay:
             time.sleep(self.delay)
         with self.lock:
@@ -68,6 +106,7 @@ class MailServer:
         return self
 
     def stop(self) -> None:
+        self.gate.release()
         self.controller.stop()
 
     def count_by_recipient(self) -> Counter[str]:
@@ -85,6 +124,7 @@ class Gateway:
         self.status_for_all: int | None = None
         self.delay = 0.0
         self.lock = threading.Lock()
+        self.gate = Gate()  # held answers: the request is in the gateway's hands, not yet answered
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -102,6 +142,7 @@ class Gateway:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 gateway.arrivals.append(time.monotonic())
+                gateway.gate.wait_turn()
                 if gateway.delay:
                     time.sleep(gateway.delay)
                 status = gateway.answer(body, self.headers.get("Authorization", ""))
@@ -138,6 +179,7 @@ class Gateway:
         return self
 
     def stop(self) -> None:
+        self.gate.release()
         self.server.shutdown()
         self.server.server_close()
 

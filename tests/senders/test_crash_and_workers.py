@@ -41,12 +41,15 @@ def wait_for(condition, timeout: float = 30.0) -> None:
 
 @pytest.mark.slow
 def test_sigkill_mid_campaign_loses_nobody_and_names_who_may_have_it_twice(store, gateway):
-    gateway.delay = 0.02  # the gateway takes its time: the kill lands while messages are in its hands
+    gateway.gate.hold()  # 40 answered, then the gateway holds what comes: the kill lands while it has them
+    gateway.gate.let_through(40)
     campaign_id = campaign_to("sms", PHONES)
     first = start_worker(store, gateway, "--id", "sender-1")
-    wait_for(lambda: len(gateway.received) >= 40)
+    wait_for(lambda: len(gateway.received) >= 40 and gateway.gate.waiting >= 2)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
+    gateway.gate.release()  # the held ones reach the gateway's record: the killed worker never heard back
+    wait_for(lambda: gateway.gate.waiting == 0)
     assert len(gateway.received) < len(PHONES)
     second = start_worker(store, gateway, "--id", "sender-1", "--until-idle")
     _out, err = second.communicate(timeout=120)

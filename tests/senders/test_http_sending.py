@@ -116,17 +116,24 @@ def test_campaigns_go_one_after_another_first_created_first(sqlite_store, gatewa
 
 
 def test_pause_resume_and_cancel(sqlite_store, gateway):
-    gateway.delay = 0.02
+    gateway.gate.hold()  # three answered, then the gateway holds what it has while the pause comes
+    gateway.gate.let_through(3)
     paused = campaign_to("sms", PHONES[:20], body="Da mettere in pausa")
     worker = Engine(config_for(sqlite_store, gateway=gateway), worker="test")
 
+    def in_flight() -> int:
+        return Message.select().where((Message.campaign == paused) & (Message.state == "sending")).count()
+
     async def scenario() -> None:
         task = asyncio.create_task(worker.run())
-        while len(gateway.received) < 3:
+        while len(gateway.received) < 3 or not gateway.gate.waiting:
             await asyncio.sleep(0.01)
         pause_campaign(paused)
-        await asyncio.sleep(0.5)
+        gateway.gate.release()  # what the gateway held is answered; nothing more may follow
+        while in_flight():
+            await asyncio.sleep(0.02)
         at_pause = len(gateway.received)
+        assert 3 < at_pause < 20
         assert Campaign.get_by_id(paused).state == "paused"
         await asyncio.sleep(0.3)
         assert len(gateway.received) == at_pause  # nothing new goes out while paused

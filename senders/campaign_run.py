@@ -8,15 +8,17 @@ message per connection is in doubt, and the ledger names it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from senders.pacing import Pacer
 from senders.recorder import Recorder
 from senders.transports import Connection, ProviderUnavailable, Transport
 from store.clock import utcnow
+from store.message_limits import MessageLimits
 from store.sending import LEASE, Outcome, Outgoing
 
 Result = tuple[Outcome, Outgoing]
@@ -34,6 +36,7 @@ class RunSettings:
     window: str
     claim_size: int = 200
     lease: timedelta = LEASE
+    limits: MessageLimits = field(default_factory=MessageLimits)
 
 
 class CampaignRun:
@@ -80,6 +83,7 @@ class CampaignRun:
                 self.settings.window,
                 None,
                 self.settings.lease,
+                self.settings.limits,
             )
             if not claimed.active:
                 self.stop()
@@ -154,6 +158,10 @@ class CampaignRun:
                     await self.give_back([message.id])
                     self.provider_down(str(exc))
                     return
+                except Exception as exc:  # one message's fault: it fails alone, the campaign goes on
+                    await committing  # its hand-over is on record before its answer
+                    outcome = self.unexpected(message, exc)
+                    connection = await self.reconnect(connection)
                 if outcome is None:
                     return
                 self.note(outcome.state, outcome.error)
@@ -170,6 +178,25 @@ class CampaignRun:
             self.recorder.connections -= 1
             await asyncio.shield(committing)
             await connection.close()
+
+    def unexpected(self, message: Outgoing, exc: Exception) -> Outcome:
+        """The answer for a message whose sending raised: failed, saying whether the provider had it."""
+        handed = message.id in self.in_flight
+        log.error("campaign %s: message %s failed: %s", self.campaign_id, message.id, type(exc).__name__)
+        error = f"could not be sent: unexpected {type(exc).__name__}"
+        if handed:
+            error += " after the provider had it (it may have arrived)"
+        return Outcome(message.id, "failed", error=error, maybe_sent=handed)
+
+    async def reconnect(self, connection: Connection) -> Connection:
+        """A new connection in place of one whose state an unexpected failure left unknown."""
+        with contextlib.suppress(Exception):
+            await connection.close()
+        try:
+            return await self.transport.connect()
+        except ProviderUnavailable as exc:
+            self.provider_down(str(exc))  # the answer is recorded, then this connection's loop ends
+            return connection
 
     def _next_now(self) -> Outgoing | None:
         try:

@@ -2,6 +2,10 @@
 
 Each recipient's copy differs only in its tracked links, its open pixel and its unsubscribe link, so
 the page is laid out once per body (`HtmlLayout`) and each copy only fills those in.
+
+Only the links the campaign's author wrote become links (`authored_links`): a name or any other
+recipient data is text, escaped, never a link and never tracked, so a CSV cannot make the center's
+tracking domain redirect anywhere.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ _FOOT = "\n</body></html>\n"
 
 
 class HtmlLayout:
-    """A body's HTML page cut where its links go: `literal, link, literal, link, …, literal`."""
+    """A body's HTML page cut where its links go: `literal, link, literal, link, …, literal`.
 
-    def __init__(self, text: str) -> None:
+    With `authored`, only those addresses become links; other text that looks like one stays text."""
+
+    def __init__(self, text: str, authored: frozenset[str] | None = None) -> None:
         self.literals: list[str] = []
         self.links: list[str] = []  # the original addresses, unescaped
         pending: list[str] = [_HEAD]
@@ -38,6 +44,8 @@ class HtmlLayout:
                 last = 0
                 for match in _LINK.finditer(line):  # links found in the raw text, before escaping
                     url = match.group(0)
+                    if authored is not None and url not in authored:
+                        continue
                     pending += [html.escape(line[last : match.start()], quote=True), '<a href="']
                     self.literals.append("".join(pending))
                     self.links.append(url)
@@ -57,8 +65,16 @@ class HtmlLayout:
 
 
 @lru_cache(maxsize=256)
-def layout_of(text: str) -> HtmlLayout:
-    return HtmlLayout(text)
+def layout_of(text: str, authored: frozenset[str] | None = None) -> HtmlLayout:
+    return HtmlLayout(text, authored)
+
+
+def authored_links(body: str, coupon: str | None) -> frozenset[str]:
+    """The links of a campaign's body as its author wrote them: in its text, and in the body rendered
+    with the author's coupon and no names (a link that carries `{{ coupon }}`)."""
+    from store.templates import author_texts
+
+    return frozenset(m.group(0) for text in author_texts(body, coupon) for m in _LINK.finditer(text))
 
 
 def html_from_text(text: str) -> str:
@@ -72,15 +88,17 @@ def tracked_html(
     pixel: str | None,
     unsubscribe: str | None,
     wording: Wording = WORDINGS["en"],
+    authored: frozenset[str] | None = None,
 ) -> str:
-    """One recipient's page: links through the click tracker, the open pixel, the unsubscribe link."""
+    """One recipient's page: the author's links through the click tracker, the open pixel, the
+    unsubscribe link."""
     tail = []
     if unsubscribe:
         link, label = html.escape(unsubscribe, quote=True), html.escape(wording.link)
         tail.append(f'\n<p style="font-size: small; color: #666"><a href="{link}">{label}</a></p>')
     if pixel:
         tail.append(f'\n<img src="{html.escape(pixel, quote=True)}" width="1" height="1" alt="">')
-    return layout_of(text).page(click, "".join(tail))
+    return layout_of(text, authored).page(click, "".join(tail))
 
 
 def text_with_footer(text: str, unsubscribe: str | None, wording: Wording = WORDINGS["en"]) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from senders.campaign_run import CampaignRun, RunSettings
+from senders.email_body import authored_links
 from senders.pacing import Pacer
 from senders.recorder import Recorder
 from senders.transports import make_transport
@@ -148,12 +149,14 @@ class Engine:
 
         campaign_id, channel = campaign.id, campaign.channel
         parse_window(self.config.dedup.campaign_window)  # a bad window stops here, not mid-send
-        transport = make_transport(channel, self.config, campaign.sender, self._secret or "")
+        authored = authored_links(campaign.body, campaign.coupon) if channel == "email" else frozenset()
+        transport = make_transport(channel, self.config, campaign.sender, self._secret or "", authored)
         pacer = await self._pacer(channel)
         run = CampaignRun(
             campaign_id, transport, self.recorder, pacer,
             RunSettings(worker=self.worker, window=self.config.dedup.campaign_window,
-                        claim_size=claim_size(transport.connections, pacer.rate_per_hour), lease=self.lease),
+                        claim_size=claim_size(transport.connections, pacer.rate_per_hour), lease=self.lease,
+                        limits=self.config.limits),
         )  # fmt: skip
         if campaign.waiting_until is not None:
             await off_loop(set_waiting, campaign_id, None, None)

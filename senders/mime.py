@@ -16,12 +16,43 @@ from email.utils import formatdate
 from senders.email_body import text_with_footer, tracked_html
 from senders.links import Links
 from senders.wording import WORDINGS, Wording
+from store.message_limits import one_line
 
 CRLF = "\r\n"
 
 
+class UnsendableMessage(ValueError):
+    """This one message cannot be made for its recipient; the message says why, without personal data."""
+
+
+@functools.lru_cache(maxsize=4096)
 def _encoded_header(text: str) -> str:
-    return text if text.isascii() else Header(text, "utf-8").encode()
+    """A header value on one line of its own (folded with CRLF where it is long), RFC 2047 for other
+    scripts: whatever the text held, it cannot add a header or end the headers."""
+    text = one_line(text)
+    if text.isascii() and len(text) <= 900:  # "Subject: " and the rest within RFC 5322's 998 a line
+        return text
+    return Header(text, "utf-8").encode(linesep=CRLF)
+
+
+def envelope_address(address: str) -> tuple[str, bool]:
+    """The recipient as SMTP carries it, and whether that needs SMTPUTF8 (RFC 6531).
+
+    An address with another script only in its domain goes as ASCII (the domain in IDNA's `xn--` form);
+    one with another script in its mailbox name needs a server that offers SMTPUTF8."""
+    if any(ch in address for ch in "<>\r\n\t ") or not address.isprintable() or address.count("@") != 1:
+        raise UnsendableMessage("the address is not a plain mailbox")
+    if address.isascii():
+        return address, False
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        return address, True
+    import idna
+
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}", False
+    except idna.IDNAError:
+        raise UnsendableMessage("the address's domain is not a valid internationalised name") from None
 
 
 def _base64_lines(text: str) -> str:
@@ -30,8 +61,9 @@ def _base64_lines(text: str) -> str:
 
 def from_header(name: str, address: str) -> str:
     """`"Centro Medico" <noreply@example.org>`, as INTERFACE.md shows it; RFC 2047 for other scripts."""
+    name = one_line(name)
     if not name.isascii():
-        return f"{Header(name, 'utf-8').encode()} <{address}>"
+        return f"{Header(name, 'utf-8').encode(linesep=CRLF)} <{address}>"
     quoted = name.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{quoted}" <{address}>'
 
@@ -49,8 +81,10 @@ class EmailBuilder:
         from_address: str,
         links: Links | None = None,
         wording: Wording = WORDINGS["en"],
+        authored: frozenset[str] | None = None,
     ) -> None:
         self.links = links
+        self.authored = authored  # the links that may be links (email_body.authored_links); None: all
         self.wording = wording
         self.from_header = from_header(sender_name, from_address)
         self.from_address = from_address
@@ -60,17 +94,23 @@ class EmailBuilder:
         self._unique = f"{os.urandom(6).hex()}.{{}}".format
         self._counter = itertools.count()
 
-    def build(self, *, to: str, subject: str, body: str, message_id: int) -> bytes:
+    def build(self, *, to: str, subject: str, body: str, message_id: int, utf8: bool = False) -> bytes:
+        """The message for one recipient; `to` as `envelope_address` gives it, and `utf8` when that
+        said SMTPUTF8 (the To header then carries the address as it is, RFC 6532)."""
+        if not to.isascii() and not utf8:
+            raise UnsendableMessage("the address needs SMTPUTF8")
+        if any(ch in to for ch in "<>\r\n") or not to.isprintable():
+            raise UnsendableMessage("the address is not a plain mailbox")
         # A test (no message row, a negative id) keeps its links as written: nothing to track.
         links = self.links if message_id > 0 else None
         unsubscribe = links.unsubscribe(message_id) if links else None
         plain = _base64_lines(text_with_footer(body, unsubscribe, self.wording))
         if links is None:
-            html = _base64_lines(tracked_html(body, str, None, None))
+            html = _base64_lines(tracked_html(body, str, None, None, self.wording, self.authored))
         else:
             click = functools.partial(links.click, message_id)
             pixel = links.open_pixel(message_id)
-            html = _base64_lines(tracked_html(body, click, pixel, unsubscribe, self.wording))
+            html = _base64_lines(tracked_html(body, click, pixel, unsubscribe, self.wording, self.authored))
         unique = self._unique(next(self._counter))
         boundary = f"=_{unique}"  # "=_" never occurs in base64
         headers = [
@@ -101,4 +141,4 @@ class EmailBuilder:
             f"--{boundary}--",
             "",
         ]
-        return CRLF.join(parts).encode("ascii")
+        return CRLF.join(parts).encode("utf-8" if utf8 else "ascii")

@@ -6,16 +6,22 @@ row, no statistics, no one-week window. An email keeps its links as written: not
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
+from senders.email_body import authored_links
 from senders.transports import ProviderUnavailable, make_transport
 from store.config import Config
 from store.db import off_loop
+from store.errors import TemplateError
 from store.sending import Outgoing
 from store.templates import Personaliser
 from store.window import body_hash
 
 MARK = "[TEST] "
+
+log = logging.getLogger("campaigns.send")
 
 
 async def send_test(config: Config, campaign_id: int, text: str) -> list[dict[str, Any]]:
@@ -30,9 +36,12 @@ async def send_test(config: Config, campaign_id: int, text: str) -> list[dict[st
         raise InvalidState(f"campaign {campaign_id} is {campaign.state}: tests are for drafts")
     targets = await off_loop(test_targets, campaign, text, config.contacts.default_region)
     secret = await off_loop(link_secret, config.feedback.secret)
-    personalise = Personaliser(campaign.body, campaign.subject, campaign.coupon)
+    personalise = Personaliser(
+        campaign.body, campaign.subject, campaign.coupon, campaign.channel, config.limits
+    )
     results: list[dict[str, Any]] = []
-    transport = make_transport(campaign.channel, config, campaign.sender, secret)
+    authored = authored_links(campaign.body, campaign.coupon) if campaign.channel == "email" else frozenset()
+    transport = make_transport(campaign.channel, config, campaign.sender, secret, authored)
     connection = None
     try:
         for n, target in enumerate(targets, start=1):
@@ -41,7 +50,11 @@ async def send_test(config: Config, campaign_id: int, text: str) -> list[dict[st
             if target.address is None:
                 result.update(state="refused", error=target.problem)
                 continue
-            body, subject = personalise(target.first_name, target.last_name)
+            try:
+                body, subject = personalise(target.first_name, target.last_name)
+            except TemplateError as exc:  # too long for the channel with this name, say
+                result.update(state="refused", error=str(exc))
+                continue
             if campaign.channel in ("email", "push"):  # the subject, or the push title
                 subject = MARK + (subject or campaign.sender)
             else:
@@ -55,6 +68,14 @@ async def send_test(config: Config, campaign_id: int, text: str) -> list[dict[st
                 outcome = await connection.send(message, _always_ready)
             except ProviderUnavailable as exc:
                 result.update(state="failed", error=str(exc))
+                continue
+            except Exception as exc:  # one address's fault never hides the results of the others
+                log.error("test send of campaign %s: %s", campaign.id, type(exc).__name__)
+                result.update(state="failed", error=f"could not be sent ({type(exc).__name__})")
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await connection.close()
+                connection = None  # its state is unknown: the next address gets a new one
                 continue
             if outcome is None or outcome.state != "sent":
                 result.update(state="failed", error=outcome.error if outcome else "not sent")

@@ -8,9 +8,10 @@ from typing import Any
 
 from store.clock import iso, utcnow
 from store.errors import BadInput, InvalidState, NotFound
+from store.message_limits import MessageLimits, has_line_break
 from store.models import CHANNELS, Campaign, Message
 from store.period import Period
-from store.templates import check_template
+from store.templates import SAMPLE_PERSON, Personaliser, check_template
 
 _SMS_ALPHA_SENDER = re.compile(r"^[A-Za-z0-9]{1,11}$")
 _SMS_NUMBER_SENDER = re.compile(r"^\+?[0-9]{3,15}$")
@@ -29,8 +30,8 @@ def check_sender(channel: str, sender: str) -> str:
     value = (sender or "").strip()
     if not value:
         raise BadInput("the sender name is missing")
-    if "\n" in value or "\r" in value:
-        raise BadInput("the sender name must be on one line")
+    if not value.isprintable():  # it becomes the From header's name: no line breaks, no control characters
+        raise BadInput("the sender name must be on one line, without control characters")
     if channel == "sms" and not (_SMS_ALPHA_SENDER.match(value) or _SMS_NUMBER_SENDER.match(value)):
         raise BadInput(
             f"SMS sender {value!r} must be at most 11 letters and digits (no spaces), or a phone number"
@@ -40,7 +41,7 @@ def check_sender(channel: str, sender: str) -> str:
     return value
 
 
-def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
+def _check_fields(fields: dict[str, Any], limits: MessageLimits | None = None) -> dict[str, Any]:
     """Validates the content of a draft; returns it cleaned."""
     clean = dict(fields)
     clean["channel"] = normalise_channel(clean["channel"])
@@ -58,10 +59,19 @@ def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
     for key in ("subject", "coupon"):
         value = clean.get(key)
         clean[key] = value.strip() or None if isinstance(value, str) else None
+    what = "title" if clean["channel"] == "push" else "subject"
+    if clean["subject"] and has_line_break(clean["subject"]):
+        raise BadInput(f"the {what} must be on one line")
     if clean["subject"]:
-        what = "title" if clean["channel"] == "push" else "subject"
         check_template(clean["subject"], what)
+    _check_sample(clean, limits or MessageLimits())
     return clean
+
+
+def _check_sample(clean: dict[str, Any], limits: MessageLimits) -> None:
+    """The message as a sample recipient gets it, within its channel's limits (store.message_limits)."""
+    personalise = Personaliser(clean["body"], clean["subject"], clean["coupon"], clean["channel"], limits)
+    personalise(*SAMPLE_PERSON)  # raises TemplateError with the reason
 
 
 CONTENT_FIELDS = ("channel", "name", "sender", "subject", "coupon", "body")
@@ -76,6 +86,7 @@ def create_campaign(
     subject: str | None = None,
     coupon: str | None = None,
     now: datetime | None = None,
+    limits: MessageLimits | None = None,
 ) -> Campaign:
     """A new draft."""
     fields = _check_fields(
@@ -86,7 +97,8 @@ def create_campaign(
             "body": body,
             "subject": subject,
             "coupon": coupon,
-        }
+        },
+        limits,
     )
     now = now or utcnow()
     return Campaign.create(**fields, state="draft", created_at=now, updated_at=now)
@@ -99,7 +111,7 @@ def get_campaign(campaign_id: int) -> Campaign:
     return campaign
 
 
-def edit_campaign(campaign_id: int, **changes: Any) -> Campaign:
+def edit_campaign(campaign_id: int, limits: MessageLimits | None = None, **changes: Any) -> Campaign:
     """Changes the given content fields of a draft; refused once the campaign is queued."""
     campaign = get_campaign(campaign_id)
     if campaign.state != "draft":
@@ -117,7 +129,7 @@ def edit_campaign(campaign_id: int, **changes: Any) -> Campaign:
             "its channel cannot change"
         )
     merged = {f: getattr(campaign, f) for f in CONTENT_FIELDS} | given
-    clean = _check_fields(merged)
+    clean = _check_fields(merged, limits)
     # Only while it is still a draft: a Send Now in between must not be undone by this edit.
     changed = (
         Campaign.update(**clean, updated_at=utcnow())

@@ -11,6 +11,7 @@ from typing import Any
 import platformdirs
 
 from store.errors import ConfigError
+from store.message_limits import MessageLimits
 
 LANGUAGES = ("en", "it")  # of what the product itself tells recipients (senders.wording)
 
@@ -58,6 +59,7 @@ class SmsConfig:
     token: str = ""
     rate_per_hour: int = 0
     connections: int = 4
+    max_parts: int = 6  # an SMS that would bill more parts fails for that recipient, never posted
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,11 @@ class Config:
     @property
     def database_url(self) -> str:
         return self.database.url or default_database_url()
+
+    @property
+    def limits(self) -> MessageLimits:
+        """How large a message may be, as configured (store.message_limits holds the rest)."""
+        return MessageLimits(sms_parts=self.sms.max_parts)
 
     def with_database(self, url: str | None) -> Config:
         if not url:
@@ -222,6 +229,8 @@ def _check(config: Config) -> None:
         if transport not in allowed:
             choices = " or ".join(repr(a) for a in allowed)
             raise ConfigError(f"[{section}] transport must be {choices}, not {transport!r}")
+    if not 1 <= config.sms.max_parts <= 255:  # a concatenated SMS has at most 255 parts
+        raise ConfigError(f"[sms] max_parts must be from 1 to 255, not {config.sms.max_parts}")
     if config.email.language not in LANGUAGES:
         choices = " or ".join(repr(language) for language in LANGUAGES)
         raise ConfigError(f"[email] language must be {choices}, not {config.email.language!r}")

@@ -22,6 +22,8 @@ from peewee import chunked, fn
 from store.bulk import insert_many, run_many, select_in, sql_value, update_rows
 from store.clock import utcnow
 from store.db import database, is_postgres, write_transaction
+from store.errors import TemplateError
+from store.message_limits import MessageLimits
 from store.models import CHANNELS, Campaign, Message, SentLedger
 from store.queue import ACTIVE
 from store.templates import Personaliser
@@ -104,8 +106,12 @@ def claim(
     window: str = "7d",
     now: datetime | None = None,
     lease: timedelta = LEASE,
+    limits: MessageLimits | None = None,
 ) -> Claim:
-    """Takes up to `limit` messages of the campaign to send now (one transaction)."""
+    """Takes up to `limit` messages of the campaign to send now (one transaction).
+
+    A message that cannot be made for its recipient (a template that fails for that name, a message over
+    its channel's limits) fails here with the reason, alone: it is never handed to a provider."""
     now = now or utcnow()
     channel = Campaign.select(Campaign.channel).where(Campaign.id == campaign_id).scalar()
     if channel is None:
@@ -138,7 +144,7 @@ def claim(
             return result
         opted_out = [r[0] for r in rows if not r[5]]  # no consent, or the address unsubscribed
         rows = [r for r in rows if r[5]]
-        rendered = _render_all(campaign, rows)
+        rendered, unsendable = _render_all(campaign, rows, limits)
         duplicates = _windowed(campaign.channel, rendered, window, now)
         claimed = [m for m in rendered if m.id not in duplicates]
         if opted_out:
@@ -151,20 +157,30 @@ def claim(
             [(i, digests[i], f"the same message reached this address on {when:%Y-%m-%d %H:%M} UTC")
              for i, when in duplicates.items()],
         )  # fmt: skip
+        update_rows(database.cursor(), "message", ("id", "error"),
+            "state = 'failed', error = v.error, lease_until = NULL, attempts = message.attempts + 1",
+            list(unsendable.items()), casts={"error": "text"},
+        )  # fmt: skip
         _mark_sending(claimed, worker, now + lease)
         if campaign.state == "queued":
             Campaign.update(state="sending").where(Campaign.id == campaign_id).execute()
         result.messages = claimed
-        result.skipped = len(opted_out) + len(duplicates)
+        result.skipped = len(opted_out) + len(duplicates) + len(unsendable)
     return result
 
 
-def _render_all(campaign: Campaign, rows: list[tuple[Any, ...]]) -> list[Outgoing]:
-    """Each message's body and subject for its recipient."""
-    personalise = Personaliser(campaign.body, campaign.subject, campaign.coupon)
-    found = []
+def _render_all(
+    campaign: Campaign, rows: list[tuple[Any, ...]], limits: MessageLimits | None
+) -> tuple[list[Outgoing], dict[int, str]]:
+    """Each message's body and subject for its recipient; and the messages that cannot be made, with why."""
+    personalise = Personaliser(campaign.body, campaign.subject, campaign.coupon, campaign.channel, limits)
+    found, unsendable = [], {}
     for message_id, address, first, last, resent, _consent, attempts in rows:
-        body, subject = personalise(first, last)
+        try:
+            body, subject = personalise(first, last)
+        except TemplateError as exc:
+            unsendable[message_id] = str(exc)
+            continue
         if campaign.channel == "push" and not subject:
             subject = campaign.sender
         found.append(
@@ -174,7 +190,7 @@ def _render_all(campaign: Campaign, rows: list[tuple[Any, ...]]) -> list[Outgoin
                 resent=bool(resent), attempts=attempts + 1,
             )
         )  # fmt: skip
-    return found
+    return found, unsendable
 
 
 def _windowed(channel: str, messages: list[Outgoing], window: str, now: datetime) -> dict[int, datetime]:

@@ -77,7 +77,7 @@ def create(**options: Any) -> None:
         raise BadInput("the message body is missing: give --body or --body-file")
     rt = runtime()
     rt.open_store()
-    campaign = create_campaign(body=body, **options)
+    campaign = create_campaign(body=body, limits=rt.config.limits, **options)
     rt.emit(
         campaign_dict(campaign), f"Created draft {campaign.id}: {campaign.name} ({campaign.channel.upper()})"
     )
@@ -94,7 +94,7 @@ def edit(campaign_id: int, **options: Any) -> None:
     options["body"] = read_body(options.pop("body"), options.pop("body_file"))
     rt = runtime()
     rt.open_store()
-    campaign = edit_campaign(campaign_id, **options)
+    campaign = edit_campaign(campaign_id, limits=rt.config.limits, **options)
     rt.emit(campaign_dict(campaign), f"Updated draft {campaign.id}: {campaign.name}")
 
 

@@ -8,7 +8,7 @@ import ssl
 import aiosmtplib
 
 from senders.links import Links
-from senders.mime import EmailBuilder
+from senders.mime import EmailBuilder, UnsendableMessage, envelope_address
 from senders.transports import ProviderUnavailable, Ready
 from senders.wording import WORDINGS
 from store.config import Config
@@ -16,6 +16,7 @@ from store.sending import Outcome, Outgoing
 
 CONNECT_TIMEOUT = 10
 SEND_TIMEOUT = 60
+NO_SMTPUTF8 = "the address has non-ASCII characters before the @, which need SMTPUTF8 (RFC 6531):"
 
 
 def _reason(code: int, text: str) -> str:
@@ -29,19 +30,28 @@ class SmtpConnection:
 
     async def send(self, message: Outgoing, ready: Ready) -> Outcome | None:
         transport = self.transport
-        raw = transport.builder.build(
-            to=message.address,
-            subject=message.subject or message.sender,
-            body=message.body,
-            message_id=message.id,
-        )
+        try:
+            recipient, utf8 = envelope_address(message.address)
+            raw = transport.builder.build(
+                to=message.address if utf8 else recipient,
+                subject=message.subject or message.sender,
+                body=message.body,
+                message_id=message.id,
+                utf8=utf8,
+            )
+        except UnsendableMessage as exc:  # this one message; the campaign goes on
+            return Outcome(message.id, "failed", error=str(exc))
         in_data = False
         try:
             if not self.client.is_connected:
                 self.client = await transport.open_client()
             client = self.client
+            if utf8 and not await self._offers_smtputf8():
+                return Outcome(
+                    message.id, "failed", error=f"{NO_SMTPUTF8} {transport.name} does not offer it"
+                )
             # The envelope goes while the database records the hand-over; DATA waits for it.
-            await self._envelope(message.address)
+            await self._envelope(recipient, utf8)
             if not await ready():
                 await client.rset()
                 return None
@@ -62,10 +72,21 @@ class SmtpConnection:
             )
         return Outcome(message.id, "sent", provider_id=f"smtp:{message.id}")
 
-    async def _envelope(self, address: str) -> None:
+    async def _offers_smtputf8(self) -> bool:
+        if self.client.is_ehlo_or_helo_needed:
+            await self.client.ehlo()
+        return self.client.supports_extension("smtputf8")
+
+    async def _envelope(self, address: str, utf8: bool = False) -> None:
         """MAIL and RCPT. Our addresses were validated and normalised on import, so plain ASCII ones go
         as they are: aiosmtplib parses each address again, a third of its time per message."""
         client, transport = self.client, self.transport
+        if utf8:
+            await client.mail(
+                transport.from_address, options=["SMTPUTF8"], encoding="utf-8", timeout=SEND_TIMEOUT
+            )
+            await client.rcpt(address, encoding="utf-8", timeout=SEND_TIMEOUT)
+            return
         if not (address.isascii() and transport.from_command):
             await client.mail(transport.from_address, timeout=SEND_TIMEOUT)
             await client.rcpt(address, timeout=SEND_TIMEOUT)
@@ -99,7 +120,9 @@ class SmtpConnection:
 class SmtpTransport:
     """A pool of `[email] connections` SMTP connections, each sending one message at a time."""
 
-    def __init__(self, config: Config, sender: str, secret: str) -> None:
+    def __init__(
+        self, config: Config, sender: str, secret: str, authored_links: frozenset[str] = frozenset()
+    ) -> None:
         email = config.email
         self.config = email
         self.name = f"SMTP {email.host}:{email.port}"
@@ -110,7 +133,9 @@ class SmtpTransport:
             b"FROM:<%s>" % email.from_address.encode() if email.from_address.isascii() else b""
         )
         links = Links(config.feedback.public_url, secret)
-        self.builder = EmailBuilder(sender, email.from_address, links, WORDINGS[email.language])
+        self.builder = EmailBuilder(
+            sender, email.from_address, links, WORDINGS[email.language], authored_links
+        )
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if not self.config.ca_file:

@@ -8,6 +8,7 @@ wants, whatever the speed of the machine, instead of hoping the send is still ru
 
 from __future__ import annotations
 
+import email.policy
 import json
 import socket
 import threading
@@ -65,8 +66,9 @@ class Gate:
 class MailServer:
     """aiosmtpd in its own thread; `faults[address]` is a list of replies to give that recipient first."""
 
-    def __init__(self) -> None:
+    def __init__(self, smtputf8: bool = False) -> None:
         self.port = free_port()
+        self.smtputf8 = smtputf8  # offers SMTPUTF8 (RFC 6531): mailbox names in other scripts
         self.received: list[Message] = []
         self.faults: dict[str, list[str]] = defaultdict(list)
         self.refuse_all: str | None = None  # e.g. "421 4.3.2 shutting down"
@@ -76,7 +78,7 @@ class MailServer:
         self.arrivals: list[float] = []  # time.monotonic() of each message, as the server saw it
         self.lock = threading.Lock()
         self.gate = Gate()  # held DATA answers: the message is in the server's hands, not yet accepted
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -98,7 +100,9 @@ class MailServer:
             self.arrivals.append(time.monotonic())
             self.rcpts.extend(envelope.rcpt_tos)
             if not self.light:
-                self.received.append(message_from_bytes(envelope.original_content or envelope.content))
+                raw = envelope.original_content or envelope.content
+                policy = {"policy": email.policy.SMTPUTF8} if self.smtputf8 else {}
+                self.received.append(message_from_bytes(raw, **policy))
         return "250 Message accepted"
 
     def start(self) -> MailServer:

@@ -12,7 +12,7 @@ from datetime import datetime
 from store.bulk import select_in
 from store.clock import utcnow
 from store.db import write_transaction
-from store.models import Contact, Message, OptOut, TrackingEvent
+from store.models import Campaign, Contact, Message, OptOut, TrackingEvent
 
 
 def unsubscribe(message_id: int, now: datetime | None = None) -> bool:
@@ -40,6 +40,11 @@ def unsubscribe(message_id: int, now: datetime | None = None) -> bool:
             ).where((Contact.id == contact_id) & (Contact.consent == True)).execute()  # noqa: E712
         TrackingEvent.insert(message=message_id, kind="unsubscribe", occurred_at=now).execute()
     return True
+
+
+def sender_of(message_id: int) -> str | None:
+    """The sender name of the message's campaign (who the mail came from); None when no such message."""
+    return Campaign.select(Campaign.sender).join(Message).where(Message.id == message_id).scalar()
 
 
 def opted_out_among(addresses: list[str]) -> set[str]:

@@ -89,7 +89,7 @@ def serve() -> None:
 
     Listens on [feedback] listen (default 127.0.0.1:8080); links in emails point at [feedback] public_url.
     The TUI and `campaigns worker` serve the same endpoints while they run, unless this one holds the
-    address. Stops on SIGTERM or Ctrl+C.
+    address. Stops cleanly on SIGTERM or Ctrl+C (exit status 0): requests under way are answered first.
     """
     from senders.feedback.server import FeedbackServer
     from store.db import off_loop
@@ -102,7 +102,10 @@ def serve() -> None:
 
     async def main() -> None:
         secret = await off_loop(link_secret, rt.config.feedback.secret)
-        server = FeedbackServer(rt.config, secret, own_signals=True)
+        server = FeedbackServer(rt.config, secret)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, server.request_stop)
         try:
             await server.start()
         except OSError as exc:
@@ -113,9 +116,10 @@ def serve() -> None:
         try:
             await server.task
         finally:
-            await asyncio.to_thread(server.app.close)
+            await server.stop()
 
     asyncio.run(main())
+    click.echo("Feedback server stopped.", err=True)
 
 
 @click.command()

@@ -40,9 +40,24 @@ REMEMBERED = 50_000  # hits remembered for that
 RECEIPT_RETRY_SECONDS = 0.25
 RECEIPT_PATIENCE_SECONDS = 10.0
 _NO_STORE = [(b"cache-control", b"no-store, private")]
+# No page of ours may be framed by another site: a hidden frame over a decoy would turn a visitor's
+# click into an unsubscribe they never meant.
+_PAGE_HEADERS = [
+    *_NO_STORE,
+    (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
 _PAGE = (
-    '<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8"><title>{title}</title></head>\n'
-    '<body style="font-family: sans-serif; margin: 3em">\n<p>{text}</p>\n</body></html>\n'
+    '<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8"><title>{title}</title>\n'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"></head>\n'
+    '<body style="font-family: sans-serif; margin: 3em">\n<p>{text}</p>\n{form}</body></html>\n'
+)
+# No action: the form posts to the page's own address, which is the signed link. The field makes the
+# button's request the same as a mail program's RFC 8058 one-click POST.
+_CONFIRM_FORM = (
+    '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">\n'
+    '<button type="submit" style="font-size: 1.1em; padding: 0.5em 1em">{label}</button></form>\n'
 )
 
 
@@ -58,9 +73,13 @@ class Reply:
         return cls(status, json.dumps(document, ensure_ascii=False).encode(), "application/json")
 
     @classmethod
-    def page(cls, status: int, title: str, text: str, language: str = "en") -> Reply:
-        page = _PAGE.format(title=html.escape(title), text=html.escape(text), language=language).encode()
-        return cls(status, page, "text/html; charset=utf-8", _NO_STORE)
+    def page(cls, status: int, title: str, text: str, language: str = "en", button: str = "") -> Reply:
+        """A small HTML page; with `button`, a form that posts to the same address."""
+        form = _CONFIRM_FORM.format(label=html.escape(button)) if button else ""
+        page = _PAGE.format(
+            title=html.escape(title), text=html.escape(text), language=html.escape(language), form=form
+        )
+        return cls(status, page.encode(), "text/html; charset=utf-8", _PAGE_HEADERS)
 
 
 NOT_FOUND = Reply(404, b"not found\n")
@@ -105,9 +124,11 @@ class FeedbackApp:
             return await self.open(rest, record=method == "GET")  # HEAD: a link checker, not a reader
         if head == "c" and method in ("GET", "HEAD"):
             return await self.click(rest, record=method == "GET")
-        if head == "u" and method in ("GET", "POST"):
-            await _body(receive)  # RFC 8058's "List-Unsubscribe=One-Click"; nothing else is needed
-            return await self.unsubscribe(rest)
+        # Mail scanners fetch every link of a mail: a GET (or HEAD) only asks, a POST unsubscribes.
+        if head == "u" and method in ("GET", "HEAD"):
+            return await self.confirmation(rest)
+        if head == "u" and method == "POST":
+            return await self.unsubscribe(rest, receive)
         if path == "/receipts/sms" and method == "POST":
             body = await _body(receive)
             if body is None:
@@ -148,15 +169,34 @@ class FeedbackApp:
             self.recent.popitem(last=False)
         await self.hits.add(hit)
 
-    async def unsubscribe(self, token: str) -> Reply:
+    async def confirmation(self, token: str) -> Reply:
+        """The page that asks, naming who the mail came from; it changes nothing."""
+        from store.consent import sender_of
+
+        message_id = verify(self.secret, token, "u")
+        center = None if message_id is None else await off_loop(sender_of, message_id)
+        if center is None:
+            return self.invalid_link()
+        words = self.wording
+        text = words.confirm.format(center=center)
+        return Reply.page(200, words.confirm_title, text, words.language, button=words.confirm_button)
+
+    async def unsubscribe(self, token: str, receive: Receive) -> Reply:
+        """RFC 8058's one-click POST (body `List-Unsubscribe=One-Click`), or the page's button."""
         from store.consent import unsubscribe
 
         message_id = verify(self.secret, token, "u")
-        if message_id is None or not await off_loop(unsubscribe, message_id):
-            return Reply.page(404, self.wording.invalid_title, self.wording.invalid, self.wording.language)
-        return Reply.page(
-            200, self.wording.unsubscribed_title, self.wording.unsubscribed, self.wording.language
-        )
+        if message_id is None:
+            return self.invalid_link()
+        if await _body(receive) is None:  # too large for a click, or the client went away: nothing done
+            return Reply(413, b"request too large\n")
+        if not await off_loop(unsubscribe, message_id):
+            return self.invalid_link()
+        words = self.wording
+        return Reply.page(200, words.unsubscribed_title, words.unsubscribed, words.language)
+
+    def invalid_link(self) -> Reply:
+        return Reply.page(404, self.wording.invalid_title, self.wording.invalid, self.wording.language)
 
     async def receipt(self, scope: Scope, body: bytes) -> Reply:
         if not self.sms_token or not hmac.compare_digest(_bearer(scope), self.sms_token.encode()):
@@ -211,7 +251,8 @@ def _kind(path: str) -> str:
 
 
 async def _body(receive: Receive) -> bytes | None:
-    """The request's body; None when it is larger than any feedback request needs."""
+    """The request's body; None when it is larger than any feedback request needs, or never came whole
+    (the client went away, or was cut off for being too slow)."""
     chunks, size = [], 0
     while True:
         event = await receive()

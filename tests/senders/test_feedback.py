@@ -52,7 +52,7 @@ async def feedback(store):
 
 
 def sent_message(channel="email", address="maria@example.org", contact=None, state="sent", **fields):
-    sender = "CentroMed" if channel == "sms" else "Centro Medico"
+    sender = fields.pop("sender", "CentroMed" if channel == "sms" else "Centro Medico")
     campaign = create_campaign(channel=channel, name=f"{channel} news", sender=sender,
                                body="Ciao {{ first_name }}", subject=fields.pop("subject", None))  # fmt: skip
     return Message.create(
@@ -89,11 +89,22 @@ async def test_forged_or_altered_links_answer_404_and_record_nothing(feedback):
         f"/o/{sign('not-our-secret', 'o', message.id)}",
         f"/o/{genuine[:-2]}",
         f"/c/{sign(SECRET, 'o', message.id)}",  # an open token used as a click
-        f"/u/{sign(SECRET, 'o', message.id)}",  # or as an unsubscribe
-        "/o/", "/c/garbage", "/u/u.1", f"/o/o.{message.id}.é", f"/c/c.{message.id}.aHR0cHM6.ü", "/u/ñ",
+        "/o/", "/c/garbage", f"/o/o.{message.id}.é", f"/c/c.{message.id}.aHR0cHM6.ü",
     ]  # fmt: skip
     for path in forged:
         assert (await feedback.get(path)).status_code == 404, path
+    unsubscribe = sign(SECRET, "u", message.id)
+    forged_unsubscribes = [
+        f"/u/{sign(SECRET, 'o', message.id)}",  # an open token used as an unsubscribe
+        f"/u/{sign('not-our-secret', 'u', message.id)}",
+        f"/u/{unsubscribe.replace(f'u.{message.id}.', f'u.{other.id}.')}",
+        f"/u/{unsubscribe[:-2]}", "/u/u.1", "/u/ñ", "/u/",
+    ]  # fmt: skip
+    for path in forged_unsubscribes:
+        for method in ("GET", "HEAD", "POST"):
+            answer = await feedback.request(method, path, content=b"List-Unsubscribe=One-Click")
+            assert answer.status_code == 404, (method, path)
+            assert "<form" not in answer.text
     click = links_of(message, feedback).click(message.id, "https://centromedico.example/prenota")
     tampered = click.replace("aHR0cHM6", "aHR0cDo")  # https -> http inside the signed address
     assert (await feedback.get(tampered)).status_code == 404
@@ -139,8 +150,11 @@ async def test_opens_all_within_seconds_of_sending_are_counted_as_machine_opened
 async def test_one_click_unsubscribe_by_post_withdraws_consent_and_later_sends_skip_it(feedback):
     Contact.create(id=7, kind="patient", email="maria@example.org", consent=True)
     message = sent_message(contact=7)
+    link = links_of(message, feedback).unsubscribe(message.id)
+    assert (await feedback.get(link)).status_code == 200  # a scanner's fetch first: nothing changes
+    assert Contact.get_by_id(7).consent is True
     answer = await feedback.post(
-        links_of(message, feedback).unsubscribe(message.id),
+        link,
         content=b"List-Unsubscribe=One-Click",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
@@ -152,19 +166,61 @@ async def test_one_click_unsubscribe_by_post_withdraws_consent_and_later_sends_s
     assert add_contacts(later.id, [7]).opted_out == 1
 
 
+async def test_opening_the_unsubscribe_link_only_asks_naming_the_centre_and_changes_nothing(feedback):
+    """Mail security scanners fetch every link of an incoming mail: only a POST may unsubscribe."""
+    Contact.create(id=7, kind="patient", email="maria@example.org", consent=True)
+    message = sent_message(contact=7, sender='Cura & "Salute" <b>Centro</b>')
+    link = links_of(message, feedback).unsubscribe(message.id)
+    for _ in range(2):  # the scanner, then the patient
+        page = await feedback.get(link)
+        assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "from Cura &amp; &quot;Salute&quot; &lt;b&gt;Centro&lt;/b&gt;?" in page.text
+    assert "<b>" not in page.text and "<script" not in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    form = re.search(r"<form[^>]*>.*?</form>", page.text, re.S).group(0)
+    assert form.startswith('<form method="post">') and "Yes, unsubscribe" in form  # posts to the link
+    head = await feedback.head(link)  # a link checker: the same answer without its body
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == page.headers["content-length"]
+    assert Contact.get_by_id(7).consent is True and Contact.get_by_id(7).consent_changed_at is None
+    assert OptOut.select().count() == 0 and TrackingEvent.select().count() == 0
+    assert campaign_stats(message.campaign)["unsubscribed"] == 0
+    # The patient presses the button: the browser posts the form's fields to the same address.
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]+)">', form))
+    answer = await feedback.post(link, data=fields)
+    assert answer.status_code == 200 and "You are unsubscribed" in answer.text
+    assert "<form" not in answer.text
+    assert Contact.get_by_id(7).consent is False
+    assert campaign_stats(message.campaign)["unsubscribed"] == 1
+
+
+async def test_an_unsubscribe_link_of_a_message_that_no_longer_exists_answers_404(feedback):
+    link = Links("http://x", SECRET).unsubscribe(987654).removeprefix("http://x")
+    for method in ("GET", "HEAD", "POST"):
+        assert (await feedback.request(method, link)).status_code == 404, method
+    assert OptOut.select().count() == 0
+
+
 async def test_an_italian_centre_answers_the_unsubscribe_link_in_italian(store):
     async with feedback_server(store, language="it") as client:
         message = sent_message(address="pasted@example.org")
-        answer = await client.get(links_of(message, client).unsubscribe(message.id))
+        link = links_of(message, client).unsubscribe(message.id)
+        question = await client.get(link)
+        assert question.status_code == 200 and '<html lang="it">' in question.text
+        assert "Vuoi smettere di ricevere le campagne di Centro Medico?" in question.text
+        assert "Sì, annulla l&#x27;iscrizione</button>" in question.text
+        answer = await client.post(link, content=b"List-Unsubscribe=One-Click")
         assert answer.status_code == 200 and '<html lang="it">' in answer.text
         assert "Iscrizione annullata: non riceverai più le nostre campagne." in answer.text
         forged = await client.get(f"/u/u.{message.id}.forged")
         assert forged.status_code == 404 and "non è valido" in forged.text
 
 
-async def test_unsubscribe_by_get_covers_pasted_addresses_without_a_contact(feedback):
+async def test_unsubscribe_by_post_covers_pasted_addresses_without_a_contact(feedback):
     message = sent_message(address="pasted@example.org")
-    answer = await feedback.get(links_of(message, feedback).unsubscribe(message.id))
+    assert (await feedback.get(links_of(message, feedback).unsubscribe(message.id))).status_code == 200
+    assert OptOut.select().count() == 0
+    answer = await feedback.post(links_of(message, feedback).unsubscribe(message.id))
     assert answer.status_code == 200 and "unsubscribed" in answer.text
     again = await feedback.post(links_of(message, feedback).unsubscribe(message.id))
     assert again.status_code == 200

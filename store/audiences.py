@@ -18,6 +18,7 @@ from store.clock import iso, utcnow
 from store.db import database, is_postgres
 from store.errors import BadInput
 from store.models import ACCEPTED_STATES, Campaign, Message
+from store.private_files import open_private
 from store.stats import CONVERSION_DAYS
 
 WHO = ("all", "sent", "failed", "opened", "not-opened", "clicked", "converted")
@@ -107,9 +108,7 @@ def export_recipients(campaign_id: int, who: str, path: str | Path, separator: s
     target = Path(path).expanduser()
     partial = target.with_name(f".{target.name}.partial")
     try:
-        # Personal data: readable by its owner only, whatever the umask.
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(descriptor, "w", encoding="utf-8-sig", newline="") as out:
+        with open_private(partial, "w", encoding="utf-8-sig", newline="") as out:
             count = write_recipients(campaign_id, who, out, separator)
         os.replace(partial, target)
     except OSError as exc:

@@ -11,7 +11,9 @@ from urllib.parse import parse_qsl, unquote, urlparse
 
 from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 
+from store.config import data_dir
 from store.errors import ConfigError
+from store.private_files import create_private_file, fixing_command, open_to_others, private_folder
 
 T = TypeVar("T")
 
@@ -37,11 +39,37 @@ def sqlite_path(url: str) -> Path:
     return Path(unquote(rest)).expanduser()
 
 
+def _create_owner_only(path: Path) -> None:
+    """The database file made 0600 before SQLite opens it: SQLite would create it by the umask, and gives
+    its -wal and -shm the database file's mode. An existing file keeps its mode (see `exposure_warning`)."""
+    if str(path) == ":memory:":
+        return
+    private_folder(path.parent)
+    create_private_file(path)
+
+
+def exposure_warning(url: str) -> str | None:
+    """One line when other accounts can read the SQLite database (or the default data folder holding it),
+    with the command that fixes it; None when only its owner can, and for PostgreSQL."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = sqlite_path(url).absolute()
+    files = open_to_others([path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))])
+    folders = open_to_others([path.parent] if path.parent == data_dir().absolute() else [])
+    if not files and not folders:
+        return None
+    return (
+        f"other accounts on this machine can read {', '.join(str(p) for p in folders + files)}, "
+        "with every recipient's data and the secret that signs links; "
+        f"fix it with: {fixing_command(folders, files)}"
+    )
+
+
 def make_database(url: str) -> Database:
     """A peewee database for the URL, not yet connected."""
     if url.startswith("sqlite:///"):
         path = sqlite_path(url)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _create_owner_only(path)
         return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=10, autoconnect=True)
     if url.startswith(("postgresql://", "postgres://")):
         parts = urlparse(url)

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 from senders.links import Links
-from senders.mime import EmailBuilder
+from senders.mime import EmailBuilder, UnsendableMessage, envelope_address
 from senders.transports import Ready
 from senders.wording import WORDINGS
 from store.config import Config
+from store.private_files import private_folder, write_private_bytes, write_private_text
 from store.sending import Outcome, Outgoing
 
 
@@ -18,22 +19,28 @@ class OutboxConnection:
         self.transport = transport
 
     async def send(self, message: Outgoing, ready: Ready) -> Outcome | None:
+        raw: bytes | None = None
+        if message.channel == "email":
+            try:  # made before the hand-over, as SMTP makes it: one that cannot be made fails alone
+                recipient, utf8 = envelope_address(message.address)
+                raw = self.transport.builder.build(
+                    to=message.address if utf8 else recipient, subject=message.subject or message.sender,
+                    body=message.body, message_id=message.id, utf8=utf8,
+                )  # fmt: skip
+            except UnsendableMessage as exc:
+                return Outcome(message.id, "failed", error=str(exc))
         if not await ready():
             return None
         folder = self.transport.folder / f"campaign-{message.campaign_id}"
-        folder.mkdir(parents=True, exist_ok=True)
-        if message.channel == "email":
-            raw = self.transport.builder.build(
-                to=message.address, subject=message.subject or message.sender, body=message.body,
-                message_id=message.id,
-            )  # fmt: skip
-            (folder / f"{message.id}.eml").write_bytes(raw)
+        private_folder(folder)  # what would have been sent: every recipient's address and message
+        if raw is not None:
+            write_private_bytes(folder / f"{message.id}.eml", raw)
         else:
             data = {
                 "to": message.address, "from": message.sender, "title": message.subject, "body": message.body,
                 "reference": message.reference,
             }  # fmt: skip
-            (folder / f"{message.id}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            write_private_text(folder / f"{message.id}.json", json.dumps(data, ensure_ascii=False))
         return Outcome(message.id, "sent", provider_id=f"outbox:{message.id}")
 
     async def close(self) -> None:
@@ -41,13 +48,16 @@ class OutboxConnection:
 
 
 class OutboxTransport:
-    def __init__(self, config: Config, sender: str, secret: str) -> None:
+    def __init__(
+        self, config: Config, sender: str, secret: str, authored_links: frozenset[str] = frozenset()
+    ) -> None:
         self.folder = Path(config.outbox.path).expanduser()
         self.name = f"the outbox folder {self.folder}"
         self.connections = 1
         self.commit_overlaps = False
         links = Links(config.feedback.public_url, secret)
-        self.builder = EmailBuilder(sender, config.email.from_address, links, WORDINGS[config.email.language])
+        wording = WORDINGS[config.email.language]
+        self.builder = EmailBuilder(sender, config.email.from_address, links, wording, authored_links)
 
     async def connect(self) -> OutboxConnection:
         return OutboxConnection(self)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from store.limits import EMAIL_MAX, PHONE_MAX, TooLong, check_length
 from store.phones import InvalidPhone, to_e164
 
 # Plain ASCII addresses email-validator surely accepts; anything else is asked of email-validator itself
@@ -27,7 +28,7 @@ class InvalidAddress(ValueError):
 
 def normalise_email(value: str) -> str:
     """`Mario.Rossi@Example.ORG ` becomes `mario.rossi@example.org`."""
-    text = value.strip().lower()
+    text = _within(value.strip(), "email", EMAIL_MAX).lower()
     if not text:
         raise InvalidAddress("empty email")
     plain = _PLAIN_EMAIL.match(text)
@@ -44,7 +45,16 @@ def normalise_email(value: str) -> str:
 
 def normalise_phone(value: str, default_region: str = "IT") -> str:
     """A phone number as E.164 (`+393471234567`); numbers without `+` are read in `default_region`."""
+    _within(value.strip(), "phone number", PHONE_MAX)
     try:
         return to_e164(value, default_region)
     except InvalidPhone as exc:
+        raise InvalidAddress(str(exc)) from None
+
+
+def _within(text: str, what: str, limit: int) -> str:
+    """The text, or InvalidAddress when it is longer than any real address (store.limits)."""
+    try:
+        return check_length(text, what, limit)
+    except TooLong as exc:
         raise InvalidAddress(str(exc)) from None

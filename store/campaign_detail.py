@@ -77,8 +77,13 @@ def recipients_page(
         condition &= Message.state.in_(states)
     text = search.strip()
     if text:
-        pattern = f"%{text}%"  # ** is ILIKE on PostgreSQL, LIKE (case-blind) on SQLite
-        condition &= (Message.address**pattern) | (Message.first_name**pattern) | (Message.last_name**pattern)
+        # contains() is ILIKE on PostgreSQL, LIKE (case-blind) on SQLite, with `%` `_` `\` escaped: what
+        # was typed matches itself, never as a wildcard.
+        condition &= (
+            Message.address.contains(text)
+            | Message.first_name.contains(text)
+            | Message.last_name.contains(text)
+        )
     query = Message.select(
         Message.id, Message.address, Message.first_name, Message.last_name, Message.state, Message.error,
         Message.sent_at, Message.opened_at, Message.clicked_at, Message.resent_after_crash,

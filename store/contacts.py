@@ -12,6 +12,7 @@ from store.bulk import chunk_size
 from store.clock import utcnow
 from store.csvfile import read_csv_table, require_columns
 from store.db import write_transaction
+from store.limits import TOKEN_MAX, TooLong, check_length, clean_name, shown
 from store.models import CONTACT_KINDS, Contact
 from store.report import ImportReport
 
@@ -57,6 +58,8 @@ def parse_contact(values: dict[str, str], default_region: str) -> dict[str, Any]
     """The contact fields of one row, validated and normalised; raises RowRefused.
 
     A blank kind leaves the stored one as it is (a new contact is a patient); a blank consent is no.
+    A name or token over its limit (store.limits) is left out and noted, like a bad address: the stored
+    name stays (None here), the token is cleared, and the rest of the row still counts.
     """
     contact: dict[str, Any] = {"id": parse_id(values["id"])}
     for column, text in values.items():
@@ -67,13 +70,13 @@ def parse_contact(values: dict[str, str], default_region: str) -> dict[str, Any]
                 raise RowRefused(f"kind must be patient, resource or user, not {text!r}")
             contact["kind"] = kind or None
         elif column in ("first_name", "last_name"):
-            contact[column] = text
+            contact[column] = _within_limit(clean_name, text, contact, column)
         elif column == "email":
             contact["email"] = _address(normalise_email, text, contact)
         elif column == "phone":
             contact["phone"] = _address(normalise_phone, text, contact, default_region)
         elif column in ("push_token", "app_token"):
-            contact[column] = text or None
+            contact[column] = _within_limit(check_length, text, contact, column, TOKEN_MAX) or None
         elif column == "consent":
             contact["consent"] = parse_consent(text)
     return contact
@@ -86,6 +89,15 @@ def _address(normalise: Any, text: str, contact: dict[str, Any], *args: str) -> 
     try:
         return normalise(text, *args)
     except InvalidAddress as exc:
+        contact.setdefault("_problems", []).append(str(exc))
+        return None
+
+
+def _within_limit(clean: Any, text: str, contact: dict[str, Any], *args: Any) -> Any:
+    """The cleaned value; one over its limit is left out (None) and noted, as `_address` does."""
+    try:
+        return clean(text, *args)
+    except TooLong as exc:
         contact.setdefault("_problems", []).append(str(exc))
         return None
 
@@ -105,19 +117,19 @@ def import_contacts(path: str | Path, default_region: str = "IT") -> ImportRepor
         try:
             contact = parse_contact(cells, default_region)
         except RowRefused as exc:
-            report.refuse_row(row_number, cells["id"], str(exc))
+            report.refuse_row(row_number, shown(cells["id"]), str(exc))
             continue
         problems = contact.pop("_problems", None)
         if problems:
             report.refuse_row(
-                row_number, cells["id"], "; ".join(problems) + " (the rest of the row was imported)"
+                row_number, shown(cells["id"]), "; ".join(problems) + " (the rest of the row was imported)"
             )
         if contact["id"] in parsed:
             report.duplicates += 1
             continue
         token = contact.get("app_token")
         if token and token_owner.setdefault(token, contact["id"]) != contact["id"]:
-            report.refuse_row(row_number, cells["id"], "app_token already given to another contact")
+            report.refuse_row(row_number, shown(cells["id"]), "app_token already given to another contact")
             continue
         parsed[contact["id"]] = contact
         row_of[contact["id"]] = row_number
@@ -132,6 +144,9 @@ def import_contacts(path: str | Path, default_region: str = "IT") -> ImportRepor
                 contact["consent"] = False  # an opt-out heard by us outlives the registry's copy
             if "kind" in contact and contact["kind"] is None:
                 contact["kind"] = known[0] if known is not None else "patient"
+            for position, column in ((2, "first_name"), (3, "last_name")):
+                if column in contact and contact[column] is None:  # refused above: the stored one stays
+                    contact[column] = known[position] if known is not None else ""
             rows.append({**contact, "updated_at": now})
             if known is None:
                 report.added += 1
@@ -150,13 +165,14 @@ def import_contacts(path: str | Path, default_region: str = "IT") -> ImportRepor
     return report
 
 
-def _existing(ids: list[int]) -> dict[int, tuple[str, str]]:
-    """The ids among these that are already contacts, with their kind and consent note."""
-    found: dict[int, tuple[str, str]] = {}
+def _existing(ids: list[int]) -> dict[int, tuple[str, str, str, str]]:
+    """The ids among these that are already contacts, with their kind, consent note and names."""
+    found: dict[int, tuple[str, str, str, str]] = {}
+    fields = (Contact.id, Contact.kind, Contact.consent_note, Contact.first_name, Contact.last_name)
     for batch in chunked(ids, chunk_size(1)):
-        query = Contact.select(Contact.id, Contact.kind, Contact.consent_note).where(Contact.id.in_(batch))
-        for contact_id, kind, note in query.tuples():
-            found[contact_id] = (kind, note or "")
+        query = Contact.select(*fields).where(Contact.id.in_(batch))
+        for contact_id, kind, note, first, last in query.tuples():
+            found[contact_id] = (kind, note or "", first, last)
     return found
 
 

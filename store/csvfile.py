@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store.errors import ImportRefused
+from store.limits import shown as shown_value
 
 SNIFF_BYTES = 64 * 1024
 _HEADER_SPACES = re.compile(r"[\s\-]+")
@@ -46,11 +47,11 @@ def normalise_header(name: str) -> str:
     return _HEADER_SPACES.sub("_", name.strip().strip("\ufeff").strip().lower())
 
 
-def decode(data: bytes, path: str) -> str:
+def decode(data: bytes, path: str, kind: str = "a CSV file") -> str:
     """UTF-16 with its BOM (Excel's "Unicode text"), UTF-8, or Windows-1252 line by line.
 
     A UTF-8 file with one stray Windows byte keeps its other lines' accents right: only the lines
-    that are not UTF-8 are read as Windows-1252.
+    that are not UTF-8 are read as Windows-1252. `path` and `kind` name the source in refusals.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -58,7 +59,7 @@ def decode(data: bytes, path: str) -> str:
         except UnicodeDecodeError:
             raise ImportRefused(f"{path} is not readable UTF-16 text") from None
     if b"\x00" in data[:SNIFF_BYTES]:
-        raise ImportRefused(f"{path} is not a CSV file (it holds binary data)")
+        raise ImportRefused(f"{path} is not {kind} (it holds binary data)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -72,7 +73,7 @@ def decode(data: bytes, path: str) -> str:
                 lines.append(line.decode("cp1252"))
             except UnicodeDecodeError:
                 raise ImportRefused(
-                    f"{path} is in an encoding that cannot be read; save it as UTF-8 CSV"
+                    f"{path} is in an encoding that cannot be read; save it as UTF-8 (Excel: CSV UTF-8)"
                 ) from None
     return "".join(lines).removeprefix("\ufeff")
 
@@ -107,6 +108,7 @@ def read_csv_table(path: str | Path, *, max_rows: int | None = None, what: str =
     if start is None:
         raise ImportRefused(f"{shown} has no header row")
     header = [normalise_header(v) for v in records[start]]
+    refuse_repeated_columns(shown, header, records[start])
     width = len(header)
     lines = [i for i in range(start + 1, len(records)) if "".join(records[i]).strip()]
     if max_rows is not None and len(lines) > max_rows:
@@ -116,6 +118,26 @@ def read_csv_table(path: str | Path, *, max_rows: int | None = None, what: str =
         if len(row) < width:
             row.extend([""] * (width - len(row)))
     return CsvTable(path=shown, header=header, rows=rows, lines=[i + 1 for i in lines])
+
+
+def refuse_repeated_columns(shown: str, header: list[str], given: list[str]) -> None:
+    """Refuses a header naming a column twice (`Email` and ` email ` too): which one holds the data would
+    be a guess, and a wrong guess imports the wrong addresses or names."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header):
+        if not name:
+            continue  # blank headers of unused columns (Excel leaves them) name nothing
+        if name in seen:
+            first = seen[name]
+            raise ImportRefused(
+                f"{shown} has the column {shown_value(name)} twice (columns {first + 1} and {position + 1}: "
+                f"{_as_typed(given[first])} and {_as_typed(given[position])}); keep one and import it again"
+            )
+        seen[name] = position
+
+
+def _as_typed(name: str) -> str:
+    return repr(shown_value(name.strip("\ufeff")))
 
 
 def require_columns(table: CsvTable, *names: str) -> None:

@@ -21,9 +21,10 @@ from store.bulk import insert_rows, select_in
 from store.campaigns import get_campaign
 from store.clock import utcnow
 from store.consent import opted_out_among
-from store.csvfile import read_csv_table
+from store.csvfile import decode, read_csv_table
 from store.db import bulk_transaction
 from store.errors import ImportRefused, InvalidState
+from store.limits import PHONE_MAX, TooLong, clean_name, shown
 from store.models import Campaign, Contact, Message
 from store.phones import is_mobile, to_e164_many
 from store.report import ImportReport
@@ -89,6 +90,12 @@ def add_pasted(campaign_id: int, text: str, default_region: str = "IT") -> Impor
         )
     incoming = Incoming(rows=list(range(1, len(values) + 1)), values=values)
     return _add_addresses(campaign, incoming, default_region, source="paste")
+
+
+def pasted_text(data: bytes) -> str:
+    """A paste piped in as bytes, read by the rules of CSV files (UTF-8, UTF-16 with its BOM, or
+    Windows-1252 line by line), or refused whole when it is no text at all."""
+    return decode(data, "standard input", kind="a list of addresses")
 
 
 def address_column(channel: str) -> tuple[str, ...]:
@@ -193,11 +200,18 @@ def _add_addresses(campaign: Campaign, incoming: Incoming, region: str, source: 
     channel = campaign.channel
     normalise = _normaliser(channel, region)
     missing = f"no {' or '.join(address_column(channel))}"
-    # Clean phone numbers in bulk first; what that leaves out goes one by one through `normalise`.
+    # Clean phone numbers in bulk first; what that leaves out goes one by one through `normalise`, which
+    # also refuses what is longer than any typed number (the bulk path would take a padded one).
     sms = channel == "sms"
-    prepared = to_e164_many(incoming.values, region, mobile=True) if sms else [None] * len(incoming.values)
+    values = incoming.values
+    prepared = (
+        to_e164_many([v if len(v) <= PHONE_MAX else "" for v in values], region, mobile=True)
+        if sms
+        else [None] * len(values)
+    )
     first_seen: dict[str, int] = {}
-    for i, value in enumerate(incoming.values):
+    names: dict[int, tuple[str, str]] = {}
+    for i, value in enumerate(values):
         if not value:
             report.refuse_row(incoming.rows[i], "", missing)
             continue
@@ -206,22 +220,25 @@ def _add_addresses(campaign: Campaign, incoming: Incoming, region: str, source: 
             try:
                 key = normalise(value)
             except InvalidAddress as exc:
-                report.refuse_row(incoming.rows[i], value, str(exc))
+                report.refuse_row(incoming.rows[i], shown(value), str(exc))
                 continue
             if sms and not is_mobile(key):
                 report.refuse_row(incoming.rows[i], value, "not a mobile number: an SMS cannot reach it")
                 continue
+        try:
+            names[i] = _given_names(incoming, i)
+        except TooLong as exc:
+            report.refuse_row(incoming.rows[i], shown(value), str(exc))
+            continue
         if key in first_seen:
             report.duplicates += 1
         else:
             first_seen[key] = i
     contacts = _match_contacts(list(first_seen))
     unsubscribed = opted_out_among(list(first_seen))
-    firsts, lasts = incoming.first_names, incoming.last_names
     ready: list[Ready] = []
     for key, i in first_seen.items():
-        first = firsts[i] if firsts else ""
-        last = lasts[i] if lasts else ""
+        first, last = names[i]
         contact = contacts.get(key)
         if key in unsubscribed:
             report.opted_out += 1
@@ -229,7 +246,7 @@ def _add_addresses(campaign: Campaign, incoming: Incoming, region: str, source: 
         if contact is None:
             if channel == "push":
                 report.refuse_row(
-                    incoming.rows[i], incoming.values[i], "no contact with this address has the app"
+                    incoming.rows[i], shown(values[i]), "no contact with this address has the app"
                 )
             else:
                 ready.append((None, key, first, last))
@@ -241,10 +258,28 @@ def _add_addresses(campaign: Campaign, incoming: Incoming, region: str, source: 
         if channel == "push":
             address, reason = _channel_address(channel, contact)
             if not address:
-                report.refuse_row(incoming.rows[i], incoming.values[i], reason)
+                report.refuse_row(incoming.rows[i], shown(values[i]), reason)
                 continue
-        ready.append((contact["id"], address, first or contact["first_name"], last or contact["last_name"]))
+        try:
+            known_first, known_last = _contact_names(contact)
+        except TooLong as exc:
+            report.refuse_row(incoming.rows[i], shown(values[i]), f"the matching contact's {exc}")
+            continue
+        ready.append((contact["id"], address, first or known_first, last or known_last))
     return _store(campaign, ready, report, source)
+
+
+def _given_names(incoming: Incoming, i: int) -> tuple[str, str]:
+    """The names a row gives, cleaned (store.limits); TooLong names the column over its limit."""
+    first = clean_name(incoming.first_names[i], "first_name") if incoming.first_names else ""
+    last = clean_name(incoming.last_names[i], "last_name") if incoming.last_names else ""
+    return first, last
+
+
+def _contact_names(contact: dict[str, Any]) -> tuple[str, str]:
+    """A contact's names as a message gets them: the same rules as an import's, for contacts stored
+    before those rules (store.limits)."""
+    return clean_name(contact["first_name"], "first_name"), clean_name(contact["last_name"], "last_name")
 
 
 def _match_contacts(keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -271,16 +306,24 @@ def _add_known(
     unsubscribed = opted_out_among([address for address, _reason in addresses if address])
     for (position, contact), (address, reason) in zip(contacts, addresses, strict=True):
         if not address:
-            who = f"{contact['first_name']} {contact['last_name']} (id {contact['id']})"
-            report.refuse_row(position, who, reason)
+            report.refuse_row(position, _who(contact), reason)
         elif address in seen:
             report.duplicates += 1
         elif not contact["consent"] or address in unsubscribed:
             report.opted_out += 1
         else:
+            try:
+                first, last = _contact_names(contact)
+            except TooLong as exc:
+                report.refuse_row(position, _who(contact), f"the contact's {exc}; correct it in the registry")
+                continue
             seen.add(address)
-            ready.append((contact["id"], address, contact["first_name"], contact["last_name"]))
+            ready.append((contact["id"], address, first, last))
     return _store(campaign, ready, report, source)
+
+
+def _who(contact: dict[str, Any]) -> str:
+    return f"{shown(contact['first_name'])} {shown(contact['last_name'])} (id {contact['id']})"
 
 
 def _store(campaign: Campaign, ready: list[Ready], report: ImportReport, source: str) -> ImportReport:

@@ -12,6 +12,7 @@ from store.clock import to_utc
 from store.contacts import RowRefused, parse_id
 from store.csvfile import read_csv_table, require_columns
 from store.db import write_transaction
+from store.limits import shown
 from store.models import Contact, Reservation
 from store.report import ImportReport
 
@@ -35,12 +36,12 @@ def import_reservations(path: str | Path) -> ImportReport:
         try:
             patient_id = parse_id(raw_id, "patient_id")
         except RowRefused as exc:
-            report.refuse_row(row_number, raw_id, str(exc))
+            report.refuse_row(row_number, shown(raw_id), str(exc))
             continue
         try:
             created_at = parse_moment(raw_at)
         except ValueError:
-            report.refuse_row(row_number, raw_at, "created_at is not an ISO 8601 date and time")
+            report.refuse_row(row_number, shown(raw_at), "created_at is not an ISO 8601 date and time")
             continue
         key = (patient_id, created_at)
         if key in seen:

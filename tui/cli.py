@@ -1,16 +1,17 @@
 """The `campaigns` command: the full-screen app by default, and one sub-command per action.
 
 Errors end up here as one line on stderr: exit 2 for bad input, 1 for anything else; `--debug` shows the
-traceback instead.
+traceback above that line, with the same exit status.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import peewee
@@ -29,13 +30,17 @@ class Runtime:
     as_json: bool
     debug: bool
 
-    def open_store(self) -> None:
-        """Connects to the configured database and brings its schema up to date."""
-        from store.db import open_database
+    def open_store(self, warn: bool = True) -> None:
+        """Connects to the configured database and brings its schema up to date; with `warn`, says on
+        stderr when other accounts can read the database (the app shows it on screen instead)."""
+        from store.db import exposure_warning, open_database
         from store.schema import migrate_schema
 
         open_database(self.config.database_url)
         migrate_schema()
+        exposed = exposure_warning(self.config.database_url) if warn else None
+        if exposed:  # on stderr even with --json: stdout stays one document
+            click.echo(f"campaigns: warning: {exposed}", err=True)
 
     def emit(self, data: Any, text: str | Callable[[], str]) -> None:
         """Exactly one JSON document with --json, else the human text."""
@@ -138,34 +143,30 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        click.echo("campaigns: interrupted", err=True)
-        sys.exit(130)
+        _fail("interrupted", 130, debug)
     except click.ClickException as exc:
-        if debug:
-            raise
         hint = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
-        click.echo(f"campaigns: {exc.format_message()}{hint}", err=True)
-        sys.exit(2)
+        _fail(f"{exc.format_message()}{hint}", 2, debug)
     except CampaignsError as exc:
-        if debug:
-            raise
-        click.echo(f"campaigns: {exc}", err=True)
-        sys.exit(2 if isinstance(exc, BadInput) else 1)
+        _fail(str(exc), 2 if isinstance(exc, BadInput) else 1, debug)
     except KeyboardInterrupt:
-        click.echo("campaigns: interrupted", err=True)
-        sys.exit(130)
+        _fail("interrupted", 130, debug)
     except peewee.DatabaseError as exc:
-        if debug:
-            raise
-        click.echo(f"campaigns: database error: {_one_line(exc)}", err=True)
-        sys.exit(1)
+        _fail(f"database error: {_one_line(exc)}", 1, debug)
     except Exception as exc:
-        if debug:
-            raise
         name = type(exc).__name__
-        click.echo(f"campaigns: unexpected {name}: {_one_line(exc)} (run with --debug for details)", err=True)
-        sys.exit(1)
+        hint = "" if debug else " (run with --debug for details)"
+        _fail(f"unexpected {name}: {_one_line(exc)}{hint}", 1, debug)
     sys.exit(0)
+
+
+def _fail(line: str, status: int, debug: bool) -> NoReturn:
+    """One line on stderr and the exit status; --debug adds the traceback above the line and changes
+    nothing else, so a script sees the same status with it or without."""
+    if debug:
+        traceback.print_exc(file=sys.stderr)
+    click.echo(f"campaigns: {line}", err=True)
+    sys.exit(status)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -39,11 +39,11 @@ def tui(demo: bool = False) -> None:
             outbox=replace(config.outbox, path=os.path.join(workdir, "outbox")),
         )
         rt.config = config
-        rt.open_store()
+        rt.open_store(warn=False)
         click.echo("Preparing the demo center…", err=True)
         load_center()
     else:
-        rt.open_store()
+        rt.open_store(warn=False)  # the app says it on screen, where it stays readable
     from tui.app import make_app
 
     try:

@@ -79,7 +79,9 @@ def import_contacts_command(file: str) -> None:
 
     Columns: id, kind (patient|resource|user), first_name, last_name, email, phone, push_token,
     app_token, consent (yes|no); all but id are optional, and only the columns present change existing
-    contacts. Header names match in any case; `,` or `;` separated; UTF-8 or Windows encodings.
+    contacts. Header names match in any case; `,` or `;` separated; UTF-8 or Windows encodings. A
+    name over 100 characters, a bad address or a token over 4,096 characters is left out (a name stays
+    as stored) and reported; the rest of its row is imported.
     """  # fmt: skip
     from store.contacts import import_contacts
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -20,7 +21,9 @@ def recipients() -> None:
 @recipients.command("add")
 @click.argument("campaign_id", metavar="ID", type=int)
 @click.option(
-    "--paste", metavar="TEXT", help="Addresses separated by , or ; (at most 20,000); - reads stdin."
+    "--paste",
+    metavar="TEXT",
+    help="Addresses separated by , or ; (at most 20,000); - reads stdin (UTF-8, UTF-16 or Windows).",
 )
 @click.option("--csv", "csv_file", metavar="FILE", help="A CSV of at most 100,000 rows (see `template`).")
 @click.option("--contacts", metavar="ID,ID,...", help="Contact ids, comma separated.")
@@ -33,9 +36,10 @@ def add(
 
     Addresses are checked and normalised for the channel (emails, phone numbers in E.164 read in
     [contacts] default_region, push through the contact's app). Duplicates collapse, known contacts are
-    matched by email or phone, and contacts without marketing consent are left out. The report lists
-    every refused row with its reason. A file over the limit, not a CSV, or without the channel's
-    column is refused whole and adds nothing.
+    matched by email or phone, and contacts without marketing consent are left out. A name over 100
+    characters, or an address longer than any real one, refuses its row; line breaks in a name become
+    a space. The report lists every refused row with its reason. A file or paste over the limit, not
+    text, without the channel's column or naming a column twice is refused whole and adds nothing.
     """  # fmt: skip
     from store import recipients as store
 
@@ -47,7 +51,7 @@ def add(
     rt.open_store()
     region = rt.config.contacts.default_region
     if paste is not None:
-        report = store.add_pasted(campaign_id, sys.stdin.read() if paste == "-" else paste, region)
+        report = store.add_pasted(campaign_id, _pasted(paste), region)
     elif csv_file is not None:
         report = store.add_from_csv(campaign_id, csv_file, region)
     elif contacts is not None:
@@ -55,6 +59,21 @@ def add(
     else:
         report = store.add_all_patients(campaign_id)
     emit_report(report)
+
+
+def _pasted(paste: str) -> str:
+    """The paste as text: stdin's bytes, or an argument Python could not read as UTF-8 (it holds them as
+    surrogate escapes), decoded by the rules of CSV files, so no raw byte reaches the report."""
+    from store.recipients import pasted_text
+
+    if paste == "-":
+        stdin = getattr(sys.stdin, "buffer", None)
+        return pasted_text(stdin.read()) if stdin is not None else sys.stdin.read()
+    try:
+        paste.encode("utf-8")
+    except UnicodeEncodeError:
+        return pasted_text(os.fsencode(paste))
+    return paste
 
 
 def parse_ids(text: str) -> list[int]:
@@ -80,14 +99,14 @@ def template(file: str | None) -> None:
     column, SMS campaigns the phone column, push campaigns either one (to find the patient's app).
     """
     from fixtures.template import recipients_template
+    from store.private_files import write_private_text
 
     text = recipients_template()
     if file is None:
         click.echo(text, nl=False)
         return
     try:
-        with open(file, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+        write_private_text(file, text)
     except OSError as exc:
         raise BadInput(f"cannot write {file}: {exc.strerror}") from None
     click.echo(f"Wrote the recipients template to {file}", err=True)
@@ -103,11 +122,12 @@ def check(campaign_id: int) -> None:
 
     rt = runtime()
     rt.open_store()
-    found = forecast(get_campaign(campaign_id), rt.config.dedup.campaign_window)
+    found = forecast(get_campaign(campaign_id), rt.config.dedup.campaign_window, limits=rt.config.limits)
     rt.emit(
         found.as_dict(),
         f"{found.pending:,} pending: {found.will_send:,} will be sent, {found.skipped_window:,} skipped "
         f"(same message within {found.window}), {found.skipped_opted_out:,} skipped (no consent)"
+        + (f"\nNote: {found.will_fail_note()}" if found.will_fail else "")
         + (f"\nNote: {found.blank_names_note()}" if found.blank_names else ""),
     )
 

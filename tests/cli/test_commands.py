@@ -123,9 +123,11 @@ def test_options_are_accepted_before_the_command_too(campaigns, tmp_path):
     assert (tmp_path / "elsewhere.db").exists()
 
 
-def test_debug_shows_the_traceback(campaigns):
-    with pytest.raises(Exception, match="no campaign has id 7"):
-        campaigns("stats", "7", "--debug")
+def test_debug_shows_the_traceback_and_keeps_the_exit_status(campaigns):
+    shown = campaigns("stats", "7", "--debug")
+    assert shown.code == 2  # bad input, with --debug as without
+    assert "Traceback" in shown.err and "NotFound" in shown.err
+    assert shown.err.endswith("campaigns: no campaign has id 7\n")
 
 
 def test_the_installed_command_explains_itself(tmp_path):

@@ -17,6 +17,7 @@ from senders.engine import Engine
 from store.config import Config
 from tui.log_toasts import BackgroundWarning, ToastHandler
 from tui.summary import SummaryScreen
+from tui.textout import plain
 
 
 class CampaignsApp(App[None]):
@@ -57,12 +58,23 @@ class CampaignsApp(App[None]):
         from tui.log_toasts import route_logs_to_toasts
 
         self.toasts = route_logs_to_toasts(self)
+        self.warn_if_exposed()
         if self.engine is not None:
             self.run_worker(self.engine.run(), name="engine", group="engine", exit_on_error=False)
         if self.demo:
             from senders.demo_delivery import simulate_delivery
 
             self.run_worker(simulate_delivery(), name="demo-delivery", group="demo", exit_on_error=False)
+
+    def warn_if_exposed(self) -> None:
+        from store.db import exposure_warning
+
+        exposed = exposure_warning(self.config.database_url)
+        if exposed:
+            # markup off: a folder named with brackets is a path, not a style
+            self.notify(
+                exposed, title="Database readable by others", severity="warning", timeout=30, markup=False
+            )
 
     @work(exclusive=True, group="quit", exit_on_error=False)
     async def action_quit(self) -> None:
@@ -90,14 +102,17 @@ class CampaignsApp(App[None]):
             stop_routing(self.toasts)
 
     def on_background_warning(self, event: BackgroundWarning) -> None:
-        self.notify(event.text, severity=event.severity, timeout=10)  # type: ignore[arg-type]
+        # markup off: a warning quotes names, addresses and providers' answers
+        text = plain(event.text, lines=True)
+        self.notify(text, severity=event.severity, timeout=10, markup=False)  # type: ignore[arg-type]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every failed background job ends here, as one line for the user."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            self.notify(text, title="Something went wrong", severity="error", timeout=8)
+            # markup off: an error quotes what it failed on (a name, a value), brackets and all
+            self.notify(plain(text), title="Something went wrong", severity="error", timeout=8, markup=False)
 
 
 def screen_commands(screen: Screen[Any]) -> Iterable[SystemCommand]:

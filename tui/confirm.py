@@ -10,7 +10,8 @@ from textual.widgets import LoadingIndicator, Static
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    """`y` or Enter confirms, `n` or Escape declines."""
+    """`y` or Enter confirms, `n` or Escape declines. The question is markup: data goes in it through
+    `tui.textout.escape`."""
 
     DEFAULT_CSS = """
     ConfirmDialog { align: center middle; }

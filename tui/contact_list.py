@@ -12,20 +12,18 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from store.directory import Entry
+from tui.textout import plain
 
 WIDTHS = (2, 20, 9, 25)  # mark, name, kind, email; the phone takes the rest
 WIDTH_BEFORE_NOTE = sum(WIDTHS) + 14
 
 
 def format_line(entry: Entry, selected: bool) -> str:
+    """One contact's line: segments, never markup, but a control character would reach the terminal."""
     mark = "✓" if selected else " "
-    name, email = entry.name, entry.email
     mark_w, name_w, kind_w, email_w = WIDTHS
-    if len(name) > name_w - 1:
-        name = name[: name_w - 2] + "…"
-    if len(email) > email_w - 1:
-        email = email[: email_w - 2] + "…"
-    return f"{mark:<{mark_w}}{name:<{name_w}}{entry.kind:<{kind_w}}{email:<{email_w}}{entry.phone}"
+    name, email, phone = plain(entry.name, name_w - 1), plain(entry.email, email_w - 1), plain(entry.phone)
+    return f"{mark:<{mark_w}}{name:<{name_w}}{entry.kind:<{kind_w}}{email:<{email_w}}{phone}"
 
 
 def header_line() -> str:

@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Input, ProgressBar, Sparkline, St
 
 from tui.summary import percent
 from tui.summary_actions import pause_key_applies, toggle_pause
-from tui.textout import plural
+from tui.textout import escape, plain, plural
 
 REFRESH_SECONDS = 1.0
 SERIES_EVERY = 5  # rounds between two reads of the sends and opens over time
@@ -92,9 +92,11 @@ def workers_text(workers: list[dict[str, Any]]) -> str:
     """Who sends it, and any engine that stopped answering while holding some of its messages."""
     if not workers:
         return ""
-    alive = [w["name"] for w in workers if w["state"] == "alive" and w["sending"]]
+    alive = [escape(w["name"]) for w in workers if w["state"] == "alive" and w["sending"]]
     silent = [
-        f"{w['name']} silent for {w['silent_for_seconds']} s" for w in workers if w["state"] == "silent"
+        f"{escape(w['name'])} silent for {w['silent_for_seconds']} s"
+        for w in workers
+        if w["state"] == "silent"
     ]
     parts = [f"by {', '.join(alive)}"] if alive else []
     if silent:
@@ -111,7 +113,7 @@ def status_line(stats: dict[str, Any], rate_per_minute: float | None, workers: s
 def _status(stats: dict[str, Any], rate_per_minute: float | None) -> str:
     left = stats["pending"] + stats["sending"]
     if stats.get("waiting_reason"):
-        return f"[b yellow]waiting[/b yellow]: {stats['waiting_reason']}"
+        return f"[b yellow]waiting[/b yellow]: {escape(stats['waiting_reason'])}"
     if stats["state"] in ("sending", "queued") and left:
         if rate_per_minute:
             minutes = left / rate_per_minute
@@ -156,11 +158,11 @@ def recipient_cells(row: dict[str, Any], address_width: int) -> list[Text]:
     when = local_time(sent_at) if isinstance(sent_at, datetime) else ""
     state = SHORT_STATES.get(row["state"], row["state"])
     return [
-        Text(" " + row["address"][: address_width - 1], no_wrap=True),
-        Text(" " + name[: NAME_WIDTH - 1], no_wrap=True),
+        Text(" " + plain(row["address"][: address_width - 1]), no_wrap=True),
+        Text(" " + plain(name[: NAME_WIDTH - 1]), no_wrap=True),
         Text(" " + state, style=MESSAGE_STYLES.get(row["state"], ""), no_wrap=True),
         Text(" " + when, no_wrap=True),
-        Text(" " + detail, no_wrap=True),
+        Text(" " + plain(detail), no_wrap=True),
     ]
 
 
@@ -280,7 +282,7 @@ class DetailScreen(Screen[int | None]):
         self.query_one("#opens", Sparkline).display = stats["opened"] is not None
         self.query_one("#opens-label", Static).display = stats["opened"] is not None
         self.query_one("#detail-title", Static).update(
-            f"[b]#{stats['id']} {stats['name']}[/b] · {stats['channel'].upper()} · {stats['state']}"
+            f"[b]#{stats['id']} {escape(stats['name'])}[/b] · {stats['channel'].upper()} · {stats['state']}"
         )
         done = stats["recipients"] - stats["pending"] - stats["sending"]
         self.query_one("#progress", ProgressBar).update(total=max(1, stats["recipients"]), progress=done)
@@ -318,7 +320,7 @@ class DetailScreen(Screen[int | None]):
         what = plural(page.matching, "recipient")
         what = what if self.filter == "all" else f"{what} {self.filter}"
         if self.search_text:
-            what += f" matching “{self.search_text}”"
+            what += f" matching “{escape(self.search_text)}”"
         shown = f", the first {len(page.rows):,} shown" if page.matching > len(page.rows) else ""
         self.query_one("#table-title", Static).update(f"{what}{shown} · [b]f[/b] filter · [b]/[/b] search")
         if not page.rows:
@@ -326,7 +328,8 @@ class DetailScreen(Screen[int | None]):
 
     @on(DataTable.RowHighlighted, "#recipients")
     def show_recipient(self, event: DataTable.RowHighlighted) -> None:
-        """The highlighted recipient in full: the table's columns cut long addresses and reasons."""
+        """The highlighted recipient in full (up to SHOWN_CHARACTERS a part): the table's columns cut long
+        addresses and reasons."""
         row = self.rows.get(str(event.row_key.value))
         if row is None:
             return
@@ -335,7 +338,7 @@ class DetailScreen(Screen[int | None]):
         for label, moment in (("opened", row["opened_at"]), ("clicked", row["clicked_at"])):
             if isinstance(moment, datetime):
                 parts.append(f"{label} {local_time(moment)}")
-        self.query_one("#recipient", Static).update(" · ".join(p for p in parts if p))
+        self.query_one("#recipient", Static).update(" · ".join(escape(p) for p in parts if p))
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -397,7 +400,7 @@ class DetailScreen(Screen[int | None]):
         if who is None:
             return
         question = (
-            f"Create a new draft of [b]{self.stats['name']}[/b] for those who {who.label}?\n\n"
+            f"Create a new draft of [b]{escape(self.stats['name'])}[/b] for those who {who.label}?\n\n"
             "It has the same content and channel; those who unsubscribed since are left out. "
             "You can edit it before sending."
         )
@@ -412,7 +415,7 @@ class DetailScreen(Screen[int | None]):
         try:
             draft, added, left_out = await off_loop(retarget, self.campaign_id, who.key)
         except CampaignsError as exc:
-            self.notify(str(exc), severity="warning")
+            self.notify(plain(exc, lines=True), severity="warning", markup=False)
             return
         without = f"; {left_out:,} who unsubscribed since left out" if left_out else ""
         self.notify(

@@ -13,25 +13,33 @@ from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
 from store.db import off_loop
 from store.errors import CampaignsError
+from store.message_limits import MessageLimits
 from tui.confirm import ConfirmDialog
+from tui.textout import escape
 
 CHANNEL_OPTIONS = [("SMS", "sms"), ("Email", "email"), ("Push", "push")]
 FIELDS = ("name", "sender", "subject", "coupon")
+PREVIEW_CHARACTERS = 4_000  # far more than the pane shows; the preview is drawn again on every key
 
 
 def preview_of(
-    channel: str, body: str, subject: str, coupon: str, person: tuple[str, str]
+    channel: str, body: str, subject: str, coupon: str, person: tuple[str, str], limits: MessageLimits
 ) -> tuple[str, str, str | None]:
-    """(preview, counter line, error) for the content as typed, rendered for a real recipient."""
+    """(preview, counter line, error) for the content as typed, rendered for a real recipient, by the
+    same rule the send applies (a subject on one line, the channel's limits). The preview and the
+    counter are markup; the error is plain text."""
+    from store.message_limits import has_line_break, message_problem
     from store.sms import count_sms
-    from store.templates import render
+    from store.templates import Personaliser
 
-    values = {"first_name": person[0], "last_name": person[1], "coupon": coupon}
+    what = "title" if channel == "push" else "subject"
+    if has_line_break(subject):
+        return "", "", f"the {what} must be on one line"
     try:
-        rendered = render(body, values, "body")
-        title = render(subject, values, "title" if channel == "push" else "subject") if subject else ""
+        rendered, title = Personaliser(body, subject or None, coupon, channel, limits).rendered(*person)
     except CampaignsError as exc:
         return "", "", str(exc)
+    problem = message_problem(channel, rendered, title, limits)
     who = f"{person[0]} {person[1]}".strip()
     if channel == "sms":
         counter = f"For {who}: {count_sms(rendered).describe()}"
@@ -39,12 +47,9 @@ def preview_of(
         counter = f"For {who}: {len(rendered):,} characters · plain text and HTML, links clickable"
     else:
         counter = f"For {who}: {len(rendered):,} characters · kept in the app's inbox"
-    heading = f"[b]{title}[/b]\n" if title else ""
-    return heading + _escape(rendered), counter, None
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", r"\[")
+    heading = f"[b]{escape(title)}[/b]\n" if title else ""
+    # The counter names an imported recipient and may quote characters of the message.
+    return heading + escape(rendered, PREVIEW_CHARACTERS, lines=True), escape(counter), problem
 
 
 class EditorScreen(Screen[int | None]):
@@ -147,7 +152,12 @@ class EditorScreen(Screen[int | None]):
         subject_row.display = channel != "sms"
         self.query_one("#subject-label", Label).update("Title" if channel == "push" else "Subject")
         preview, counter, problem = preview_of(
-            channel, content["body"], content["subject"], content["coupon"], self.person
+            channel,
+            content["body"],
+            content["subject"],
+            content["coupon"],
+            self.person,
+            self.app.config.limits,
         )
         if problem is None and content["sender"].strip():
             try:
@@ -163,7 +173,7 @@ class EditorScreen(Screen[int | None]):
         status = self.query_one("#status", Static)
         status.set_class(problem is not None, "error")
         if problem is not None:
-            status.update(problem)
+            status.update(escape(problem, lines=True))  # it may quote the template as typed
         elif note:
             status.update(note)
         else:
@@ -184,10 +194,10 @@ class EditorScreen(Screen[int | None]):
         content = self.content()
         try:
             if self.campaign_id is None:
-                campaign = await off_loop(create_campaign, **content)
+                campaign = await off_loop(create_campaign, **content, limits=self.app.config.limits)
                 self.campaign_id = campaign.id
             else:
-                await off_loop(edit_campaign, self.campaign_id, **content)
+                await off_loop(edit_campaign, self.campaign_id, self.app.config.limits, **content)
         except CampaignsError as exc:
             self.show_status(str(exc))
             return False

@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.textout import escape
+
 EVERYWHERE = [
     ("ctrl+p", "the command palette: every action by name"),
     ("ctrl+q", "quit (asks first while this app is sending)"),
@@ -23,8 +25,8 @@ def _lines(title: str, bindings: list[Binding], key_display: Callable[[Binding],
         if binding.description in seen or not binding.description:
             continue
         seen.add(binding.description)
-        key = key_display(binding).replace("[", "\\[")  # a bare [ would open Rich markup
-        lines.append(f"  {key:<{8 + key.count(chr(92))}} {binding.description}")
+        key = f"{key_display(binding):<8}"  # padded before it is escaped: `[` moves the period
+        lines.append(f"  {escape(key)} {binding.description}")
     return [*lines, ""]
 
 

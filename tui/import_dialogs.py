@@ -14,6 +14,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Static, TextArea
 
 from store.recipients import PASTE_LIMIT, PASTE_SEPARATORS
+from tui.textout import escape
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -105,7 +106,7 @@ class CsvDialog(ModalScreen[str | None]):
             yield Input(placeholder="path/to/recipients.csv", suggester=PathSuggester(), id="path")
             yield Static("", id="error", classes="error")
             yield Static(
-                f"In {Path.cwd()}\n→ completes the name · Enter imports · Esc cancels\n"
+                f"In {escape(Path.cwd())}\n→ completes the name · Enter imports · Esc cancels\n"
                 "Columns: first_name, last_name, email, phone (t writes the template)",
                 classes="hint",
             )
@@ -116,7 +117,7 @@ class CsvDialog(ModalScreen[str | None]):
         if not event.value.strip():
             return
         if not path.is_file():
-            self.query_one("#error", Static).update(f"{path} is not a file")
+            self.query_one("#error", Static).update(f"{escape(path)} is not a file")
             return
         self.dismiss(str(path))
 

@@ -13,6 +13,7 @@ from textual.widgets import Input, Label, Static
 
 from store.errors import BadInput
 from store.period import Period
+from tui.textout import escape
 
 
 class PeriodDialog(ModalScreen[Period | None]):
@@ -58,7 +59,7 @@ class PeriodDialog(ModalScreen[Period | None]):
         try:
             period = Period.parse(start or None, end or None, today=self.today)
         except BadInput as exc:
-            self.query_one("#error", Static).update(str(exc))
+            self.query_one("#error", Static).update(escape(exc))  # it quotes what was typed
             return
         self.dismiss(period)
 

@@ -17,6 +17,7 @@ from store.report import ImportReport
 from tui.confirm import ConfirmDialog
 from tui.import_dialogs import CsvDialog, PasteDialog
 from tui.report_screen import ReportScreen
+from tui.textout import escape, plain
 
 SOURCES = {"paste": "pasted", "csv": "from CSV files", "contacts": "picked", "all_patients": "all patients"}
 WAYS = (
@@ -74,10 +75,10 @@ class RecipientsScreen(Screen[None]):
         self.campaign = campaign_dict(campaign)
         by_source = await off_loop(recipients_by_source, self.campaign_id)
         window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
-        found = await off_loop(forecast, campaign, window)
-        name = self.campaign["name"].replace("[", r"\[")
+        found = await off_loop(forecast, campaign, window, None, self.app.config.limits)
         self.query_one("#title", Static).update(
-            f"[b]Recipients[/b] · #{self.campaign_id} {name} ({self.campaign['channel'].upper()}, "
+            f"[b]Recipients[/b] · #{self.campaign_id} {escape(self.campaign['name'])} "
+            f"({self.campaign['channel'].upper()}, "
             f"{self.campaign['state']})"
         )
         total = sum(by_source.values())
@@ -105,7 +106,7 @@ class RecipientsScreen(Screen[None]):
         if self.still_busy():
             return False
         self.busy = True
-        self.query_one("#working", Static).update(what)
+        self.query_one("#working", Static).update(escape(what))  # a file's name, brackets and all
         self.query_one("#progress").display = True
         return True
 
@@ -123,13 +124,14 @@ class RecipientsScreen(Screen[None]):
             report = await off_loop(function, self.campaign_id, *args)
         except CampaignsError as exc:
             outcome.set_class(True, "error")
-            outcome.update(f"Nothing added: {exc}")
+            outcome.update(f"Nothing added: {escape(exc, lines=True)}")  # it may quote the file
             return
         finally:
             self.finish()
         outcome.set_class(False, "error")
         outcome.update(
-            f"{what}: {report.summary()}" + (" · [b]v[/b] shows the refused rows" if report.errors else "")
+            f"{escape(what)}: {escape(report.summary())}"
+            + (" · [b]v[/b] shows the refused rows" if report.errors else "")
         )
         self.last_report = (what, report)
         self.refresh_summary()
@@ -187,6 +189,7 @@ class RecipientsScreen(Screen[None]):
 
     def action_template(self) -> None:
         from fixtures.template import recipients_template
+        from store.private_files import write_private_text
 
         path = Path.cwd() / "recipients-template.csv"
         counter = 1
@@ -194,11 +197,11 @@ class RecipientsScreen(Screen[None]):
             path = Path.cwd() / f"recipients-template-{counter}.csv"
             counter += 1
         try:
-            path.write_text(recipients_template(), encoding="utf-8")
+            write_private_text(path, recipients_template())
         except OSError as exc:
-            self.notify(f"Cannot write {path}: {exc.strerror}", severity="error")
+            self.notify(f"Cannot write {plain(path)}: {exc.strerror}", severity="error", markup=False)
             return
-        self.notify(f"Wrote {path}", title="CSV template")
+        self.notify(f"Wrote {plain(path)}", title="CSV template", markup=False)  # a folder may have brackets
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -6,20 +6,23 @@ import csv
 from datetime import datetime
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from store.private_files import open_private
 from store.report import ImportReport
+from tui.textout import escape, plain
 
 
 def save_refused_rows(report: ImportReport, folder: Path) -> Path:
     """Writes the refused rows as CSV (row, value, reason); returns the file's path."""
     path = folder / f"refused-rows-{datetime.now():%Y%m%d-%H%M%S}.csv"
     # `;` and a BOM: what Excel set to Italian (or most of Europe) opens as columns, accents intact.
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
+    with open_private(path, "w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, delimiter=";")
         writer.writerow(["row", "value", "reason"])
         for error in sorted(report.errors, key=lambda e: e["row"]):
@@ -54,22 +57,22 @@ class ReportScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         report = self.report
         with Vertical():
-            yield Static(f"[b]{self.what}[/b]: {report.summary()}")
+            yield Static(f"[b]{escape(self.what)}[/b]: {escape(report.summary())}")
             if report.errors:
                 errors = report.shown_errors()
                 shown = len(errors)
                 more = f" (the first {shown:,}; s saves them all)" if report.invalid > shown else ""
-                table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
+                # Text cells: a str cell is read as Rich markup, and these quote the file as it was
+                table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
                 if report.of_contacts:  # a contact's place in a list says nothing: its name and id do
                     yield Static(f"Not added{more}:")
                     table.add_columns("Contact", "Why")
-                    for error in errors:
-                        table.add_row(str(error["value"])[:40], error["reason"])
                 else:
                     yield Static(f"Refused rows{more}:")
                     table.add_columns("Row", "Value", "Reason")
-                    for error in errors:
-                        table.add_row(str(error["row"]), str(error["value"])[:40], error["reason"])
+                for error in errors:
+                    cells = [Text(plain(str(error["value"])[:40])), Text(plain(error["reason"]))]
+                    table.add_row(*(cells if report.of_contacts else [Text(str(error["row"])), *cells]))
                 yield table
                 yield Static("s saves them as CSV · Enter or Esc closes", classes="hint")
             else:
@@ -81,9 +84,9 @@ class ReportScreen(ModalScreen[None]):
         try:
             path = save_refused_rows(self.report, Path.cwd())
         except OSError as exc:
-            self.notify(f"Cannot save: {exc.strerror}", severity="error")
+            self.notify(f"Cannot save: {exc.strerror}", severity="error", markup=False)
             return
-        self.notify(f"Saved {path}", title="Refused rows")
+        self.notify(f"Saved {plain(path)}", title="Refused rows", markup=False)  # a folder may have brackets
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from store.period import Period
 from tui.summary_actions import PAGE, SummaryActions
-from tui.textout import plural
+from tui.textout import escape, plain, plural
 
 REFRESH_SECONDS = 2.0
 # A sent campaign's reservations come over weeks: its costliest figure is read less often.
@@ -69,7 +69,7 @@ def row_cells(doc: dict[str, Any], name_width: int) -> list[Text]:
     """The cells of one campaign's row; every cell starts with a space, the table has no padding."""
     values = {
         "id": str(doc["id"]),
-        "name": doc["name"],
+        "name": plain(doc["name"]),
         "channel": doc["channel"].upper(),
         "state": doc["state"],
         "recipients": count(doc["recipients"]),
@@ -95,8 +95,8 @@ def row_cells(doc: dict[str, Any], name_width: int) -> list[Text]:
 
 
 def describe(doc: dict[str, Any]) -> str:
-    """The line under the table about the highlighted campaign."""
-    parts = [f"#{doc['id']} {doc['name']}", f"{doc['channel'].upper()} {doc['state']}"]
+    """The line under the table about the highlighted campaign, as markup."""
+    parts = [f"#{doc['id']} {escape(doc['name'])}", f"{doc['channel'].upper()} {doc['state']}"]
     parts.append(f"{doc['recipients']:,} recipients")
     if doc["sent"] or doc["failed"]:
         parts.append(f"{doc['sent']:,} sent")
@@ -113,7 +113,7 @@ def describe(doc: dict[str, Any]) -> str:
     if doc.get("resent_after_crash"):
         parts.append(f"{doc['resent_after_crash']:,} may have had it twice (resent after a crash)")
     if doc.get("waiting_reason"):
-        parts.insert(1, f"waiting: {doc['waiting_reason']}")
+        parts.insert(1, f"waiting: {escape(doc['waiting_reason'])}")
     if doc["state"] in ("sent", "paused", "sending", "cancelled") and not doc["final"]:
         parts.append("figures not final yet")
     return " · ".join(parts)
@@ -264,20 +264,23 @@ class SummaryScreen(SummaryActions):
         return list(self.docs.values())
 
     def announce_changes(self, before: dict[int, dict[str, Any]], now: list[dict[str, Any]]) -> None:
-        """A toast when a campaign finishes, waits for its provider, or completes (whoever sends it)."""
+        """A toast when a campaign finishes, waits for its provider, or completes (whoever sends it); the
+        toasts' markup is off, the names and reasons in them are data."""
         for doc in now:
             old = before.get(doc["id"])
             if old is None:
                 continue
-            name = f"#{doc['id']} {doc['name']}"
+            name = f"#{doc['id']} {plain(doc['name'])}"
             if doc["state"] == "sent" and old["state"] in ("queued", "sending", "paused"):
                 failed = f", {doc['failed']:,} failed" if doc["failed"] else ""
-                self.notify(f"{name}: {doc['sent']:,} sent{failed}", title="Campaign sent", timeout=8)
+                self.notify(f"{name}: {doc['sent']:,} sent{failed}", title="Campaign sent", timeout=8,
+                            markup=False)  # fmt: skip
             elif doc["state"] == "completed" and old["state"] != "completed":
-                self.notify(f"{name}: its figures are final", title="Campaign completed", timeout=8)
+                self.notify(f"{name}: its figures are final", title="Campaign completed", timeout=8,
+                            markup=False)  # fmt: skip
             elif doc.get("waiting_reason") and not old.get("waiting_reason"):
-                self.notify(f"{name} waits: {doc['waiting_reason']}", title="Provider unavailable",
-                            severity="warning", timeout=12)  # fmt: skip
+                self.notify(f"{name} waits: {plain(doc['waiting_reason'])}", title="Provider unavailable",
+                            severity="warning", timeout=12, markup=False)  # fmt: skip
 
     # -- drawing --------------------------------------------------------------------------------
 
@@ -350,7 +353,9 @@ class SummaryScreen(SummaryActions):
         default = self.period == Period.last_days(today=self.today)
         label = self.period.label() + (" (last 30 days)" if default else "")
         shown = f" · {self.total:,} campaign{'s' if self.total != 1 else ''}" if self.loaded_once else ""
-        filtered = f" · [b]{self.matching:,}[/b] named “{self.name_filter}”" if self.name_filter else ""
+        filtered = (
+            f" · [b]{self.matching:,}[/b] named “{escape(self.name_filter)}”" if self.name_filter else ""
+        )
         self.query_one("#title", Static).update(f"[b]Campaigns[/b] · {label}{shown}{filtered}")
 
     def selected_id(self) -> int | None:

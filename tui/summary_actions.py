@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Input
 
 from store.period import Period
 from tui.period_dialog import PeriodDialog
+from tui.textout import escape, plain
 
 PAGE = 200  # campaigns read and drawn at a time: the table holds what a person scrolls through
 FILTER_PAUSE_SECONDS = 0.15
@@ -31,7 +32,7 @@ async def toggle_pause(screen: Screen[Any], campaign_id: int, state: str) -> boo
     try:
         campaign = await off_loop(change, campaign_id)
     except CampaignsError as exc:
-        screen.notify(str(exc), severity="warning")
+        screen.notify(plain(exc, lines=True), severity="warning", markup=False)
         return False
     screen.notify(f"#{campaign.id} is {campaign.state}")
     return True
@@ -140,7 +141,8 @@ class SummaryActions(Screen[None]):
             waiting = WaitScreen(f"Checking what Send Now would do for {doc['recipients']:,} recipients…")
             await self.app.push_screen(waiting)
         try:
-            found = await off_loop(forecast, await off_loop(get_campaign, draft), window)
+            campaign = await off_loop(get_campaign, draft)
+            found = await off_loop(forecast, campaign, window, None, self.app.config.limits)
         finally:
             if waiting is not None:
                 await waiting.dismiss()
@@ -148,11 +150,13 @@ class SummaryActions(Screen[None]):
             self.notify(f"#{draft} has no recipients yet: a adds them", severity="warning")
             return
         question = (
-            f"Send [b]{doc['name']}[/b] now, by {doc['channel'].upper()}?\n\n"
+            f"Send [b]{escape(doc['name'])}[/b] now, by {doc['channel'].upper()}?\n\n"
             f"{found.will_send:,} of {found.pending:,} recipients get it; "
             f"{found.skipped_window:,} had the same message in the last {found.window} and "
             f"{found.skipped_opted_out:,} have no consent, so they are skipped."
         )
+        if found.will_fail:
+            question += f"\n\n[b]Note[/b]: {found.will_fail_note()}"
         if found.blank_names:
             question += f"\n\n[b]Note[/b]: {found.blank_names_note()}"
         if not await self.app.push_screen_wait(ConfirmDialog(question, yes="send now")):
@@ -160,7 +164,7 @@ class SummaryActions(Screen[None]):
         try:
             await off_loop(queue_campaign, draft)
         except CampaignsError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(plain(exc, lines=True), severity="error", markup=False)
             return
         self.notify(f"#{draft} is queued: it goes out in turn", title="Send Now")
         self.load()
@@ -195,7 +199,7 @@ class SummaryActions(Screen[None]):
             return
         left = doc["pending"] + doc["sending"]
         question = (
-            f"Cancel [b]{doc['name']}[/b]? The {left:,} messages not sent yet will never go. "
+            f"Cancel [b]{escape(doc['name'])}[/b]? The {left:,} messages not sent yet will never go. "
             "This cannot be undone."
         )
         if not await self.app.push_screen_wait(
@@ -205,7 +209,7 @@ class SummaryActions(Screen[None]):
         try:
             await off_loop(cancel_campaign, doc["id"])
         except CampaignsError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(plain(exc, lines=True), severity="error", markup=False)
             return
         self.notify(f"#{doc['id']} is cancelled")
         self.load()
@@ -266,14 +270,15 @@ class SummaryActions(Screen[None]):
         try:
             results = await send_test(self.app.config, draft, addresses)  # type: ignore[attr-defined]
         except CampaignsError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(plain(exc, lines=True), severity="error", markup=False)
             return
-        sent = [r["to"] for r in results if r["state"] == "sent"]
-        other = [f"{r['to']} ({r['error']})" for r in results if r["state"] != "sent"]
+        # markup off: the addresses as typed and the providers' answers
+        sent = [plain(r["to"]) for r in results if r["state"] == "sent"]
+        other = [f"{plain(r['to'])} ({plain(r['error'])})" for r in results if r["state"] != "sent"]
         lines = [f"sent to {', '.join(sent)}"] if sent else []
         lines += [f"not sent: {'; '.join(other)}"] if other else []
         self.notify("\n".join(lines), title=f"Test of #{draft}", severity="information" if sent else "error",
-                    timeout=10)  # fmt: skip
+                    timeout=10, markup=False)  # fmt: skip
 
     @work(group="summary-action", exit_on_error=False)
     async def action_clone(self) -> None:
@@ -300,7 +305,7 @@ class SummaryActions(Screen[None]):
             return
         doc = self.docs[draft]
         question = (
-            f"Delete the draft [b]{doc['name']}[/b] and its {doc['recipients']:,} recipients? "
+            f"Delete the draft [b]{escape(doc['name'])}[/b] and its {doc['recipients']:,} recipients? "
             "This cannot be undone."
         )
         if not await self.app.push_screen_wait(ConfirmDialog(question, yes="delete", no="keep it")):
@@ -308,7 +313,7 @@ class SummaryActions(Screen[None]):
         try:
             await off_loop(delete_draft, draft)
         except CampaignsError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(plain(exc, lines=True), severity="error", markup=False)
             return
         self.notify(f"Draft #{draft} deleted")
         self.load()

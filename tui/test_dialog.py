@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from tui.textout import escape
+
 WHAT = {
     "email": "email addresses",
     "sms": "mobile numbers",
@@ -44,8 +46,8 @@ class TestDialog(ModalScreen[str | None]):
         channel = self.doc["channel"]
         with Vertical():
             yield Static(
-                f"Send a test of [b]{self.doc['name']}[/b] ({channel.upper()}) now, to {WHAT[channel]}, "
-                "separated by , or ;. It is marked \\[TEST] and counts nowhere."
+                f"Send a test of [b]{escape(self.doc['name'])}[/b] ({channel.upper()}) now, "
+                f"to {WHAT[channel]}, separated by , or ;. It is marked \\[TEST] and counts nowhere."
             )
             yield Input(placeholder=EXAMPLE[channel], id="addresses")
             yield Static("[b]Enter[/b] sends · [b]Escape[/b] cancels", id="keys")

@@ -28,6 +28,7 @@ log = logging.getLogger("campaigns.send")
 IDLE_POLL_SECONDS = 0.5
 OUTAGE_BASE_SECONDS = 5.0  # a provider found down is tried again after 5 s, 10 s, 20 s… up to 5 minutes
 OUTAGE_CAP_SECONDS = 300.0
+UNEXPECTED = "could not be sent: unexpected"
 
 
 @dataclass
@@ -37,6 +38,7 @@ class RunSettings:
     claim_size: int = 200
     lease: timedelta = LEASE
     limits: MessageLimits = field(default_factory=MessageLimits)
+    unexpected_streak: int = 0  # see CampaignRun.fails_every_message
 
 
 class CampaignRun:
@@ -58,6 +60,8 @@ class CampaignRun:
         self.finished = False  # every message processed
         self.sent = 0
         self._retries_in_a_row = 0
+        # Unexpected errors in a row, carried over from the run before when that one waited for them
+        self.unexpected_streak = settings.unexpected_streak
 
     # -- the feeder -----------------------------------------------------------------------------
 
@@ -159,11 +163,19 @@ class CampaignRun:
                     self.provider_down(str(exc))
                     return
                 except Exception as exc:  # one message's fault: it fails alone, the campaign goes on
-                    await committing  # its hand-over is on record before its answer
+                    if message.id not in await committing:  # paused or cancelled meanwhile: it goes back
+                        self.stop()
+                        return
+                    handed = message.id in self.in_flight
+                    if not handed and self.fails_every_message(exc):  # no message's fault: it waits
+                        await self.give_back([message.id])
+                        return
                     outcome = self.unexpected(message, exc)
                     connection = await self.reconnect(connection)
                 if outcome is None:
                     return
+                if not outcome.error or not outcome.error.startswith(UNEXPECTED):
+                    self.unexpected_streak = 0
                 self.note(outcome.state, outcome.error)
                 self.claimed.discard(message.id)
                 self.in_flight.discard(message.id)
@@ -177,13 +189,23 @@ class CampaignRun:
         finally:
             self.recorder.connections -= 1
             await asyncio.shield(committing)
-            await connection.close()
+            with contextlib.suppress(Exception):  # a connection an error left broken may fail to close
+                await connection.close()
+
+    def fails_every_message(self, exc: Exception) -> bool:
+        """True once unexpected errors come in a row (a full disk, a setting every message trips on):
+        then the campaign waits, as for a provider that is down, rather than fail its whole audience."""
+        self.unexpected_streak += 1
+        if self.unexpected_streak < max(4, 2 * self.transport.connections):
+            return False
+        self.provider_down(f"{self.transport.name}: every message fails ({type(exc).__name__})")
+        return True
 
     def unexpected(self, message: Outgoing, exc: Exception) -> Outcome:
         """The answer for a message whose sending raised: failed, saying whether the provider had it."""
         handed = message.id in self.in_flight
         log.error("campaign %s: message %s failed: %s", self.campaign_id, message.id, type(exc).__name__)
-        error = f"could not be sent: unexpected {type(exc).__name__}"
+        error = f"{UNEXPECTED} {type(exc).__name__}"
         if handed:
             error += " after the provider had it (it may have arrived)"
         return Outcome(message.id, "failed", error=error, maybe_sent=handed)

@@ -63,6 +63,7 @@ class Engine:
         self.lease = timedelta(seconds=max(5, config.engine.lease_seconds))
         self.runs: dict[int, tuple[CampaignRun, asyncio.Task[None]]] = {}
         self.outages: dict[int, int] = {}
+        self.unexpected_streaks: dict[int, int] = {}  # a campaign waits for them: its next run starts at it
         self.recorder = Recorder(self.worker)
         self.pacers: dict[str, Pacer] = {}
         self.status = EngineStatus()
@@ -156,7 +157,8 @@ class Engine:
             campaign_id, transport, self.recorder, pacer,
             RunSettings(worker=self.worker, window=self.config.dedup.campaign_window,
                         claim_size=claim_size(transport.connections, pacer.rate_per_hour), lease=self.lease,
-                        limits=self.config.limits),
+                        limits=self.config.limits,
+                        unexpected_streak=self.unexpected_streaks.pop(campaign_id, 0)),
         )  # fmt: skip
         if campaign.waiting_until is not None:
             await off_loop(set_waiting, campaign_id, None, None)
@@ -182,6 +184,7 @@ class Engine:
             if error is not None:
                 log.error("campaign %s stopped: %s: %s", campaign_id, type(error).__name__, error)
             if run.outage is not None:
+                self.unexpected_streaks[campaign_id] = run.unexpected_streak
                 self.outages[campaign_id] = self.outages.get(campaign_id, 0) + 1
                 until, reason = run.waiting_until(self.outages[campaign_id])
                 await off_loop(set_waiting, campaign_id, until, reason)

@@ -17,6 +17,7 @@ from store.campaigns import get_campaign
 from store.clock import iso, utcnow
 from store.db import database, is_postgres
 from store.errors import BadInput
+from store.message_limits import MessageLimits
 from store.models import ACCEPTED_STATES, Campaign, Message
 from store.private_files import open_private
 from store.stats import CONVERSION_DAYS
@@ -118,7 +119,9 @@ def export_recipients(campaign_id: int, who: str, path: str | Path, separator: s
     return count
 
 
-def retarget(campaign_id: int, who: str, now: Any = None) -> tuple[Campaign, int, int]:
+def retarget(
+    campaign_id: int, who: str, now: Any = None, limits: MessageLimits | None = None
+) -> tuple[Campaign, int, int]:
     """A new draft with the same content for this audience of the campaign; (draft, recipients, left
     out because they unsubscribed or withdrew consent since). BadInput when nobody is left."""
     from store.drafts import new_draft_from
@@ -141,5 +144,5 @@ def retarget(campaign_id: int, who: str, now: Any = None) -> tuple[Campaign, int
     if not recipients:
         why = f": all {left_out:,} unsubscribed or withdrew consent since" if left_out else ""
         raise BadInput(f"nobody to target among those who {LABELS[who]}{why}; no draft was created")
-    draft, added = new_draft_from(source, f"{source.name} · {LABELS[who]}"[:200], recipients, now)
+    draft, added = new_draft_from(source, f"{source.name} · {LABELS[who]}"[:200], recipients, now, limits)
     return draft, added, left_out

@@ -229,6 +229,11 @@ def _check(config: Config) -> None:
         if transport not in allowed:
             choices = " or ".join(repr(a) for a in allowed)
             raise ConfigError(f"[{section}] transport must be {choices}, not {transport!r}")
+    if not config.email.from_address.isascii() or "@" not in config.email.from_address:
+        # Every message's From and envelope carry it: one that cannot go as ASCII fails every message.
+        raise ConfigError(
+            f"[email] from_address must be a plain ASCII address, not {config.email.from_address!r}"
+        )
     if not 1 <= config.sms.max_parts <= 255:  # a concatenated SMS has at most 255 parts
         raise ConfigError(f"[sms] max_parts must be from 1 to 255, not {config.sms.max_parts}")
     if config.email.language not in LANGUAGES:

@@ -58,7 +58,7 @@ def decode(data: bytes, path: str, kind: str = "a CSV file") -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             raise ImportRefused(f"{path} is not readable UTF-16 text") from None
-    if b"\x00" in data[:SNIFF_BYTES]:
+    if b"\x00" in data:  # anywhere: a NUL deep in a text file is no name (and PostgreSQL refuses it)
         raise ImportRefused(f"{path} is not {kind} (it holds binary data)")
     try:
         return data.decode("utf-8-sig")

@@ -11,12 +11,15 @@ from store.campaigns import create_campaign, get_campaign
 from store.clock import utcnow
 from store.db import bulk_transaction, database, write_transaction
 from store.errors import BadInput, InvalidState
+from store.message_limits import MessageLimits
 from store.models import Campaign, Message
 
 COPY_SUFFIX = " (copy)"
 
 
-def clone_campaign(campaign_id: int, now: datetime | None = None) -> tuple[Campaign, int]:
+def clone_campaign(
+    campaign_id: int, now: datetime | None = None, limits: MessageLimits | None = None
+) -> tuple[Campaign, int]:
     """A new draft with the campaign's content and recipients (all of them, pending); (draft, recipients).
 
     Consent and the one-week window are checked again when the copy is sent, as for any draft."""
@@ -28,18 +31,24 @@ def clone_campaign(campaign_id: int, now: datetime | None = None) -> tuple[Campa
         f"{database.param} ORDER BY id",
         [campaign_id],
     ).fetchall()
-    return new_draft_from(source, name, rows, now)
+    return new_draft_from(source, name, rows, now, limits)
 
 
 def new_draft_from(
-    source: Campaign, name: str, recipients: list[tuple[Any, ...]], now: datetime
+    source: Campaign,
+    name: str,
+    recipients: list[tuple[Any, ...]],
+    now: datetime,
+    limits: MessageLimits | None = None,
 ) -> tuple[Campaign, int]:
     """A draft with the content of `source` and these recipients (contact id, address, first name, last
     name, where they came from), in one transaction; (draft, recipients added)."""
     fields = [Message.contact, Message.address, Message.first_name, Message.last_name, Message.source]
     with bulk_transaction():
-        draft = create_campaign(channel=source.channel, name=name, sender=source.sender, body=source.body,
-                                subject=source.subject, coupon=source.coupon, now=now)  # fmt: skip
+        draft = create_campaign(
+            channel=source.channel, name=name, sender=source.sender, body=source.body,
+            subject=source.subject, coupon=source.coupon, now=now, limits=limits,
+        )  # fmt: skip
         constants = {Message.campaign: draft.id, Message.state: "pending", Message.added_at: now}
         added = insert_rows(Message, fields, [tuple(r) for r in recipients], constants=constants,
                             ignore_conflicts=True)  # fmt: skip

@@ -16,9 +16,10 @@ PHONE_MAX = 32
 TOKEN_MAX = 4096  # a push device token or an app session token; FCM's are about 160
 SHOWN_VALUE_MAX = 80  # how much of a refused value the import report quotes
 
-# Excel keeps a multi-line cell's line breaks; a name is one line. A plain character class: a pattern
-# like `\s*[\r\n]+\s*` would take quadratic time over a cell of 100,000 spaces.
-_BREAKS = re.compile(r"[\r\n\t]+")
+# Excel keeps a multi-line cell's line breaks; a name is one line, and holds no control character (an
+# ESC would reach terminals, a NUL is refused by PostgreSQL). A plain character class: a pattern like
+# `\s*[\r\n]+\s*` would take quadratic time over a cell of 100,000 spaces.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 class TooLong(ValueError):
@@ -33,7 +34,8 @@ def check_length(text: str, column: str, limit: int) -> str:
 
 
 def clean_name(text: str, column: str = "name") -> str:
-    """A name stripped, its line breaks and tabs folded to one space; TooLong over NAME_MAX."""
+    """A name stripped, its line breaks, tabs and other control characters folded to one space; TooLong
+    over NAME_MAX."""
     if _BREAKS.search(text):
         text = " ".join(part.strip() for part in _BREAKS.split(text) if part.strip())
     return check_length(text.strip(), column, NAME_MAX)

@@ -52,7 +52,7 @@ def clone(campaign_id: int) -> None:
 
     rt = runtime()
     rt.open_store()
-    draft, recipients = clone_campaign(campaign_id)
+    draft, recipients = clone_campaign(campaign_id, limits=rt.config.limits)
     rt.emit(
         campaign_dict(draft) | {"recipients": recipients},
         f"Draft {draft.id} ({draft.name}) created with {recipients:,} recipients.",

@@ -413,7 +413,8 @@ class DetailScreen(Screen[int | None]):
         if not await self.app.push_screen_wait(ConfirmDialog(question, yes="create the draft")):
             return
         try:
-            draft, added, left_out = await off_loop(retarget, self.campaign_id, who.key)
+            limits = self.app.config.limits  # type: ignore[attr-defined]
+            draft, added, left_out = await off_loop(retarget, self.campaign_id, who.key, None, limits)
         except CampaignsError as exc:
             self.notify(plain(exc, lines=True), severity="warning", markup=False)
             return

@@ -288,7 +288,8 @@ class SummaryActions(Screen[None]):
         doc = self.highlighted_doc()
         if doc is None:
             return
-        draft, recipients = await off_loop(clone_campaign, doc["id"])
+        limits = self.app.config.limits  # type: ignore[attr-defined]
+        draft, recipients = await off_loop(clone_campaign, doc["id"], None, limits)
         self.notify(f"Draft #{draft.id} created: a copy of #{doc['id']} with {recipients:,} recipients",
                     title="Clone")  # fmt: skip
         self.back_from(draft.id)

@@ -6,6 +6,7 @@ Every test sends through the real engine to a real aiosmtpd, and reads what arri
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from email.header import decode_header, make_header
 
 import pytest
@@ -200,6 +201,72 @@ def test_any_failure_of_one_message_fails_it_alone(sqlite_store, mail_server, mo
         "c@example.org",
     ]
     assert {Campaign.get_by_id(c).state for c in (first.id, second.id)} == {"sent"}
+
+
+def test_an_error_after_the_hand_over_fails_that_message_saying_it_may_have_arrived(
+    sqlite_store, mail_server, monkeypatch
+):
+    import aiosmtplib
+
+    data = aiosmtplib.SMTP.data
+    connections: set[int] = set()
+
+    async def breaks_on_one(self, message, *args, **kwargs):
+        connections.add(id(self))
+        if b"To: poison@example.org" in message:
+            raise RuntimeError("the line broke in a way nobody foresaw")
+        return await data(self, message, *args, **kwargs)
+
+    monkeypatch.setattr(aiosmtplib.SMTP, "data", breaks_on_one)
+    draft = email_draft("Ciao", "Oggetto")
+    add_pasted(draft.id, "a@example.org, poison@example.org, b@example.org, c@example.org")
+    queue_campaign(draft.id)
+    config = config_for(sqlite_store, mail_server)
+    send_all(replace(config, email=replace(config.email, connections=1)))
+    poison = Message.get(Message.address == "poison@example.org")
+    assert poison.state == "failed" and "after the provider had it (it may have arrived)" in poison.error
+    assert sorted(m["To"] for m in mail_server.received) == [
+        "a@example.org",
+        "b@example.org",
+        "c@example.org",
+    ]
+    assert (
+        len(connections) == 2
+    )  # the next message went over a new connection: the old one's state was unknown
+    assert Campaign.get_by_id(draft.id).state == "sent"
+
+
+def test_a_fault_every_message_trips_on_makes_the_campaign_wait_not_fail(
+    sqlite_store, mail_server, monkeypatch
+):
+    import asyncio
+
+    from senders.engine import Engine
+    from senders.mime import EmailBuilder
+
+    def broken(self, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(EmailBuilder, "build", broken)
+    draft = email_draft("Ciao", "Oggetto")
+    add_pasted(draft.id, ", ".join(f"p{i}@example.org" for i in range(30)))
+    queue_campaign(draft.id)
+    worker = Engine(config_for(sqlite_store, mail_server), worker="test")
+
+    async def until_waiting() -> None:
+        task = asyncio.create_task(worker.run())
+        while worker.outages.get(draft.id, 0) < 3:  # it waited, tried again, and waited again
+            await asyncio.sleep(0.02)
+        worker.stop()
+        await task
+
+    asyncio.run(asyncio.wait_for(until_waiting(), 20))
+    assert "every message fails (OSError)" in Campaign.get_by_id(draft.id).waiting_reason
+    states = [m.state for m in Message.select().where(Message.campaign == draft.id)]
+    assert (
+        states.count("failed") == 3
+    )  # the first few, each with its reason; each try since gave its message back
+    assert states.count("pending") > 25
 
 
 def test_a_message_too_large_for_one_recipient_fails_alone(sqlite_store, mail_server):

@@ -41,3 +41,22 @@ def test_a_message_over_its_limit_fails_at_the_claim_and_the_forecast_says_so(st
     assert (
         claim(draft.id, "engine", 10, limits=MessageLimits(sms_parts=10)).messages == []
     )  # failed stays failed
+
+
+def test_a_clone_is_checked_against_the_configured_limits_not_the_default(store):
+    from store.drafts import clone_campaign
+
+    ten = MessageLimits(sms_parts=10)
+    long_sms = "x" * (153 * 8)  # eight parts: over the default of 6, within a center's 10
+    draft = create_campaign(channel="sms", name="Lungo", sender="CentroMed", body=long_sms, limits=ten)
+    copy, _recipients = clone_campaign(draft.id, limits=ten)
+    assert copy.body == long_sms
+
+
+def test_an_imported_name_holds_no_control_character():
+    from store.limits import clean_name
+
+    assert (
+        clean_name("Ma\x00ria \x1b]8;;https://evil.example\x07Rossi\r\n")
+        == "Ma ria ]8;;https://evil.example Rossi"
+    )

@@ -19,7 +19,8 @@ SHOWN_VALUE_MAX = 80  # how much of a refused value the import report quotes
 # Excel keeps a multi-line cell's line breaks; a name is one line, and holds no control character (an
 # ESC would reach terminals, a NUL is refused by PostgreSQL). A plain character class: a pattern like
 # `\s*[\r\n]+\s*` would take quadratic time over a cell of 100,000 spaces.
-_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Direction overrides and isolates too: they make a name read in another order than it is stored.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
 
 class TooLong(ValueError):

@@ -32,7 +32,8 @@ class MessageLimits:
 _LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 # Control characters, line breaks among them. A plain character class, split on: a pattern such as
 # `\s*[…]+\s*` would take quadratic time over a subject of 100,000 spaces.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Direction overrides and isolates too: a subject must read in the order it is stored ("Trojan Source").
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
 
 def one_line(text: str) -> str:

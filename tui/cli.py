@@ -18,6 +18,7 @@ import peewee
 
 from store.config import Config, load_config
 from store.errors import BadInput, CampaignsError
+from tui.textout import for_terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,12 +48,12 @@ class Runtime:
         if self.as_json:
             click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         else:
-            click.echo(text() if callable(text) else text)
+            click.echo(for_terminal(text() if callable(text) else text))
 
     def note(self, text: str) -> None:
         """Progress for a person watching; never on stdout, never with --json."""
         if not self.as_json:
-            click.echo(text, err=True)
+            click.echo(for_terminal(text), err=True)
 
 
 def _remember(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -165,8 +166,13 @@ def _fail(line: str, status: int, debug: bool) -> NoReturn:
     nothing else, so a script sees the same status with it or without."""
     if debug:
         traceback.print_exc(file=sys.stderr)
-    click.echo(f"campaigns: {line}", err=True)
+    click.echo(for_terminal(f"campaigns: {_one_line_of(line)}"), err=True)
     sys.exit(status)
+
+
+def _one_line_of(line: str) -> str:
+    """The error as one line: a value it quotes may hold line breaks (a CSV cell, a typed name)."""
+    return " ".join(line.split("\n")) if "\n" in line else line
 
 
 def _one_line(exc: BaseException) -> str:

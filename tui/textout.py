@@ -13,7 +13,9 @@ SHOWN_CHARACTERS = 500
 
 # Control characters would reach the terminal as they are: an ESC starts a sequence (a link, a title, a
 # cursor move). Shown as � instead; tabs and line breaks as a space where the value is one line.
-_ONE_LINE = {code: "\ufffd" for code in (*range(0x20), *range(0x7F, 0xA0))} | {9: " ", 10: " ", 13: " "}
+# Direction overrides and isolates likewise: a name must read in the order it is stored.
+_CONTROLS = (*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_ONE_LINE = {code: "\ufffd" for code in _CONTROLS} | {9: " ", 10: " ", 13: " "}
 _LINES = _ONE_LINE | {9: "\t", 10: "\n", 13: ""}
 
 
@@ -29,6 +31,12 @@ def plain(value: object, limit: int = SHOWN_CHARACTERS, lines: bool = False) -> 
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text.translate(_LINES if lines else _ONE_LINE)
+
+
+def for_terminal(text: str) -> str:
+    """What the command line prints, as it was written but with no control character: a name or a value
+    quoted from a file must not send the admin's terminal an escape sequence (a link, a title)."""
+    return text.translate(_LINES)
 
 
 def escape(value: object, limit: int = SHOWN_CHARACTERS, lines: bool = False) -> str:

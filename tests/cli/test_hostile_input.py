@@ -259,3 +259,20 @@ def test_picking_a_contact_stored_with_an_absurd_name_refuses_that_one(campaigns
     )
     assert len(picked["errors"][0]["value"]) < 200
     assert recipients_of(campaigns, campaign) == [["maria@example.org", "Maria", "Rossi Bianchi"]]
+
+
+# -- what the command line prints reaches a terminal: no escape sequence from a file -------------------
+
+
+def test_values_quoted_from_a_file_send_no_escape_sequence_to_the_terminal(campaigns, write_csv):
+    campaign = draft(campaigns)
+    hostile = "\x1b]8;;https://evil.example\x07click\x1b]8;;\x07"
+    path = write_csv("r.csv", f"email,first_name\r\n{hostile}@x,Maria\r\nok@example.org,\u202eAnna\r\n")
+    added = campaigns("recipients", "add", campaign, "--csv", str(path))
+    assert added.code == 0, added.err
+    assert "\x1b" not in added.out and "\x07" not in added.out
+    assert "]8;;https://evil.example" in added.out  # the value is still quoted, made harmless
+    refused = campaigns("recipients", "add", campaign, "--paste", f"{hostile}@x")
+    assert "\x1b" not in refused.out + refused.err
+    names = [row[1] for row in recipients_of(campaigns, campaign)]
+    assert names == ["Anna"]  # a direction override is not kept in a name

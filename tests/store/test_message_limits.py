@@ -13,6 +13,7 @@ def test_one_line_leaves_ordinary_text_alone_and_flattens_breaks():
     assert one_line("Ciao  Maria, à bientôt") == "Ciao  Maria, à bientôt"
     assert one_line("Maria\r\nReply-To: x@y.z") == "Maria Reply-To: x@y.z"
     assert one_line("\nMaria \u2028 Rossi\x00") == "Maria Rossi"
+    assert one_line("Referto \u202efdp.exe") == "Referto fdp.exe"  # read in the order it is stored
 
 
 def test_each_channel_has_its_limits():

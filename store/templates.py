@@ -121,6 +121,30 @@ def _substitution(source: str) -> tuple[str | tuple[str], ...] | None:
 
 
 @lru_cache(maxsize=256)
+def unknown_names(source: str) -> tuple[str, ...]:
+    """The names a template reads that are no placeholder (`{{ nome }}`), in order: they render empty,
+    which is the contract, and almost always a typing slip worth a warning."""
+    from jinja2 import TemplateSyntaxError, nodes
+
+    try:
+        tree = _environment().parse(source)
+    except TemplateSyntaxError:
+        return ()
+    found = (node.name for node in _walk(tree) if isinstance(node, nodes.Name) and node.ctx == "load")
+    return tuple(dict.fromkeys(name for name in found if name not in PLACEHOLDERS))
+
+
+def unknown_names_note(*sources: str | None) -> str:
+    """One line about the names that are no placeholder in these templates, or nothing."""
+    names = tuple(dict.fromkeys(name for source in sources if source for name in unknown_names(source)))
+    if not names:
+        return ""
+    shown = ", ".join(f"{{{{ {name} }}}}" for name in names)
+    verb = "is not a placeholder and reads" if len(names) == 1 else "are not placeholders and read"
+    return f"{shown} {verb} empty: the placeholders are {', '.join(PLACEHOLDERS)}."
+
+
+@lru_cache(maxsize=256)
 def bare_names(source: str) -> frozenset[str]:
     """The name placeholders printed as they are (`{{ first_name }}`), outside any `{% if %}`: those
     read empty for a recipient without that name ("Ciao ,"), unless the author wrote a fallback."""

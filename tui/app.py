@@ -38,9 +38,11 @@ class CampaignsApp(App[None]):
         send: bool = True,
         feedback: bool = False,
         demo: bool = False,
+        watch_only: bool = False,
     ) -> None:
         super().__init__()
         self.config = config
+        self.watch_only = watch_only  # `tui --no-send`: the titles say this app sends nothing
         self.demo = demo  # make-believe recipients open, click and receive what goes out
         self.today = today
         self.engine: Engine | None = Engine(config, feedback=feedback) if send else None
@@ -65,6 +67,12 @@ class CampaignsApp(App[None]):
             from senders.demo_delivery import simulate_delivery
 
             self.run_worker(simulate_delivery(), name="demo-delivery", group="demo", exit_on_error=False)
+            self.notify(
+                "A throw-away demo center: its queued campaign goes out now, to the outbox, and make-believe "
+                "recipients open, click and receive over the next minutes.",
+                title="Demo",
+                timeout=15,
+            )
 
     def warn_if_exposed(self) -> None:
         from store.db import exposure_warning
@@ -131,12 +139,18 @@ def screen_commands(screen: Screen[Any]) -> Iterable[SystemCommand]:
 
 
 def make_app(
-    config: Config, today: date | None = None, send: bool = True, feedback: bool = False, demo: bool = False
+    config: Config,
+    today: date | None = None,
+    send: bool = True,
+    feedback: bool = False,
+    demo: bool = False,
+    watch_only: bool = False,
 ) -> CampaignsApp:
     """The app the CLI runs and the tests drive; the database must already be open.
 
     With `send`, the send engine runs in the background while the app is open; with `feedback` too,
     the feedback server (opens, clicks, unsubscribes, receipts, inbox) beside it; with `demo`,
-    make-believe recipients open, click and receive what the outbox "sent".
+    make-believe recipients open, click and receive what the outbox "sent"; `watch_only` (with `send`
+    false) puts "watch only" in the summary's title.
     """
-    return CampaignsApp(config, today=today, send=send, feedback=feedback, demo=demo)
+    return CampaignsApp(config, today=today, send=send, feedback=feedback, demo=demo, watch_only=watch_only)

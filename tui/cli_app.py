@@ -19,9 +19,19 @@ from tui.cli import common_options, runtime
     help="A throw-away demo center: outbox transports, and make-believe recipients who open, click and "
     "receive what goes out, so the numbers move.",
 )
+@click.option(
+    "--no-send",
+    is_flag=True,
+    help="Watch only: no send engine and no feedback server. For a second admin on the same database, or a "
+    "slow link: campaigns still go out through a worker or the app that sends.",
+)
 @common_options
-def tui(demo: bool = False) -> None:
-    """Open the full-screen app (also what `campaigns` alone does)."""
+def tui(demo: bool = False, no_send: bool = False) -> None:
+    """Open the full-screen app (also what `campaigns` alone does).
+
+    The app sends what is queued while it is open (and serves opens, clicks and unsubscribes), unless
+    --no-send: then it only shows, and says so in its title.
+    """
     rt = runtime()
     workdir = None
     config = rt.config
@@ -47,7 +57,7 @@ def tui(demo: bool = False) -> None:
     from tui.app import make_app
 
     try:
-        app = make_app(config, feedback=True, demo=demo)
+        app = make_app(config, send=not no_send, feedback=not no_send, demo=demo, watch_only=no_send)
         app.run()
     finally:
         if workdir:

@@ -58,6 +58,15 @@ def campaign_id_argument(command: F) -> F:
     return click.argument("campaign_id", metavar="ID", type=int)(command)
 
 
+def warn_unknown_names(campaign: Any) -> None:
+    """On stderr, a name that is no placeholder (`{{ nome }}`): saved as asked, but it reads empty."""
+    from store.templates import unknown_names_note
+
+    note = unknown_names_note(campaign.body, campaign.subject)
+    if note:
+        click.echo(f"campaigns: note: {note}", err=True)
+
+
 @click.command()
 @content_options
 @common_options
@@ -78,6 +87,7 @@ def create(**options: Any) -> None:
     rt = runtime()
     rt.open_store()
     campaign = create_campaign(body=body, limits=rt.config.limits, **options)
+    warn_unknown_names(campaign)
     rt.emit(
         campaign_dict(campaign), f"Created draft {campaign.id}: {campaign.name} ({campaign.channel.upper()})"
     )
@@ -95,6 +105,7 @@ def edit(campaign_id: int, **options: Any) -> None:
     rt = runtime()
     rt.open_store()
     campaign = edit_campaign(campaign_id, limits=rt.config.limits, **options)
+    warn_unknown_names(campaign)
     rt.emit(campaign_dict(campaign), f"Updated draft {campaign.id}: {campaign.name}")
 
 

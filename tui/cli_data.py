@@ -43,7 +43,8 @@ def fixtures(patients: int, seed: int, if_empty: bool) -> None:
 
     Patients, doctors and staff (resources) and non-patient users with Italian names and numbers, 5%
     without marketing consent, push tokens for app users, reservations over the past months, and past
-    campaigns in every state with their statistics.
+    campaigns with their statistics: drafts, one paused part-way, sent, completed, cancelled. Nothing is
+    queued or sending: nothing goes out until you send it.
     """  # fmt: skip
     from fixtures.center import load_center
     from store.errors import BadInput
@@ -57,7 +58,9 @@ def fixtures(patients: int, seed: int, if_empty: bool) -> None:
             return
         raise BadInput("the database already holds data; demo data loads only into an empty one (give --db)")
     started = time.perf_counter()
-    counts = load_center(patients=patients, seed=seed, progress=lambda step: rt.note(f"Loading {step}…"))
+    counts = load_center(
+        patients=patients, seed=seed, progress=lambda step: rt.note(f"Loading {step}…"), live=False
+    )
     elapsed = time.perf_counter() - started
     rt.emit(
         counts,

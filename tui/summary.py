@@ -356,7 +356,8 @@ class SummaryScreen(SummaryActions):
         filtered = (
             f" · [b]{self.matching:,}[/b] named “{escape(self.name_filter)}”" if self.name_filter else ""
         )
-        self.query_one("#title", Static).update(f"[b]Campaigns[/b] · {label}{shown}{filtered}")
+        watching = " · [b]watch only[/b]" if getattr(self.app, "watch_only", False) else ""
+        self.query_one("#title", Static).update(f"[b]Campaigns[/b]{watching} · {label}{shown}{filtered}")
 
     def selected_id(self) -> int | None:
         table = self.query_one("#campaigns", DataTable)

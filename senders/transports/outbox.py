@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 from senders.links import Links
@@ -34,13 +36,15 @@ class OutboxConnection:
         folder = self.transport.folder / f"campaign-{message.campaign_id}"
         private_folder(folder)  # what would have been sent: every recipient's address and message
         if raw is not None:
-            write_private_bytes(folder / f"{message.id}.eml", raw)
+            write_private_bytes(folder / f"{self.transport.file_name(message.id)}.eml", raw)
         else:
             data = {
                 "to": message.address, "from": message.sender, "title": message.subject, "body": message.body,
                 "reference": message.reference,
             }  # fmt: skip
-            write_private_text(folder / f"{message.id}.json", json.dumps(data, ensure_ascii=False))
+            write_private_text(
+                folder / f"{self.transport.file_name(message.id)}.json", json.dumps(data, ensure_ascii=False)
+            )
         return Outcome(message.id, "sent", provider_id=f"outbox:{message.id}")
 
     async def close(self) -> None:
@@ -52,12 +56,19 @@ class OutboxTransport:
         self, config: Config, sender: str, secret: str, authored_links: frozenset[str] = frozenset()
     ) -> None:
         self.folder = Path(config.outbox.path).expanduser()
+        # A test send has no message row (its ids are -1, -2…): each test gets names of its own, so a
+        # second test of the draft does not overwrite the first.
+        self.test_prefix = f"test-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
         self.name = f"the outbox folder {self.folder}"
         self.connections = 1
         self.commit_overlaps = False
         links = Links(config.feedback.public_url, secret)
         wording = WORDINGS[config.email.language]
         self.builder = EmailBuilder(sender, config.email.from_address, links, wording, authored_links)
+
+    def file_name(self, message_id: int) -> str:
+        """`123` for a message; `test-20261201-141502-a1b2c3-1` for the first address of a test."""
+        return str(message_id) if message_id > 0 else f"{self.test_prefix}-{-message_id}"
 
     async def connect(self) -> OutboxConnection:
         return OutboxConnection(self)

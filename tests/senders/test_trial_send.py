@@ -40,3 +40,18 @@ def test_a_test_is_for_drafts_and_says_when_the_provider_is_down(sqlite_store):
     queue_campaign(draft.id)
     with pytest.raises(InvalidState, match="tests are for drafts"):
         asyncio.run(send_test(config, draft.id, "a@example.org"))
+
+
+def test_two_tests_to_the_outbox_keep_both(sqlite_store, tmp_path):
+    from dataclasses import replace
+
+    from store.config import load_config
+
+    config = load_config(database_url=sqlite_store, env={})
+    config = replace(config, outbox=replace(config.outbox, path=str(tmp_path / "outbox")))
+    draft = create_campaign(channel="email", name="Cardio", sender="Centro", subject="Prova", body="Ciao")
+    asyncio.run(send_test(config, draft.id, "a@example.org"))
+    asyncio.run(send_test(config, draft.id, "b@example.org"))
+    written = sorted((tmp_path / "outbox" / f"campaign-{draft.id}").glob("*.eml"))
+    assert len(written) == 2 and all(p.name.startswith("test-") for p in written)
+    assert sorted(b"a@example.org" in p.read_bytes() for p in written) == [False, True]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from store.bulk import select_in
 from store.db import database
@@ -40,6 +41,8 @@ PENDING_COLUMNS = (
 )
 PENDING_JOINS = "LEFT JOIN contact c ON c.id = m.contact_id LEFT JOIN opt_out o ON o.address = m.address"
 
+Key = tuple[str, str | None]  # (address, body hash): what the window compares
+
 
 @dataclass(frozen=True)
 class Pending:
@@ -52,10 +55,10 @@ class Pending:
     opted_out: bool  # consent withdrawn, or the address unsubscribed
 
 
-def pending_of(row: Sequence[object]) -> Pending:
+def pending_of(row: Sequence[Any]) -> Pending:
     """The `Pending` of a row whose first columns are `PENDING_COLUMNS`."""
     message_id, address, first_name, last_name, opted_out = row[:5]
-    return Pending(message_id, address, first_name or "", last_name or "", bool(opted_out))  # type: ignore[arg-type]
+    return Pending(message_id, address, first_name or "", last_name or "", bool(opted_out))
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ class Eligibility:
             return Verdict(pending.id, WILL_FAIL, reason=str(exc))
         return Verdict(pending.id, SEND, body, subject, body_hash(body))
 
-    def _already_sent(self, wanted: dict[tuple[str, str | None], int]) -> dict[tuple[str, str | None], datetime]:
+    def _already_sent(self, wanted: dict[Key, int]) -> dict[Key, datetime]:
         """Of these (address, body hash) pairs, those the window forbids, with when the same message went
         out (or is going)."""
         if self.span <= timedelta(0) or not wanted:
@@ -124,7 +127,7 @@ class Eligibility:
             f"(SELECT id FROM campaign WHERE channel = {database.param})",
             [self.channel],
         )
-        seen: dict[tuple[str, str | None], datetime] = {}
+        seen: dict[Key, datetime] = {}
         for address, digest, when in [*sent, *in_flight]:
             if (address, digest) in wanted and (address, digest) not in seen:
                 seen[address, digest] = _as_time(when) or self.now

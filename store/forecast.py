@@ -1,21 +1,31 @@
-"""What Send Now would do with a campaign's pending recipients: sent, or skipped and why."""
+"""What Send Now would do with a campaign's pending recipients: sent, or skipped and why.
+
+The verdicts are the claim's own (store.eligibility), counted without changing anything."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from peewee import JOIN, chunked
-
 from store.clock import utcnow
-from store.errors import TemplateError
+from store.db import database
+from store.eligibility import (
+    DUPLICATE,
+    OPTED_OUT,
+    PENDING_COLUMNS,
+    PENDING_JOINS,
+    SEND,
+    WILL_FAIL,
+    Eligibility,
+    Pending,
+    pending_of,
+)
 from store.message_limits import MessageLimits
-from store.models import Campaign, Contact, Message, SentLedger
-from store.templates import Personaliser, bare_names
-from store.window import body_hash, parse_window
-
-_ADDRESSES_PER_QUERY = 900
+from store.models import Campaign
+from store.templates import bare_names
 
 
 @dataclass(frozen=True)
@@ -23,7 +33,7 @@ class Forecast:
     pending: int
     will_send: int
     skipped_window: int  # the same body went to the same address within the window
-    skipped_opted_out: int  # consent withdrawn since they were added
+    skipped_opted_out: int  # consent withdrawn, or the address unsubscribed, since they were added
     window: str
     will_fail: int = 0  # their own message cannot be made: over the channel's limits, or does not render
     blank_names: int = 0  # of those sent, how many lack a name the message prints bare ("Ciao ,")
@@ -54,66 +64,49 @@ class Forecast:
         return asdict(self)
 
 
-def rendered_hashes(
-    campaign: Campaign, people: list[tuple[str, str]], limits: MessageLimits | None = None
-) -> list[str | None]:
-    """The body hash each (first_name, last_name) gets, as the send engine will compute it; None for
-    those whose message the engine will fail instead (store.message_limits)."""
-    personalise = Personaliser(campaign.body, campaign.subject, campaign.coupon, campaign.channel, limits)
-    found: list[str | None] = []
-    for first, last in people:
-        try:
-            found.append(body_hash(personalise(first, last)[0]))
-        except TemplateError:
-            found.append(None)
-    return found
-
-
-def recently_sent(channel: str, addresses: list[str], since: datetime) -> set[tuple[str, str]]:
-    """(address, body hash) pairs the ledger holds for these addresses since `since`."""
-    found: set[tuple[str, str]] = set()
-    for batch in chunked(addresses, _ADDRESSES_PER_QUERY):
-        query = SentLedger.select(SentLedger.address, SentLedger.body_hash).where(
-            (SentLedger.channel == channel) & (SentLedger.sent_at >= since) & SentLedger.address.in_(batch)
-        )
-        found.update(query.tuples())
-    return found
+_PAGE = 10_000  # pending messages judged at a time: a draft may hold 100,000 or more
 
 
 def forecast(
     campaign: Campaign, window: str = "7d", now: datetime | None = None, limits: MessageLimits | None = None
 ) -> Forecast:
-    now = now or utcnow()
-    rows = list(
-        Message.select(Message.address, Message.first_name, Message.last_name, Contact.consent)
-        .join(Contact, JOIN.LEFT_OUTER, on=(Message.contact == Contact.id))
-        .where((Message.campaign == campaign.id) & (Message.state == "pending"))
-        .tuples()
-    )
-    reachable = [row for row in rows if row[3] is not False]  # None: no contact behind the address
-    opted_out = len(rows) - len(reachable)
-    span = parse_window(window)
-    hashes = rendered_hashes(campaign, [(r[1], r[2]) for r in reachable], limits)
-    failing = sum(1 for h in hashes if h is None)
-    reachable_hashes = [(r, h) for r, h in zip(reachable, hashes, strict=True) if h is not None]
-    reachable = [r for r, _h in reachable_hashes]
-    if span > timedelta(0) and reachable:
-        sent = recently_sent(campaign.channel, [r[0] for r in reachable], now - span)
-        windowed = {r[0] for r, h in reachable_hashes if (r[0], h) in sent}
-        reachable = [r for r in reachable if r[0] not in windowed]
+    """What a claim would do now with each of the campaign's pending messages (store.eligibility)."""
+    policy = Eligibility(campaign, window, now or utcnow(), limits)
     used = bare_names(campaign.body) | (bare_names(campaign.subject) if campaign.subject else frozenset())
+    counts: Counter[str] = Counter()
+    blank = 0
+    for page in _pending_pages(campaign.id):
+        verdicts = policy.judge(page)
+        counts.update(v.outcome for v in verdicts)
+        blank += _blank_names(used, [p for p, v in zip(page, verdicts, strict=True) if v.outcome == SEND])
     return Forecast(
-        pending=len(rows),
-        will_send=len(reachable),
-        skipped_window=len(rows) - opted_out - failing - len(reachable),
-        skipped_opted_out=opted_out,
+        pending=counts.total(),
+        will_send=counts[SEND],
+        skipped_window=counts[DUPLICATE],
+        skipped_opted_out=counts[OPTED_OUT],
         window=window,
-        will_fail=failing,
-        blank_names=_blank_names(used, reachable),
+        will_fail=counts[WILL_FAIL],
+        blank_names=blank,
         bare_names=tuple(sorted(used)),
     )
 
 
-def _blank_names(used: frozenset[str], rows: list[tuple[Any, ...]]) -> int:
+def _pending_pages(campaign_id: int) -> Iterator[list[Pending]]:
+    """The campaign's pending messages, a page at a time, by id (the claim's order)."""
+    p = database.param
+    after = 0
+    while True:
+        rows = database.execute_sql(
+            f"SELECT {PENDING_COLUMNS} FROM message m {PENDING_JOINS} WHERE m.campaign_id = {p} "
+            f"AND m.state = 'pending' AND m.id > {p} ORDER BY m.id LIMIT {p}",
+            [campaign_id, after, _PAGE],
+        ).fetchall()
+        if not rows:
+            return
+        yield [pending_of(r) for r in rows]
+        after = rows[-1][0]
+
+
+def _blank_names(used: frozenset[str], sent: list[Pending]) -> int:
     first, last = "first_name" in used, "last_name" in used
-    return sum(1 for r in rows if (first and not (r[1] or "").strip()) or (last and not (r[2] or "").strip()))
+    return sum(1 for p in sent if (first and not p.first_name.strip()) or (last and not p.last_name.strip()))

@@ -1,7 +1,8 @@
 """Claiming messages to send and recording what became of them: the ledger of the send engine.
 
-A claim is one transaction that takes the next pending messages of a campaign, leaves out those whose
-contact withdrew consent and those the duplicate window forbids, renders the rest, and marks them
+A claim is one transaction that takes the next pending messages of a campaign, applies the verdicts of
+store.eligibility (the policy the Send Now forecast counts: skipped for consent or the opt-out list,
+failed when a recipient's message cannot be made, skipped by the duplicate window), and marks the rest
 `sending` under a lease. Engines on one database never claim the same message. Before the provider
 sees a message it is marked `handed_at`; after a crash, a message still `sending` past its lease went
 back to `pending` if it was never handed over, and goes again marked `resent_after_crash` if it was.
@@ -22,12 +23,20 @@ from peewee import chunked, fn
 from store.bulk import insert_many, run_many, select_in, sql_value, update_rows
 from store.clock import utcnow
 from store.db import database, is_postgres, write_transaction
-from store.errors import TemplateError
+from store.eligibility import (
+    DUPLICATE,
+    OPTED_OUT,
+    PENDING_COLUMNS,
+    PENDING_JOINS,
+    SEND,
+    WILL_FAIL,
+    Eligibility,
+    Verdict,
+    pending_of,
+)
 from store.message_limits import MessageLimits
 from store.models import CHANNELS, Campaign, Message, SentLedger
 from store.queue import ACTIVE
-from store.templates import Personaliser
-from store.window import body_hash, parse_window
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 6
@@ -124,10 +133,7 @@ def claim(
         _recover_expired(campaign_id, now)
         p = database.param
         rows = database.execute_sql(
-            "SELECT m.id, m.address, m.first_name, m.last_name, m.resent_after_crash, "
-            "CASE WHEN o.address IS NOT NULL THEN 0 WHEN c.consent IS NULL OR c.consent THEN 1 ELSE 0 END, "
-            "m.attempts FROM message m LEFT JOIN contact c ON c.id = m.contact_id "
-            "LEFT JOIN opt_out o ON o.address = m.address "
+            f"SELECT {PENDING_COLUMNS}, m.resent_after_crash, m.attempts FROM message m {PENDING_JOINS} "
             f"WHERE m.campaign_id = {p} AND m.state = 'pending' "
             f"AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= {p}) ORDER BY m.id LIMIT {p}"
             # Rows another transaction holds (a cancel, a fold) are left for the next claim, not waited on.
@@ -142,81 +148,47 @@ def claim(
                 .scalar()
             )
             return result
-        opted_out = [r[0] for r in rows if not r[5]]  # no consent, or the address unsubscribed
-        rows = [r for r in rows if r[5]]
-        rendered, unsendable = _render_all(campaign, rows, limits)
-        duplicates = _windowed(campaign.channel, rendered, window, now)
-        claimed = [m for m in rendered if m.id not in duplicates]
-        if opted_out:
-            Message.update(state="skipped_opted_out", lease_until=None).where(
-                Message.id.in_(opted_out)
-            ).execute()
-        digests = {m.id: m.body_hash for m in rendered}
-        update_rows(database.cursor(), "message", ("id", "body_hash", "error"),
-            "state = 'skipped_duplicate', body_hash = v.body_hash, error = v.error",
-            [(i, digests[i], f"the same message reached this address on {when:%Y-%m-%d %H:%M} UTC")
-             for i, when in duplicates.items()],
-        )  # fmt: skip
-        update_rows(database.cursor(), "message", ("id", "error"),
-            "state = 'failed', error = v.error, lease_until = NULL, attempts = message.attempts + 1",
-            list(unsendable.items()), casts={"error": "text"},
-        )  # fmt: skip
+        verdicts = Eligibility(campaign, window, now, limits).judge([pending_of(r) for r in rows])
+        _apply_verdicts(verdicts)
+        claimed = [
+            _outgoing(campaign, v, address=r[1], resent=r[5], attempts=r[6])
+            for r, v in zip(rows, verdicts, strict=True)
+            if v.outcome == SEND
+        ]
         _mark_sending(claimed, worker, now + lease)
         if campaign.state == "queued":
             Campaign.update(state="sending").where(Campaign.id == campaign_id).execute()
         result.messages = claimed
-        result.skipped = len(opted_out) + len(duplicates) + len(unsendable)
+        result.skipped = len(rows) - len(claimed)
     return result
 
 
-def _render_all(
-    campaign: Campaign, rows: list[tuple[Any, ...]], limits: MessageLimits | None
-) -> tuple[list[Outgoing], dict[int, str]]:
-    """Each message's body and subject for its recipient; and the messages that cannot be made, with why."""
-    personalise = Personaliser(campaign.body, campaign.subject, campaign.coupon, campaign.channel, limits)
-    found, unsendable = [], {}
-    for message_id, address, first, last, resent, _consent, attempts in rows:
-        try:
-            body, subject = personalise(first, last)
-        except TemplateError as exc:
-            unsendable[message_id] = str(exc)
-            continue
-        if campaign.channel == "push" and not subject:
-            subject = campaign.sender
-        found.append(
-            Outgoing(
-                id=message_id, campaign_id=campaign.id, channel=campaign.channel, address=address,
-                sender=campaign.sender, subject=subject, body=body, body_hash=body_hash(body),
-                resent=bool(resent), attempts=attempts + 1,
-            )
-        )  # fmt: skip
-    return found, unsendable
+def _apply_verdicts(verdicts: list[Verdict]) -> None:
+    """The states of the messages that do not go: skipped with why, or failed with the reason."""
+    opted_out = [v.message_id for v in verdicts if v.outcome == OPTED_OUT]
+    if opted_out:
+        Message.update(state="skipped_opted_out", lease_until=None).where(Message.id.in_(opted_out)).execute()
+    update_rows(database.cursor(), "message", ("id", "body_hash", "error"),
+        "state = 'skipped_duplicate', body_hash = v.body_hash, error = v.error",
+        [(v.message_id, v.body_hash, f"the same message reached this address on {v.when:%Y-%m-%d %H:%M} UTC")
+         for v in verdicts if v.outcome == DUPLICATE],
+    )  # fmt: skip
+    update_rows(database.cursor(), "message", ("id", "error"),
+        "state = 'failed', error = v.error, lease_until = NULL, attempts = message.attempts + 1",
+        [(v.message_id, v.reason) for v in verdicts if v.outcome == WILL_FAIL], casts={"error": "text"},
+    )  # fmt: skip
 
 
-def _windowed(channel: str, messages: list[Outgoing], window: str, now: datetime) -> dict[int, datetime]:
-    """The messages the duplicate window forbids, with when the same message went out (or is going)."""
-    span = parse_window(window)
-    if span <= timedelta(0) or not messages:
-        return {}
-    wanted = {(m.address, m.body_hash): m.id for m in messages}
-    seen: dict[tuple[str, str], datetime] = {}
-    sent = select_in(
-        "SELECT address, body_hash, sent_at FROM sent_ledger WHERE channel = ? AND sent_at >= ? "
-        "AND address IN ({})",
-        sorted({m.address for m in messages}),
-        before=(channel, now - span),
-    )
-    # In flight: claimed by an engine, no answer yet. Few rows, found campaign by campaign through the
-    # (campaign, state) index; an address list here would make SQLite scan every message ever sent.
-    in_flight = database.execute_sql(
-        "SELECT address, body_hash, lease_until FROM message WHERE state = 'sending' AND campaign_id IN "
-        f"(SELECT id FROM campaign WHERE channel = {database.param})",
-        [channel],
-    )
-    for address, digest, when in [*sent, *in_flight]:
-        if (address, digest) in wanted and (address, digest) not in seen:
-            seen[address, digest] = _as_time(when) or now
-    return {message_id: seen[key] for key, message_id in wanted.items() if key in seen}
+def _outgoing(campaign: Campaign, verdict: Verdict, address: str, resent: Any, attempts: int) -> Outgoing:
+    """A message to send, as its transport takes it."""
+    subject = verdict.subject
+    if campaign.channel == "push" and not subject:
+        subject = campaign.sender
+    return Outgoing(
+        id=verdict.message_id, campaign_id=campaign.id, channel=campaign.channel, address=address,
+        sender=campaign.sender, subject=subject, body=verdict.body or "", body_hash=verdict.body_hash or "",
+        resent=bool(resent), attempts=attempts + 1,
+    )  # fmt: skip
 
 
 def _as_time(value: datetime | str | None) -> datetime | None:

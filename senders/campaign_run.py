@@ -39,6 +39,7 @@ class RunSettings:
     lease: timedelta = LEASE
     limits: MessageLimits = field(default_factory=MessageLimits)
     unexpected_streak: int = 0  # see CampaignRun.fails_every_message
+    lanes: int = 1  # campaigns with messages in flight at once, across the engines (store.lanes)
 
 
 class CampaignRun:
@@ -58,6 +59,7 @@ class CampaignRun:
         self.stopping = False
         self.outage: str | None = None  # why the provider cannot be used, when it cannot
         self.finished = False  # every message processed
+        self.waiting_turn = False  # its turn, but campaigns out of turn still have messages in flight
         self.sent = 0
         self._retries_in_a_row = 0
         # Unexpected errors in a row, carried over from the run before when that one waited for them
@@ -67,8 +69,9 @@ class CampaignRun:
 
     async def feed(self) -> None:
         from store.db import off_loop
+        from store.lanes import claim_in_turn
         from store.queue import finish_if_done
-        from store.sending import claim, renew_leases
+        from store.sending import renew_leases
 
         renewed = time.monotonic()
         while not self.stopping:
@@ -78,18 +81,16 @@ class CampaignRun:
             if self.queue.qsize() >= self.settings.claim_size // 2:
                 await asyncio.sleep(0.05)
                 continue
-            size = self.settings.claim_size
-            claimed = await off_loop(
-                claim,
-                self.campaign_id,
-                self.settings.worker,
-                size,
-                self.settings.window,
-                None,
-                self.settings.lease,
-                self.settings.limits,
-            )
-            if not claimed.active:
+            settings = self.settings
+            turn = await off_loop(claim_in_turn, self.campaign_id, settings.worker, settings.claim_size,
+                settings.lanes, settings.window, None, settings.lease, settings.limits,
+            )  # fmt: skip
+            self.waiting_turn = turn.waits
+            if turn.waits:
+                await asyncio.sleep(IDLE_POLL_SECONDS)
+                continue
+            claimed = turn.claim
+            if not claimed.active:  # paused, cancelled, or a campaign created before it took its lane
                 self.stop()
                 return
             for message in claimed.messages:

@@ -28,6 +28,7 @@ from store.models import Campaign
 log = logging.getLogger("campaigns.engine")
 
 POLL_SECONDS = 0.5
+NOTE_WAITING_SECONDS = 1.0  # how often the queue's waiting reasons are written again
 COMPLETION_CHECK_SECONDS = 60.0
 
 
@@ -83,7 +84,7 @@ class Engine:
         self._secret = await off_loop(link_secret, self.config.feedback.secret)
         await off_loop(expire_claims_of, self.worker)
         await off_loop(register, self.worker)
-        last_completion_check = 0.0
+        last_completion_check = last_noted = 0.0
         server = None
         if self.feedback:
             from senders.feedback.server import start_beside_engine
@@ -97,6 +98,10 @@ class Engine:
                     last_completion_check = time.monotonic()
                 campaigns = await off_loop(next_campaigns, self.lanes)
                 await self._reap()
+                self._give_way({campaign.id for campaign in campaigns})
+                if time.monotonic() - last_noted > NOTE_WAITING_SECONDS:
+                    await self._note_waiting()
+                    last_noted = time.monotonic()
                 now = utcnow()
                 for campaign in campaigns:
                     if campaign.id in self.runs:
@@ -133,10 +138,28 @@ class Engine:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             sent = self.status.sent + sum(run.sent for run, _task in self.runs.values())
+            sending = sorted(i for i, (run, _task) in self.runs.items() if not run.waiting_turn)
             try:
-                await off_loop(heartbeat, self.worker, sorted(self.runs), sent)
+                await off_loop(heartbeat, self.worker, sending, sent)
             except Exception as exc:  # a busy database delays one heartbeat; sending goes on
                 log.warning("heartbeat not written: %s", type(exc).__name__)
+
+    def _give_way(self, in_turn: set[int]) -> None:
+        """Runs whose campaign lost its lane (one created before it was resumed or queued) stop handing
+        over: what they handed over is answered, what they claimed goes back, and they start again in
+        their turn. The claim refuses them anyway; this only makes them give way at once."""
+        for campaign_id, (run, _task) in self.runs.items():
+            if campaign_id not in in_turn and not run.stopping:
+                log.info("campaign %s: no longer its turn; stops claiming", campaign_id)
+                run.stop()
+
+    async def _note_waiting(self) -> None:
+        from store.queue import note_waiting
+
+        try:
+            await off_loop(note_waiting, self.lanes)
+        except Exception as exc:  # what the screens say waits for the next round; sending goes on
+            log.warning("waiting reasons not written: %s", type(exc).__name__)
 
     async def _said_stopped(self) -> None:
         from store.workers import stopped
@@ -157,7 +180,7 @@ class Engine:
             campaign_id, transport, self.recorder, pacer,
             RunSettings(worker=self.worker, window=self.config.dedup.campaign_window,
                         claim_size=claim_size(transport.connections, pacer.rate_per_hour), lease=self.lease,
-                        limits=self.config.limits,
+                        limits=self.config.limits, lanes=self.lanes,
                         unexpected_streak=self.unexpected_streaks.pop(campaign_id, 0)),
         )  # fmt: skip
         if campaign.waiting_until is not None:

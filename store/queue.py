@@ -1,12 +1,18 @@
 """The send queue's states: Send Now, pause, resume, cancel, and which campaigns go next.
 
 Campaigns go one after another, the first created first (the product manual); `lanes` lets that many
-run at once. A campaign whose provider is down keeps its place and waits.
+run at once. A campaign whose provider is down keeps its place and waits. Where a campaign stands and
+why it waits: `queue_position`; the claim that keeps to the lanes across engines: `store.lanes`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from peewee import ModelSelect, fn
 
 from store.campaigns import get_campaign
 from store.clock import utcnow
@@ -15,6 +21,8 @@ from store.errors import InvalidState
 from store.models import Campaign, Message, SendJournal
 
 ACTIVE = ("queued", "sending")
+# A paused or cancelled campaign may still have messages with a provider, being answered.
+MAY_HAVE_IN_FLIGHT = ("queued", "sending", "paused", "cancelled")
 COMPLETED_AFTER = timedelta(hours=48)
 
 
@@ -62,6 +70,8 @@ def resume_campaign(campaign_id: int) -> Campaign:
             raise InvalidState(f"campaign {campaign_id} is {campaign.state}, not paused")
         campaign.state = "sending" if campaign.first_sent_at else "queued"
         campaign.paused_at = None
+        if campaign.waiting_until is None:  # its place in the queue is said again by the next engine round
+            campaign.waiting_reason = None
         campaign.save()
     return campaign
 
@@ -85,15 +95,21 @@ def cancel_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
     return campaign
 
 
+def _in_order(*fields: Any) -> ModelSelect:
+    """The queue: queued and sending campaigns, the first created first."""
+    return (
+        Campaign.select(*fields).where(Campaign.state.in_(ACTIVE)).order_by(Campaign.created_at, Campaign.id)
+    )
+
+
 def next_campaigns(lanes: int = 1) -> list[Campaign]:
     """The campaigns whose turn it is: the oldest queued or sending ones, one per lane."""
-    query = (
-        Campaign.select()
-        .where(Campaign.state.in_(ACTIVE))
-        .order_by(Campaign.created_at, Campaign.id)
-        .limit(max(1, lanes))
-    )
-    return list(query)
+    return list(_in_order().limit(max(1, lanes)))
+
+
+def in_turn(lanes: int = 1) -> list[int]:
+    """The ids of `next_campaigns`: the campaigns that hold the lanes."""
+    return [row[0] for row in _in_order(Campaign.id).limit(max(1, lanes)).tuples()]
 
 
 def finish_if_done(campaign_id: int, now: datetime | None = None) -> bool:
@@ -127,3 +143,142 @@ def complete_due(now: datetime | None = None) -> int:
 def set_waiting(campaign_id: int, until: datetime | None, reason: str | None) -> None:
     """Records (or clears, with None) why and until when a campaign waits for its provider."""
     Campaign.update(waiting_until=until, waiting_reason=reason).where(Campaign.id == campaign_id).execute()
+
+
+# -- the lanes: who holds one, who waits for whom ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """Another campaign, as one that waits for it sees it."""
+
+    id: int
+    name: str
+    left: int  # its messages not processed yet (for `QueuePosition.waits_for`: those in flight)
+
+    def named(self) -> str:
+        return f"#{self.id} '{self.name}'"
+
+
+@dataclass(frozen=True)
+class QueuePosition:
+    """Where a queued or sending campaign stands: its turn, or behind whom it waits."""
+
+    campaign_id: int
+    state: str
+    in_turn: bool  # among the first `lanes` of the queue
+    ahead: tuple[Ahead, ...]  # the campaigns before it in the queue, the first created first
+    # Campaigns out of turn (paused, cancelled, or behind it) that still have messages with a provider:
+    # a campaign in turn claims only once they are answered, so no more than `lanes` send at once.
+    waits_for: tuple[Ahead, ...] = ()
+
+    @property
+    def left_ahead(self) -> int:
+        return sum(campaign.left for campaign in self.ahead)
+
+    def says(self) -> str | None:
+        """Why it waits, as the admin reads it; None when it may send."""
+        if self.waits_for:
+            names = " and ".join(campaign.named() for campaign in self.waits_for)
+            their = "its" if len(self.waits_for) == 1 else "their"
+            return f"waits for {names} to finish {their} messages in flight"
+        if self.in_turn or not self.ahead:
+            return None
+        # A sending campaign out of turn gave way to one created before it (resumed, or queued late).
+        after = "queued after" if self.state == "queued" else "waits after"
+        before = self.ahead[-1].named() + ("" if self.state == "queued" else " (created earlier)")
+        if len(self.ahead) == 1:
+            return f"{after} {before}, {self.left_ahead:,} left"
+        return f"{after} {before}, {len(self.ahead)} campaigns with {self.left_ahead:,} left ahead"
+
+
+def campaigns_in_flight(now: datetime | None = None) -> dict[int, Ahead]:
+    """Campaigns with messages claimed by a live engine (lease not over), and how many.
+
+    A message whose lease ran out belongs to an engine presumed gone: it holds no lane, or a crashed
+    engine would stop the queue."""
+    now = now or utcnow()
+    rows = (
+        Message.select(Message.campaign, Campaign.name, fn.COUNT(Message.id))
+        .join(Campaign)
+        .where(
+            Campaign.state.in_(MAY_HAVE_IN_FLIGHT)
+            & (Message.state == "sending")
+            & (Message.lease_until >= now)
+        )
+        .group_by(Message.campaign, Campaign.name)
+        .tuples()
+    )
+    return {campaign_id: Ahead(campaign_id, name, count) for campaign_id, name, count in rows}
+
+
+def blocking(campaign_id: int, turn: list[int], in_flight: Collection[int], lanes: int) -> list[int]:
+    """The campaigns out of turn whose messages in flight a campaign in turn waits for before it claims:
+    none when it already has some in flight, or when claiming keeps the campaigns in flight within `lanes`."""
+    flying = set(in_flight)
+    if campaign_id in flying or len(flying | {campaign_id}) <= lanes:
+        return []
+    return sorted(flying - set(turn))
+
+
+def queue_positions(lanes: int = 1, now: datetime | None = None) -> dict[int, QueuePosition]:
+    """Every queued or sending campaign's place (see `queue_position`), from a few reads."""
+    return _positions(list(_in_order(Campaign.id, Campaign.name, Campaign.state).tuples()), lanes, now)
+
+
+def _positions(queue: list[tuple[Any, ...]], lanes: int, now: datetime | None) -> dict[int, QueuePosition]:
+    """The places of the queue's campaigns, rows (id, name, state, ...) the first created first."""
+    lanes = max(1, lanes)
+    if not queue:
+        return {}
+    before_others = [row[0] for row in queue[:-1]]  # the last one's messages are ahead of nobody
+    left = dict(
+        Message.select(Message.campaign, fn.COUNT(Message.id))
+        .where(Message.campaign.in_(before_others) & Message.state.in_(("pending", "sending")))
+        .group_by(Message.campaign)
+        .tuples()
+        if before_others
+        else []
+    )
+    turn = [row[0] for row in queue[:lanes]]
+    flying = campaigns_in_flight(now)
+    positions = {}
+    for place, (campaign_id, _name, state, *_rest) in enumerate(queue):
+        ahead = tuple(Ahead(row[0], row[1], left.get(row[0], 0)) for row in queue[:place])
+        waits = blocking(campaign_id, turn, flying, lanes) if place < lanes else []
+        positions[campaign_id] = QueuePosition(
+            campaign_id, state, place < lanes, ahead, tuple(flying[i] for i in waits)
+        )
+    return positions
+
+
+def queue_position(campaign_id: int, lanes: int = 1, now: datetime | None = None) -> QueuePosition | None:
+    """Where the campaign stands in the queue with `lanes` lanes: behind which campaigns, with how many
+    messages left before it, or whose messages in flight it waits for; None unless queued or sending."""
+    return queue_positions(lanes, now).get(campaign_id)
+
+
+def note_waiting(lanes: int = 1, now: datetime | None = None) -> int:
+    """Writes on each campaign of the queue why it waits for its turn, and clears it from those that may
+    send; a campaign waiting for its provider keeps that reason. Returns how many changed.
+
+    The summary, the details and `campaigns stats` show it as the campaign's waiting reason."""
+    queue = list(
+        _in_order(
+            Campaign.id, Campaign.name, Campaign.state, Campaign.waiting_reason, Campaign.waiting_until
+        ).tuples()
+    )
+    # A campaign waiting for its provider keeps that reason: it is not in `said`.
+    said = {row[0]: row[3] for row in queue if row[4] is None}
+    changed = 0
+    for campaign_id, position in sorted(_positions(queue, lanes, now).items()):
+        reason = position.says()
+        if campaign_id not in said or said[campaign_id] == reason:
+            continue
+        # One row a statement: no lock held on one campaign while waiting for another's.
+        changed += (
+            Campaign.update(waiting_reason=reason)
+            .where((Campaign.id == campaign_id) & Campaign.waiting_until.is_null())
+            .execute()
+        )
+    return changed

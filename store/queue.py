@@ -192,6 +192,14 @@ class QueuePosition:
         return f"{after} {before}, {len(self.ahead)} campaigns with {self.left_ahead:,} left ahead"
 
 
+TURN_REASONS = ("waits for ", "queued after ", "waits after ")  # how `QueuePosition.says` begins
+
+
+def waits_for_its_turn(reason: str | None) -> bool:
+    """Whether a waiting reason is the queue's (its turn comes), not a provider's (something is wrong)."""
+    return bool(reason) and reason.startswith(TURN_REASONS)  # type: ignore[union-attr]
+
+
 def campaigns_in_flight(now: datetime | None = None) -> dict[int, Ahead]:
     """Campaigns with messages claimed by a live engine (lease not over), and how many.
 

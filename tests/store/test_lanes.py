@@ -14,6 +14,7 @@ from store.queue import (
     queue_position,
     resume_campaign,
     set_waiting,
+    waits_for_its_turn,
 )
 from store.recipients import add_pasted
 from store.sending import journal, release
@@ -45,6 +46,7 @@ def test_a_queued_campaign_says_behind_whom_it_waits_and_how_many_messages_are_l
     assert queue_position(checkup, lanes=2, now=NOW).left_ahead == 5
     assert note_waiting(now=NOW) == 2
     assert reason_of(recall) == f"queued after #{flu} 'Flu shots', 3 left"
+    assert waits_for_its_turn(reason_of(recall)) and not waits_for_its_turn("SMTP down; retrying at 10:00")
     assert note_waiting(now=NOW) == 0  # nothing changed: nothing written
     assert note_waiting(lanes=3, now=NOW) == 2  # all three go: nobody waits any more
     assert reason_of(recall) is None and reason_of(checkup) is None

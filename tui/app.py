@@ -7,7 +7,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -15,9 +15,11 @@ from textual.worker import Worker, WorkerState
 
 from senders.engine import Engine
 from store.config import Config
+from tui.confirm import typed_before_the_question
 from tui.log_toasts import BackgroundWarning, ToastHandler
 from tui.summary import SummaryScreen
 from tui.textout import plain
+from tui.typeahead import TypeAhead
 
 
 class CampaignsApp(App[None]):
@@ -29,6 +31,9 @@ class CampaignsApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
+        # Every screen's keys, from every screen; F1 where `?` is typed (the editor's fields, a search).
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("f1", "help", "Help", id="help-f1"),
     ]
 
     def __init__(
@@ -47,6 +52,15 @@ class CampaignsApp(App[None]):
         self.today = today
         self.engine: Engine | None = Engine(config, feedback=feedback) if send else None
         self.toasts: ToastHandler | None = None
+        self.typeahead = TypeAhead(self)
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key typed ahead waits until the key before it has done its work (see tui/typeahead.py).
+        if self.typeahead.keeps(event):
+            return
+        if typed_before_the_question(self, event):  # it cannot answer what cannot be undone
+            return
+        await super().on_event(event)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette (ctrl+p) offers every action of the screen by name, then Textual's own."""
@@ -84,6 +98,11 @@ class CampaignsApp(App[None]):
                 exposed, title="Database readable by others", severity="warning", timeout=30, markup=False
             )
 
+    def action_help(self) -> None:
+        from tui.help_screen import HelpScreen
+
+        self.push_screen(HelpScreen())
+
     @work(exclusive=True, group="quit", exit_on_error=False)
     async def action_quit(self) -> None:
         # Messages already with a provider finish; the rest stay queued for the next start or a worker.
@@ -106,6 +125,7 @@ class CampaignsApp(App[None]):
     def on_unmount(self) -> None:
         from tui.log_toasts import stop_routing
 
+        self.typeahead.stop()
         if self.toasts is not None:
             stop_routing(self.toasts)
 

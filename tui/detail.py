@@ -189,6 +189,7 @@ class DetailScreen(Screen[int | None]):
         self.samples: deque[tuple[float, int]] = deque(maxlen=120)  # (monotonic time, sent)
         self.last_minute_rate: float | None = None
         self.rows: dict[str, dict[str, Any]] = {}  # the recipients in the table, by key
+        self.page: Any = None  # store.campaign_detail.RecipientPage in the table
         self.refresh_timer: Timer | None = None
         self.workers_line = ""  # who sends it, read with the slow figures
         self.slow_figures: tuple[tuple[int, int], int, int] = ((0, 0), 0, 0)  # conversion, proxies, unsubs
@@ -215,15 +216,35 @@ class DetailScreen(Screen[int | None]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        table = self.query_one("#recipients", DataTable)
+        self.lay_out_columns()
+        self.query_one("#search", Input).display = False
+        self.query_one("#recipients", DataTable).focus()
+        self.load()
+
+    def on_resize(self) -> None:
+        self.lay_out_columns()
+
+    def column_widths(self) -> list[int]:
+        """The columns' widths at the screen's width now, the scrollbar's column left free."""
         room = max(20, self.size.width - 1 - sum(width for _key, _label, width in COLUMNS))
         address_width = min(room, 44)  # a wide terminal gives the rest to the reasons
         widths = {"address": address_width, "detail": 14 + room - address_width}
-        for key, label, width in COLUMNS:
-            table.add_column(Text(" " + label, style="bold"), key=key, width=widths.get(key, width))
-        self.query_one("#search", Input).display = False
-        table.focus()
-        self.load()
+        return [widths.get(key, width) for key, _label, width in COLUMNS]
+
+    def lay_out_columns(self) -> None:
+        """Columns as wide as the screen allows; the rows drawn again, their cells cut to the new widths."""
+        table = self.query_one("#recipients", DataTable)
+        widths = self.column_widths()
+        if [column.width for column in table.columns.values()] == widths:
+            return
+        row = table.cursor_row
+        table.clear(columns=True)
+        for (key, label, _width), width in zip(COLUMNS, widths, strict=True):
+            table.add_column(Text(" " + label, style="bold"), key=key, width=width)
+        if self.page is not None:
+            self.fill_table(self.page)
+            if table.row_count:
+                table.move_cursor(row=min(row, table.row_count - 1), animate=False)
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -307,6 +328,7 @@ class DetailScreen(Screen[int | None]):
         return self.last_minute_rate
 
     def fill_table(self, page: Any) -> None:
+        self.page = page  # drawn again when the terminal's width changes
         table = self.query_one("#recipients", DataTable)
         address_width = table.columns[next(iter(table.columns))].width
         selected = table.cursor_row

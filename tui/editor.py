@@ -97,7 +97,10 @@ class EditorScreen(Screen[int | None]):
         yield Footer(show_command_palette=False, compact=True)  # fits 80 columns; ctrl+p still works
 
     def on_mount(self) -> None:
-        self.query_one("#channel" if self.campaign_id is None else "#name").focus()
+        # At once, not on a later callback as focus() would: the field has the focus before the draft
+        # is read into it. A focus that came after would select the whole name, and a key typed ahead
+        # would replace it instead of adding to it.
+        self.set_focus(self.query_one("#channel" if self.campaign_id is None else "#name"))
         self.show_title()
         self.load()
 
@@ -227,7 +230,11 @@ class EditorScreen(Screen[int | None]):
     @work(exclusive=True, group="editor-leave", exit_on_error=False)
     async def action_leave(self) -> None:
         if self.dirty and not await self.app.push_screen_wait(
-            ConfirmDialog("Leave without saving? Your changes to this draft will be lost.", yes="discard")
+            ConfirmDialog(
+                "Leave without saving? Your changes to this draft will be lost.",
+                yes="discard the changes",
+                no="keep editing",
+            )
         ):
             return
         self.dismiss(self.campaign_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,20 +14,42 @@ from textual.widgets import Static
 from tui.textout import escape
 
 EVERYWHERE = [
+    ("?", "this list (F1 where ? is typed: the editor's fields, a search)"),
     ("ctrl+p", "the command palette: every action by name"),
     ("ctrl+q", "quit (asks first while this app is sending)"),
 ]
+QUESTIONS = [
+    ("y", "yes: it is done"),
+    ("Tab ⏎", "Tab to the Yes button, then Enter: yes too (a click as well)"),
+    ("⏎ n Esc", "no: nothing happens (No has the focus when the question opens)"),
+    ("", "a key typed before the question showed answers nothing"),
+]
+# What the dialogs do with Enter and the arrows, which their own bindings do not say.
+PERIOD = [("⏎", "applies the period typed")]
+PASTE = [("⏎", "a new line: ctrl+s adds")]
+CSV_FILE = [("→", "completes the file or folder name"), ("⏎", "imports the file")]
+TEST = [("⏎", "sends the test to the addresses typed")]
+RETARGET = [("↑ ↓", "choose who"), ("⏎", "next: a question before the draft is made")]
 
 
-def _lines(title: str, bindings: list[Binding], key_display: Callable[[Binding], str]) -> list[str]:
+def _lines(
+    title: str, bindings: list[Binding], before: list[tuple[str, str]], key_display: Callable[[Binding], str]
+) -> list[str]:
+    """A section of the list: the keys in `before`, then those of the bindings that say what they do."""
     lines = [f"[b]{title}[/b]"]
+    pairs = list(before)
     seen: set[str] = set()
     for binding in bindings:
         if binding.description in seen or not binding.description:
             continue
         seen.add(binding.description)
-        key = f"{key_display(binding):<8}"  # padded before it is escaped: `[` moves the period
-        lines.append(f"  {escape(key)} {binding.description}")
+        # Each key of a binding as the footer draws it (`f5,ctrl+r` reads "f5 ^r").
+        keys = binding.key_display or " ".join(
+            key_display(Binding(key.strip(), binding.action)) for key in binding.key.split(",")
+        )
+        pairs.append((keys, binding.description))
+    for key, what in pairs:
+        lines.append(f"  {escape(f'{key:<8}')} {what}")  # padded before it is escaped: `[` moves the period
     return [*lines, ""]
 
 
@@ -37,24 +60,41 @@ class HelpScreen(ModalScreen[None]):
         width: 76; max-width: 100%; height: 90%; padding: 0 1; border: round $accent; background: $panel;
     }
     """
-    BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
+    BINDINGS = [Binding("escape,question_mark,f1,q", "close", "Close")]
 
     def compose(self) -> ComposeResult:
+        from tui.audience_dialog import AudienceDialog
+        from tui.contact_picker import ContactPicker
         from tui.detail import DetailScreen
         from tui.editor import EditorScreen
+        from tui.import_dialogs import CsvDialog, PasteDialog
+        from tui.period_dialog import PeriodDialog
         from tui.recipients import RecipientsScreen
+        from tui.report_screen import ReportScreen
         from tui.summary import SummaryScreen
+        from tui.test_dialog import TestDialog
 
         show = self.app.get_key_display
-        lines = [
-            *_lines("Summary: the campaigns of a period", SummaryScreen.BINDINGS, show),  # type: ignore[arg-type]
-            *_lines("Details (⏎ on the summary)", DetailScreen.BINDINGS, show),  # type: ignore[arg-type]
-            *_lines("Editor (n, e)", EditorScreen.BINDINGS, show),  # type: ignore[arg-type]
-            *_lines("Recipients of a draft (a)", RecipientsScreen.BINDINGS, show),  # type: ignore[arg-type]
+        sections: list[tuple[str, list[Any], list[tuple[str, str]]]] = [
+            ("Summary: the campaigns of a period", SummaryScreen.BINDINGS, []),
+            ("Details (⏎ on the summary)", DetailScreen.BINDINGS, []),
+            ("Editor (n, e)", EditorScreen.BINDINGS, []),
+            ("Recipients of a draft (a)", RecipientsScreen.BINDINGS, []),
+            ("Questions: send, cancel, delete, leave unsaved, quit", [], QUESTIONS),
+            ("Type a period (r on the summary)", PeriodDialog.BINDINGS, PERIOD),
+            ("Send a test (t on the summary)", TestDialog.BINDINGS, TEST),
+            ("Re-target (t in the details)", AudienceDialog.BINDINGS, RETARGET),
+            ("Paste addresses (p on the recipients)", PasteDialog.BINDINGS, PASTE),
+            ("Import a CSV file (f on the recipients)", CsvDialog.BINDINGS, CSV_FILE),
+            ("Pick contacts (c on the recipients): type to filter", ContactPicker.BINDINGS, []),
+            ("The report after an add, or why nothing was added", ReportScreen.BINDINGS, []),
+        ]
+        lines = [line for section in sections for line in _lines(*section, show)]
+        lines += [
             "[b]Everywhere[/b]",
             *(f"  {key:<8} {what}" for key, what in EVERYWHERE),
             "",
-            "Escape, q or ? closes this; ↑ ↓ scroll.",
+            "Escape, q, ? or F1 closes this; ↑ ↓ scroll.",
         ]
         with VerticalScroll():
             yield Static("\n".join(lines))

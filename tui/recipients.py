@@ -16,7 +16,7 @@ from store.errors import CampaignsError
 from store.report import ImportReport
 from tui.confirm import ConfirmDialog
 from tui.import_dialogs import CsvDialog, PasteDialog
-from tui.report_screen import ReportScreen
+from tui.report_screen import RefusedScreen, ReportScreen
 from tui.textout import escape, plain
 
 SOURCES = {"paste": "pasted", "csv": "from CSV files", "contacts": "picked", "all_patients": "all patients"}
@@ -116,7 +116,7 @@ class RecipientsScreen(Screen[None]):
         self.query_one("#progress").display = False
 
     async def add(self, what: str, function: Any, *args: Any) -> None:
-        """Runs one add off the loop and shows its report, or the one line that refused it."""
+        """Runs one add off the loop and shows its report, or the box saying why it was refused whole."""
         if not self.start(f"{what}…"):
             return
         outcome = self.query_one("#outcome", Static)
@@ -125,6 +125,8 @@ class RecipientsScreen(Screen[None]):
         except CampaignsError as exc:
             outcome.set_class(True, "error")
             outcome.update(f"Nothing added: {escape(exc, lines=True)}")  # it may quote the file
+            # A box, not only the line: an Esc typed next closes it instead of leaving the screen unread.
+            self.app.push_screen(RefusedScreen(what, str(exc)))
             return
         finally:
             self.finish()

@@ -90,3 +90,32 @@ class ReportScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class RefusedScreen(ModalScreen[None]):
+    """An add refused as a whole (a missing column, over the row limit, an unreadable file): nothing was
+    added, and why, in a box like the report's, so that it is read before the next key leaves the screen."""
+
+    DEFAULT_CSS = """
+    RefusedScreen { align: center middle; }
+    RefusedScreen > Vertical {
+        width: 100%; height: auto; max-height: 100%; padding: 0 1; border: round $error; background: $panel;
+    }
+    RefusedScreen #reason { margin: 1 0; }
+    RefusedScreen .hint { color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape,enter,q", "close", "Close", priority=True)]
+
+    def __init__(self, what: str, reason: str) -> None:
+        super().__init__()
+        self.what = what
+        self.reason = reason
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"[b]{escape(self.what)}[/b]: nothing added")
+            yield Static(escape(self.reason, lines=True), id="reason")  # it may quote the file
+            yield Static("Enter or Esc closes", classes="hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -16,6 +16,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from store.period import Period
+from store.queue import waits_for_its_turn
 from tui.summary_actions import PAGE, SummaryActions
 from tui.textout import escape, plain, plural
 
@@ -42,7 +43,7 @@ COLUMNS = (
     ("opened", "Open", 6),
     ("clicked", "Click", 6),
     ("conversion", "Conv.", 6),
-    ("date", "Date", 7),
+    ("created", "Created", 8),  # the rows' order: newest first
 )
 MIN_NAME_WIDTH = 12
 
@@ -77,7 +78,7 @@ def row_cells(doc: dict[str, Any], name_width: int) -> list[Text]:
         "opened": percent(doc["open_rate"]),
         "clicked": percent(doc["click_rate"]),
         "conversion": percent(doc["conversion"]["rate"]) if doc["conversion"]["patients"] else "–",
-        "date": local_day(doc["last_sent_at"] or doc["created_at"]),
+        "created": local_day(doc["created_at"]),
     }
     cells = []
     for key, _label, width in COLUMNS:
@@ -278,7 +279,11 @@ class SummaryScreen(SummaryActions):
             elif doc["state"] == "completed" and old["state"] != "completed":
                 self.notify(f"{name}: its figures are final", title="Campaign completed", timeout=8,
                             markup=False)  # fmt: skip
-            elif doc.get("waiting_reason") and not old.get("waiting_reason"):
+            elif (
+                doc.get("waiting_reason")
+                and not old.get("waiting_reason")
+                and not waits_for_its_turn(doc["waiting_reason"])  # its turn comes: nothing is wrong
+            ):
                 self.notify(f"{name} waits: {plain(doc['waiting_reason'])}", title="Provider unavailable",
                             severity="warning", timeout=12, markup=False)  # fmt: skip
 

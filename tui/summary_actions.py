@@ -3,7 +3,7 @@ be undone. Mixed into `SummaryScreen`, which holds the campaigns (`docs`) and dr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.screen import Screen
@@ -11,10 +11,25 @@ from textual.widgets import DataTable, Input
 
 from store.period import Period
 from tui.period_dialog import PeriodDialog
-from tui.textout import escape, plain
+from tui.textout import escape, plain, plural
+
+if TYPE_CHECKING:
+    from store.forecast import Forecast
 
 PAGE = 200  # campaigns read and drawn at a time: the table holds what a person scrolls through
 FILTER_PAUSE_SECONDS = 0.15
+
+
+def reaches_nobody(found: Forecast) -> str:
+    """Why Send Now would send no message at all, from the forecast."""
+    reasons = [
+        (found.skipped_window, f"had the same message in the last {found.window}"),
+        (found.skipped_opted_out, "without consent"),
+        (found.will_fail, "would fail (their own message cannot be made)"),
+    ]
+    why = "; ".join(f"{n:,} {what}" for n, what in reasons if n)
+    who = plural(found.pending, "recipient")
+    return f"It would reach none of its {who}: {why}. Nothing was sent; it stays a draft."
 
 
 def pause_key_applies(action: str, state: str | None) -> bool:
@@ -129,6 +144,7 @@ class SummaryActions(Screen[None]):
         from store.errors import CampaignsError
         from store.forecast import forecast
         from store.queue import queue_campaign
+        from store.templates import unknown_names_note
         from tui.confirm import ConfirmDialog, WaitScreen
 
         draft = self.selected_draft("sent")
@@ -149,17 +165,24 @@ class SummaryActions(Screen[None]):
         if not found.pending:
             self.notify(f"#{draft} has no recipients yet: a adds them", severity="warning")
             return
+        if not found.will_send:  # nothing to say yes to: a yes would only make a campaign of nobody
+            self.notify(reaches_nobody(found), title=f"Send Now of #{draft}", severity="warning", timeout=12,
+                        markup=False)  # fmt: skip
+            return
         question = (
             f"Send [b]{escape(doc['name'])}[/b] now, by {doc['channel'].upper()}?\n\n"
             f"{found.will_send:,} of {found.pending:,} recipients get it; "
             f"{found.skipped_window:,} had the same message in the last {found.window} and "
-            f"{found.skipped_opted_out:,} have no consent, so they are skipped."
+            f"{found.skipped_opted_out:,} have no consent or unsubscribed, so they are skipped."
         )
         if found.will_fail:
             question += f"\n\n[b]Note[/b]: {found.will_fail_note()}"
         if found.blank_names:
             question += f"\n\n[b]Note[/b]: {found.blank_names_note()}"
-        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="send now")):
+        unknown = unknown_names_note(campaign.body, campaign.subject)
+        if unknown:
+            question += f"\n\n[b]Note[/b]: {escape(unknown)}"
+        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="send now", no="keep it a draft")):
             return
         try:
             await off_loop(queue_campaign, draft)

@@ -23,7 +23,7 @@ from tui.confirm import ConfirmDialog
 from tui.detail import DetailScreen
 from tui.editor import EditorScreen
 from tui.recipients import RecipientsScreen
-from tui.report_screen import ReportScreen
+from tui.report_screen import RefusedScreen, ReportScreen
 from tui.textout import SHOWN_CHARACTERS, escape, plain
 
 LINK = "[link=https://evil.example]Click[/link]"
@@ -183,6 +183,11 @@ async def test_a_refused_csv_quoting_its_header_says_so_as_written(empty_app, wr
         assert "[red]list.csv has no email column" in outcome
         assert "(found: first_name, [link=https://evil.example" in outcome
         assert not linked(screen.query_one("#outcome"))
+        await wait_until(pilot, lambda: isinstance(empty_app.screen, RefusedScreen))  # the box says it too
+        box = empty_app.screen
+        assert shown(box.query_one("Static")) == "[red]list.csv: nothing added"
+        assert "(found: first_name, [link=https://evil.example" in shown(box.query_one("#reason"))
+        assert not linked(box.query_one("#reason"))
 
 
 async def test_a_100000_character_name_is_cut_where_it_shows(sqlite_store):

@@ -10,7 +10,7 @@ from tests.tui.conftest import wait_until
 from tui.contact_picker import ContactPicker
 from tui.import_dialogs import CsvDialog, PasteDialog
 from tui.recipients import RecipientsScreen
-from tui.report_screen import ReportScreen
+from tui.report_screen import RefusedScreen, ReportScreen
 
 
 def text_of(screen, selector: str) -> str:
@@ -103,9 +103,15 @@ async def test_a_refused_csv_adds_nothing_and_says_why(demo_app, draft, tmp_path
         await wait_until(pilot, lambda: isinstance(demo_app.screen, CsvDialog))
         demo_app.screen.query_one(Input).value = "phones.csv"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "Nothing added" in text_of(screen, "#outcome"))
-        assert "has no email column for an EMAIL campaign" in text_of(screen, "#outcome")
-        assert "t on the recipients screen" in text_of(screen, "#outcome")
+        # In a box, as a report would be: the next Esc closes it, it does not leave the screen unread.
+        await wait_until(pilot, lambda: isinstance(demo_app.screen, RefusedScreen))
+        box = demo_app.screen
+        assert "phones.csv: nothing added" in text_of(box, "Static")
+        assert "has no email column for an EMAIL campaign" in text_of(box, "#reason")
+        assert "t on the recipients screen" in text_of(box, "#reason")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: demo_app.screen is screen)
+        assert "Nothing added" in text_of(screen, "#outcome")  # still said once the box is closed
         assert recipients_of(draft) == 0
 
 

@@ -93,9 +93,10 @@ async def test_slash_filters_the_campaigns_by_name_and_escape_clears_it(demo_app
         await wait_until(pilot, lambda: demo_app.screen.loaded_once)
         everything = names_shown(demo_app)
         await pilot.press("slash", *"check")
+        # Keys go in one at a time (type-ahead) and the filter reads once typing pauses: wait for all five.
+        await wait_until(pilot, lambda: "named “check”" in text_of(demo_app, "#title"))
         await wait_until(pilot, lambda: names_shown(demo_app) != everything)
         assert names_shown(demo_app) and all("check" in n.lower() for n in names_shown(demo_app))
-        assert "named “check”" in text_of(demo_app, "#title")
         await pilot.press("enter", "escape")
         await wait_until(pilot, lambda: names_shown(demo_app) == everything)
 

@@ -14,3 +14,25 @@ def test_the_editor_counter_names_an_unknown_placeholder():
         "sms", "Ciao {{ first_name }}", "", "", ("Maria", "Rossi"), MessageLimits()
     )
     assert "placeholder" not in counter
+
+
+async def test_send_now_names_an_unknown_placeholder_before_anything_goes(empty_app):
+    from store.campaigns import create_campaign
+    from store.models import Campaign
+    from store.recipients import add_pasted
+    from tests.conftest import NOW
+    from tests.tui.conftest import wait_until
+    from tui.confirm import ConfirmDialog
+
+    draft = create_campaign(channel="sms", name="Typo", sender="CentroMed", body="Ciao {{ nome }}", now=NOW)
+    add_pasted(draft.id, "+393471111111")
+    async with empty_app.run_test(size=(80, 24)) as pilot:
+        summary = empty_app.screen
+        await wait_until(pilot, lambda: summary.loaded_once)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(empty_app.screen, ConfirmDialog))
+        question = str(empty_app.screen.query_one("#question").render())
+        assert "{{ nome }} is not a placeholder and reads empty" in question
+        await pilot.press("n")
+        await wait_until(pilot, lambda: empty_app.screen is summary)
+    assert Campaign.get_by_id(draft.id).state == "draft"

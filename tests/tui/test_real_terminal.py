@@ -115,6 +115,11 @@ def test_create_fill_and_send_a_campaign_with_keys_only_then_quit(terminal):
     assert term.screen().splitlines()[-1].startswith("⏎ Open")  # the footer: what applies to a draft
     term.keys("s")
     term.wait_for("2 of 2 recipients get it")
+    term.keys("Enter")  # Enter alone takes the safe answer: it stays a draft
+    term.wait_for_line(r"Prova tmux\s+SMS\s+draft")
+    assert "recipients get it" not in term.screen()
+    term.keys("s")
+    term.wait_for("2 of 2 recipients get it")
     term.keys("y")
     term.wait_for_line(r"Prova tmux\s+SMS\s+sent\s+2\s+2\b")
     term.keys("C-q")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -71,13 +70,8 @@ class CampaignRun:
         from store.db import off_loop
         from store.lanes import claim_in_turn
         from store.queue import finish_if_done
-        from store.sending import renew_leases
 
-        renewed = time.monotonic()
         while not self.stopping:
-            if time.monotonic() - renewed > self.settings.lease.total_seconds() / 4:
-                await off_loop(renew_leases, sorted(self.claimed | self.in_flight), None, self.settings.lease)
-                renewed = time.monotonic()
             if self.queue.qsize() >= self.settings.claim_size // 2:
                 await asyncio.sleep(0.05)
                 continue
@@ -106,6 +100,19 @@ class CampaignRun:
                     self.stop()
                     return
             await asyncio.sleep(IDLE_POLL_SECONDS)
+
+    async def keep_leases(self) -> None:
+        """Renews the leases of what this run holds until its last connection is done: a connection still
+        waiting for the provider's answer after the run stopped (paused, giving way) must not look like a
+        crash, or its message would go again and another campaign would take the lane meanwhile."""
+        from store.db import off_loop
+        from store.sending import renew_leases
+
+        while True:
+            await asyncio.sleep(self.settings.lease.total_seconds() / 4)
+            held = sorted(self.claimed | self.in_flight)
+            if held:
+                await off_loop(renew_leases, held, None, self.settings.lease)
 
     # -- the connections ------------------------------------------------------------------------
 
@@ -263,6 +270,7 @@ class CampaignRun:
     async def run(self) -> None:
         connections = [asyncio.create_task(self.connection_loop()) for _ in range(self.transport.connections)]
         feeder = asyncio.create_task(self.feed())
+        leases = asyncio.create_task(self.keep_leases())
         try:
             await asyncio.gather(feeder, *connections)
         finally:
@@ -270,9 +278,9 @@ class CampaignRun:
             # over go back; any still in flight (a hard cancel) stay `sending` and, once their lease
             # ends, go again marked as possibly received twice.
             self.stopping = True
-            for task in (feeder, *connections):
+            for task in (feeder, *connections, leases):
                 task.cancel()
-            await asyncio.gather(feeder, *connections, return_exceptions=True)
+            await asyncio.gather(feeder, *connections, leases, return_exceptions=True)
             if self.claimed:
                 await asyncio.shield(self.give_back(sorted(self.claimed)))
             await self.transport.close()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from store.bulk import select_in
+from store.bulk import select_in, sql_value
 from store.db import database
 from store.errors import TemplateError
 from store.message_limits import MessageLimits
@@ -122,10 +122,13 @@ class Eligibility:
         )
         # In flight: claimed by an engine, no answer yet. Few rows, found campaign by campaign through the
         # (campaign, state) index; an address list here would make SQLite scan every message ever sent.
+        # Past its lease a message is an engine's that stopped: the claim takes it back (and sends it again),
+        # so neither counts it.
+        p = database.param
         in_flight = database.execute_sql(
             "SELECT address, body_hash, lease_until FROM message WHERE state = 'sending' AND campaign_id IN "
-            f"(SELECT id FROM campaign WHERE channel = {database.param})",
-            [self.channel],
+            f"(SELECT id FROM campaign WHERE channel = {p}) AND lease_until >= {p}",
+            [self.channel, sql_value(self.now)],
         )
         seen: dict[Key, datetime] = {}
         for address, digest, when in [*sent, *in_flight]:

@@ -68,6 +68,13 @@ def claim_in_turn(
     still has messages in flight; the claim itself is `store.sending.claim`, in the same transaction."""
     now = now or utcnow()
     lanes = max(1, lanes)
+    # A look without the lock first: a run out of its turn, or waiting for one, polls every half second,
+    # and must not take every engine's write lock to hear it waits. Only a claim is decided under it.
+    turn = in_turn(lanes)
+    if campaign_id not in turn:
+        return Turn(Claim(active=False))
+    if blocking(campaign_id, turn, campaigns_in_flight(now), lanes):
+        return Turn(Claim(), waits=True)
     with write_transaction():
         _lock_lanes()
         _take_back_expired(now)

@@ -99,8 +99,11 @@ class CampaignsApp(App[None]):
             )
 
     def action_help(self) -> None:
+        from tui.confirm import WaitScreen
         from tui.help_screen import HelpScreen
 
+        if isinstance(self.screen, WaitScreen):  # it closes itself when its check ends: nothing on top of it
+            return
         self.push_screen(HelpScreen())
 
     @work(exclusive=True, group="quit", exit_on_error=False)

@@ -134,6 +134,18 @@ class WaitScreen(ModalScreen[None]):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+        self.done = False
+
+    async def finish(self) -> None:
+        """Closes it, and only it: under a screen opened on top meanwhile (the command palette), it
+        closes itself once that one is gone."""
+        self.done = True
+        if self.app.screen is self:
+            await self.dismiss()
+
+    def on_screen_resume(self) -> None:
+        if self.done:
+            self.dismiss()
 
     def compose(self) -> ComposeResult:
         with Vertical():

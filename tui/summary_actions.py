@@ -161,7 +161,8 @@ class SummaryActions(Screen[None]):
             found = await off_loop(forecast, campaign, window, None, self.app.config.limits)
         finally:
             if waiting is not None:
-                await waiting.dismiss()
+                await waiting.finish()
+
         if not found.pending:
             self.notify(f"#{draft} has no recipients yet: a adds them", severity="warning")
             return

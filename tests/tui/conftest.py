@@ -21,6 +21,11 @@ async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float
         await pilot.pause(0.02)
 
 
+def shows_question(app) -> bool:
+    """A question (ConfirmDialog) is on top and composed: its text can be read."""
+    return type(app.screen).__name__ == "ConfirmDialog" and bool(app.screen.query("#question"))
+
+
 @pytest.fixture
 def demo_app(sqlite_store) -> CampaignsApp:
     """The app over a small demo center placed at NOW."""

@@ -17,9 +17,8 @@ from store.models import Campaign, Message
 from store.recipients import add_from_csv
 from store.report import ImportReport
 from tests.conftest import NOW
-from tests.tui.conftest import wait_until
+from tests.tui.conftest import shows_question, wait_until
 from tui.app import make_app
-from tui.confirm import ConfirmDialog
 from tui.detail import DetailScreen
 from tui.editor import EditorScreen
 from tui.recipients import RecipientsScreen
@@ -137,7 +136,7 @@ async def test_a_campaign_named_markup_and_its_recipients_are_listed_and_opened_
         await wait_until(pilot, lambda: table.row_count == 2)
         highlight(table, Campaign.get(Campaign.state == "draft").id)
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_until(pilot, lambda: shows_question(app))
         assert shown(app.screen.query_one("#question")).startswith(
             "Delete the draft [/] and its 0 recipients?"
         )

@@ -9,7 +9,7 @@ from store.models import Campaign, Contact, Message
 from store.queue import queue_campaign
 from store.recipients import add_contacts, add_pasted
 from tests.conftest import NOW
-from tests.tui.conftest import wait_until
+from tests.tui.conftest import shows_question, wait_until
 from tests.tui.test_summary_actions import highlight
 from tui.app import make_app
 from tui.confirm import ConfirmDialog
@@ -156,7 +156,7 @@ async def test_leaving_unsaved_work_takes_enter_as_no_and_y_as_yes(sqlite_store)
         editor.query_one("#name", Input).value = "Non salvata"
         await pilot.pause()
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_until(pilot, lambda: shows_question(app))
         assert "Leave without saving" in str(app.screen.query_one("#question").render())
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.screen is editor)

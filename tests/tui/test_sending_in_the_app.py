@@ -3,7 +3,7 @@ from store.config import load_config
 from store.models import Campaign
 from store.recipients import add_pasted
 from tests.conftest import NOW
-from tests.tui.conftest import wait_until
+from tests.tui.conftest import shows_question, wait_until
 from tui.app import make_app
 
 
@@ -22,7 +22,7 @@ async def test_send_now_after_confirmation_and_watch_it_finish(sqlite_store, tmp
         await wait_until(pilot, lambda: summary.loaded_once)
         summary.query_one("#campaigns").move_cursor(row=row_of(app, draft.id))
         await pilot.press("s")
-        await wait_until(pilot, lambda: app.screen is not summary)
+        await wait_until(pilot, lambda: shows_question(app))
         question = str(app.screen.query_one("#question").render())
         assert "by EMAIL" in question and "30 of 30 recipients get it" in question
         assert "30 have no name for {{ first_name }}, which reads empty" in question  # pasted, no names
@@ -42,7 +42,7 @@ async def test_cancel_asks_first(sqlite_store):
         summary = app.screen
         await wait_until(pilot, lambda: summary.loaded_once)
         await pilot.press("x")
-        await wait_until(pilot, lambda: app.screen is not summary)
+        await wait_until(pilot, lambda: shows_question(app))
         assert "cannot be undone" in str(app.screen.query_one("#question").render())
         await pilot.press("n")
         await wait_until(pilot, lambda: app.screen is summary)
@@ -75,7 +75,7 @@ async def test_quitting_while_sending_asks_first(sqlite_store):
             await wait_until(pilot, lambda: len(gateway.received) > 3)
             summary = app.screen
             await pilot.press("ctrl+q")
-            await wait_until(pilot, lambda: app.screen is not summary)
+            await wait_until(pilot, lambda: shows_question(app))
             assert f"This app is sending #{draft.id}" in str(app.screen.query_one("#question").render())
             await pilot.press("n")
             await wait_until(pilot, lambda: app.screen is summary)
@@ -112,7 +112,7 @@ async def test_a_long_send_now_check_keeps_keys_from_the_summary_behind(sqlite_s
         await pilot.press("s")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "WaitScreen")
         await pilot.press("enter")  # while checking: neither the details nor a yes
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", timeout=20)
+        await wait_until(pilot, lambda: shows_question(app), timeout=20)
         assert "20,001 of 20,001 recipients get it" in str(app.screen.query_one("#question").render())
         await pilot.press("n")
         await wait_until(pilot, lambda: app.screen is summary)

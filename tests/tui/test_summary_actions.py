@@ -9,7 +9,7 @@ from store.config import load_config
 from store.models import Campaign, Message
 from store.recipients import add_pasted
 from tests.conftest import NOW
-from tests.tui.conftest import wait_until
+from tests.tui.conftest import shows_question, wait_until
 from tests.tui.test_summary import names_shown, text_of
 from tui.app import make_app, screen_commands
 
@@ -64,7 +64,7 @@ async def test_clone_then_delete_the_copy_after_confirming(sqlite_store):
         assert (copy.name, copy.state) == ("Vaccini inviati (copy)", "draft")
         await wait_until(pilot, lambda: summary.selected_id() == copy.id)  # the copy is highlighted
         await pilot.press("d")
-        await wait_until(pilot, lambda: app.screen is not summary)
+        await wait_until(pilot, lambda: shows_question(app))
         assert "cannot be undone" in str(app.screen.query_one("#question").render())
         await pilot.press("y")
         await wait_until(pilot, lambda: Campaign.select().count() == 2)

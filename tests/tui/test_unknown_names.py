@@ -21,8 +21,7 @@ async def test_send_now_names_an_unknown_placeholder_before_anything_goes(empty_
     from store.models import Campaign
     from store.recipients import add_pasted
     from tests.conftest import NOW
-    from tests.tui.conftest import wait_until
-    from tui.confirm import ConfirmDialog
+    from tests.tui.conftest import shows_question, wait_until
 
     draft = create_campaign(channel="sms", name="Typo", sender="CentroMed", body="Ciao {{ nome }}", now=NOW)
     add_pasted(draft.id, "+393471111111")
@@ -30,7 +29,7 @@ async def test_send_now_names_an_unknown_placeholder_before_anything_goes(empty_
         summary = empty_app.screen
         await wait_until(pilot, lambda: summary.loaded_once)
         await pilot.press("s")
-        await wait_until(pilot, lambda: isinstance(empty_app.screen, ConfirmDialog))
+        await wait_until(pilot, lambda: shows_question(empty_app))
         question = str(empty_app.screen.query_one("#question").render())
         assert "{{ nome }} is not a placeholder and reads empty" in question
         await pilot.press("n")

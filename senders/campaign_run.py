@@ -27,7 +27,6 @@ log = logging.getLogger("campaigns.send")
 IDLE_POLL_SECONDS = 0.5
 OUTAGE_BASE_SECONDS = 5.0  # a provider found down is tried again after 5 s, 10 s, 20 s… up to 5 minutes
 OUTAGE_CAP_SECONDS = 300.0
-UNEXPECTED = "could not be sent: unexpected"
 
 
 @dataclass
@@ -180,10 +179,10 @@ class CampaignRun:
                         return
                     outcome = self.unexpected(message, exc)
                     connection = await self.reconnect(connection)
+                else:
+                    self.unexpected_streak = 0  # the provider answered: whatever failed was not everything
                 if outcome is None:
                     return
-                if not outcome.error or not outcome.error.startswith(UNEXPECTED):
-                    self.unexpected_streak = 0
                 self.note(outcome.state, outcome.error)
                 self.claimed.discard(message.id)
                 self.in_flight.discard(message.id)
@@ -213,7 +212,7 @@ class CampaignRun:
         """The answer for a message whose sending raised: failed, saying whether the provider had it."""
         handed = message.id in self.in_flight
         log.error("campaign %s: message %s failed: %s", self.campaign_id, message.id, type(exc).__name__)
-        error = f"{UNEXPECTED} {type(exc).__name__}"
+        error = f"could not be sent: unexpected {type(exc).__name__}"
         if handed:
             error += " after the provider had it (it may have arrived)"
         return Outcome(message.id, "failed", error=error, maybe_sent=handed)

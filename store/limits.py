@@ -7,7 +7,7 @@ that fills every screen, every export and every message.
 
 from __future__ import annotations
 
-import re
+from store.message_limits import one_line
 
 NAME_MAX = 100  # a first or a last name; the longest real ones are far shorter
 EMAIL_MAX = 254  # RFC 5321's longest path, less its angle brackets
@@ -15,12 +15,6 @@ EMAIL_MAX = 254  # RFC 5321's longest path, less its angle brackets
 PHONE_MAX = 32
 TOKEN_MAX = 4096  # a push device token or an app session token; FCM's are about 160
 SHOWN_VALUE_MAX = 80  # how much of a refused value the import report quotes
-
-# Excel keeps a multi-line cell's line breaks; a name is one line, and holds no control character (an
-# ESC would reach terminals, a NUL is refused by PostgreSQL). A plain character class: a pattern like
-# `\s*[\r\n]+\s*` would take quadratic time over a cell of 100,000 spaces.
-# Direction overrides and isolates too: they make a name read in another order than it is stored.
-_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
 
 class TooLong(ValueError):
@@ -35,11 +29,9 @@ def check_length(text: str, column: str, limit: int) -> str:
 
 
 def clean_name(text: str, column: str = "name") -> str:
-    """A name stripped, its line breaks, tabs and other control characters folded to one space; TooLong
-    over NAME_MAX."""
-    if _BREAKS.search(text):
-        text = " ".join(part.strip() for part in _BREAKS.split(text) if part.strip())
-    return check_length(text.strip(), column, NAME_MAX)
+    """A name stripped, on one line as a subject is (`one_line`: Excel keeps a multi-line cell's line
+    breaks, an ESC would reach terminals, a NUL is refused by PostgreSQL); TooLong over NAME_MAX."""
+    return check_length(one_line(text).strip(), column, NAME_MAX)
 
 
 def shown(value: str) -> str:

@@ -134,9 +134,14 @@ def unknown_names(source: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for name in found if name not in PLACEHOLDERS))
 
 
+def unknown_names_in(*sources: str | None) -> tuple[str, ...]:
+    """`unknown_names` of a body and its subject together, each name once."""
+    return tuple(dict.fromkeys(name for source in sources if source for name in unknown_names(source)))
+
+
 def unknown_names_note(*sources: str | None) -> str:
     """One line about the names that are no placeholder in these templates, or nothing."""
-    names = tuple(dict.fromkeys(name for source in sources if source for name in unknown_names(source)))
+    names = unknown_names_in(*sources)
     if not names:
         return ""
     shown = ", ".join(f"{{{{ {name} }}}}" for name in names)

@@ -30,7 +30,7 @@ def preview_of(
     counter are markup; the error is plain text."""
     from store.message_limits import has_line_break, message_problem
     from store.sms import count_sms
-    from store.templates import Personaliser, unknown_names
+    from store.templates import Personaliser, unknown_names_in
 
     what = "title" if channel == "push" else "subject"
     if has_line_break(subject):
@@ -47,7 +47,7 @@ def preview_of(
         counter = f"For {who}: {len(rendered):,} characters · plain text and HTML, links clickable"
     else:
         counter = f"For {who}: {len(rendered):,} characters · kept in the app's inbox"
-    unknown = tuple(dict.fromkeys((*unknown_names(body), *unknown_names(subject))))
+    unknown = unknown_names_in(body, subject)
     if unknown:  # first on the line: the counter's line is one row, and this is the news
         counter = f"{{{{ {unknown[0]} }}}} is no placeholder, it reads empty · {counter}"
     heading = f"[b]{escape(title)}[/b]\n" if title else ""

@@ -23,8 +23,8 @@ from store.config import load_config
 from store.db import open_database
 from store.schema import migrate_schema
 from tui.app import make_app
-from tui.contact_list import ContactList
-from tui.contact_picker import ContactPicker
+from tui.screens.contact_picker import ContactPicker
+from tui.widgets.contact_list import ContactList
 
 GOAL_MS = 50
 TYPED = ["r", "ro", "ros", "ross", "rossi", "rossi ", "rossi m", "rossi ma", "", "3", "34", "347", "@libero"]

@@ -15,9 +15,9 @@ from textual.worker import Worker, WorkerState
 
 from senders.engine import Engine
 from store.config import Config
-from tui.confirm import typed_before_the_question
+from tui.dialogs.confirm import typed_before_the_question
 from tui.log_toasts import BackgroundWarning, ToastHandler
-from tui.summary import SummaryScreen
+from tui.screens.summary import SummaryScreen
 from tui.textout import plain
 from tui.typeahead import TypeAhead
 
@@ -27,7 +27,7 @@ class CampaignsApp(App[None]):
 
     TITLE = "campaigns"
     # Every screen's sheet: Textual does not load a default screen's own CSS_PATH.
-    CSS_PATH = ["app.tcss", "summary.tcss", "editor.tcss", "detail.tcss"]
+    CSS_PATH = ["app.tcss", "screens/summary.tcss", "screens/editor.tcss", "screens/detail.tcss"]
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
@@ -99,8 +99,8 @@ class CampaignsApp(App[None]):
             )
 
     def action_help(self) -> None:
-        from tui.confirm import WaitScreen
-        from tui.help_screen import HelpScreen
+        from tui.dialogs.confirm import WaitScreen
+        from tui.dialogs.help import HelpScreen
 
         if isinstance(self.screen, WaitScreen):  # it closes itself when its check ends: nothing on top of it
             return
@@ -110,7 +110,7 @@ class CampaignsApp(App[None]):
     async def action_quit(self) -> None:
         # Messages already with a provider finish; the rest stay queued for the next start or a worker.
         if self.engine is not None and self.engine.runs:
-            from tui.confirm import ConfirmDialog
+            from tui.dialogs.confirm import ConfirmDialog
 
             sending = ", ".join(f"#{campaign_id}" for campaign_id in self.engine.runs)
             question = (

@@ -21,8 +21,8 @@ from store.recipients import add_pasted
 from store.stats import campaign_stats
 from tests.senders.conftest import config_for
 from tests.senders.test_crash_and_workers import start_worker, wait_for
-from tui.detail import status_line
-from tui.summary import describe
+from tui.screens.detail import status_line
+from tui.screens.summary import describe
 
 FLU = [f"flu{i}@example.org" for i in range(30)]
 RECALL = [f"recall{i}@example.org" for i in range(30)]

@@ -4,7 +4,7 @@ from store.campaigns import create_campaign
 from store.models import Message
 from store.workers import all_workers, heartbeat, register, stopped, workers_of
 from tests.conftest import NOW
-from tui.detail import workers_text
+from tui.screens.detail import workers_text
 
 
 def test_an_engine_that_stops_heartbeating_is_shown_silent(store):

@@ -19,10 +19,10 @@ from store.report import ImportReport
 from tests.conftest import NOW
 from tests.tui.conftest import shows_question, wait_until
 from tui.app import make_app
-from tui.detail import DetailScreen
-from tui.editor import EditorScreen
-from tui.recipients import RecipientsScreen
-from tui.report_screen import RefusedScreen, ReportScreen
+from tui.dialogs.report import RefusedScreen, ReportScreen
+from tui.screens.detail import DetailScreen
+from tui.screens.editor import EditorScreen
+from tui.screens.recipients import RecipientsScreen
 from tui.textout import SHOWN_CHARACTERS, escape, plain
 
 LINK = "[link=https://evil.example]Click[/link]"

@@ -12,9 +12,9 @@ from tests.conftest import NOW
 from tests.tui.conftest import shows_question, wait_until
 from tests.tui.test_summary_actions import highlight
 from tui.app import make_app
-from tui.confirm import ConfirmDialog
-from tui.editor import EditorScreen
-from tui.summary import SummaryScreen
+from tui.dialogs.confirm import ConfirmDialog
+from tui.screens.editor import EditorScreen
+from tui.screens.summary import SummaryScreen
 
 
 def state_of(campaign_id: int) -> str:

@@ -2,8 +2,8 @@ from textual.widgets import Input, Select, Static, TextArea
 
 from store.models import Campaign
 from tests.tui.conftest import wait_until
-from tui.editor import EditorScreen
-from tui.summary import SummaryScreen
+from tui.screens.editor import EditorScreen
+from tui.screens.summary import SummaryScreen
 
 
 def text_of(app, selector: str) -> str:

@@ -9,11 +9,11 @@ from store.recipients import add_pasted
 from tests.conftest import NOW
 from tests.tui.conftest import wait_until
 from tests.tui.test_summary_actions import highlight
-from tui.detail import DetailScreen
-from tui.editor import EditorScreen
-from tui.help_screen import HelpScreen
-from tui.recipients import RecipientsScreen
-from tui.summary import SummaryScreen
+from tui.dialogs.help import HelpScreen
+from tui.screens.detail import DetailScreen
+from tui.screens.editor import EditorScreen
+from tui.screens.recipients import RecipientsScreen
+from tui.screens.summary import SummaryScreen
 
 
 async def footer_key(app, pilot, action: str) -> str:

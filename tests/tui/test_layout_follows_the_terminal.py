@@ -12,8 +12,8 @@ from store.recipients import add_pasted
 from tests.conftest import NOW
 from tests.tui.conftest import wait_until
 from tui.app import make_app
-from tui.detail import DetailScreen
-from tui.summary import local_day
+from tui.screens.detail import DetailScreen
+from tui.screens.summary import local_day
 
 
 def widths(table: DataTable) -> list[int]:

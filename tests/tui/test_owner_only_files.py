@@ -16,8 +16,8 @@ from tests.modes import mode_of, usual_umask
 from tests.tui.conftest import wait_until
 from tests.tui.test_recipients_screen import open_recipients
 from tui.app import make_app
-from tui.import_dialogs import PasteDialog
-from tui.report_screen import ReportScreen
+from tui.dialogs.imports import PasteDialog
+from tui.dialogs.report import ReportScreen
 
 
 @pytest.fixture(autouse=True)

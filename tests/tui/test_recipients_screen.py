@@ -7,10 +7,10 @@ from textual.widgets import DataTable, Input, Static, TextArea
 from store.campaigns import create_campaign
 from store.models import Contact, Message
 from tests.tui.conftest import wait_until
-from tui.contact_picker import ContactPicker
-from tui.import_dialogs import CsvDialog, PasteDialog
-from tui.recipients import RecipientsScreen
-from tui.report_screen import RefusedScreen, ReportScreen
+from tui.dialogs.imports import CsvDialog, PasteDialog
+from tui.dialogs.report import RefusedScreen, ReportScreen
+from tui.screens.contact_picker import ContactPicker
+from tui.screens.recipients import RecipientsScreen
 
 
 def text_of(screen, selector: str) -> str:

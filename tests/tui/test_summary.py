@@ -1,7 +1,7 @@
 from textual.widgets import DataTable, Input, Static
 
 from tests.tui.conftest import wait_until
-from tui.summary import SummaryScreen
+from tui.screens.summary import SummaryScreen
 
 
 def names_shown(app) -> list[str]:
@@ -116,7 +116,7 @@ async def test_arrow_keys_work_as_soon_as_the_summary_shows(demo_app):
 
 
 def test_one_reservation_by_one_patient_reads_in_the_singular():
-    from tui.summary import describe
+    from tui.screens.summary import describe
 
     doc = {"id": 3, "name": "Check-up", "channel": "sms", "state": "sent", "recipients": 1, "sent": 1,
            "delivered": 0, "failed": 0, "opened": None, "clicked": None,

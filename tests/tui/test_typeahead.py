@@ -14,9 +14,9 @@ from textual.widgets import DataTable, Input, Static
 
 from store.models import Campaign
 from tests.tui.conftest import wait_until
-from tui.confirm import ConfirmDialog, WaitScreen, typed_before_the_question
-from tui.editor import EditorScreen
-from tui.summary import SummaryScreen
+from tui.dialogs.confirm import ConfirmDialog, WaitScreen, typed_before_the_question
+from tui.screens.editor import EditorScreen
+from tui.screens.summary import SummaryScreen
 from tui.typeahead import TypeAhead
 
 NAMED_KEYS = {"/": "slash", " ": "space"}

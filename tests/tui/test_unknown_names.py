@@ -1,7 +1,7 @@
 """The editor says when a name in the message is no placeholder, as it is typed."""
 
 from store.message_limits import MessageLimits
-from tui.editor import preview_of
+from tui.screens.editor import preview_of
 
 
 def test_the_editor_counter_names_an_unknown_placeholder():

@@ -10,7 +10,7 @@ from textual.widgets import Footer, Input, Static
 
 from store.db import off_loop
 from store.directory import KINDS, Directory
-from tui.contact_list import ContactList, header_line
+from tui.widgets.contact_list import ContactList, header_line
 
 KIND_CYCLE = (None, *KINDS)
 

@@ -19,8 +19,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Sparkline, Static
 
-from tui.summary import percent
-from tui.summary_actions import pause_key_applies, toggle_pause
+from tui.screens.summary import percent
+from tui.screens.summary_actions import pause_key_applies, toggle_pause
 from tui.textout import escape, plain, plural
 
 REFRESH_SECONDS = 1.0
@@ -413,8 +413,8 @@ class DetailScreen(Screen[int | None]):
         from store.audiences import retarget
         from store.db import off_loop
         from store.errors import CampaignsError
-        from tui.audience_dialog import AudienceDialog
-        from tui.confirm import ConfirmDialog
+        from tui.dialogs.audience import AudienceDialog
+        from tui.dialogs.confirm import ConfirmDialog
 
         if self.stats is None:
             return

@@ -9,7 +9,7 @@ import tempfile
 
 import click
 
-from tui.cli import common_options, runtime
+from tui.cli.common import common_options, runtime
 
 
 @click.command()

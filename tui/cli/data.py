@@ -6,9 +6,7 @@ import time
 
 import click
 
-from store.report import ImportReport
-from tui.cli import common_options, runtime
-from tui.textout import report_text
+from tui.cli.common import common_options, emit_report, runtime
 
 
 @click.command()
@@ -113,10 +111,6 @@ def import_reservations_command(file: str) -> None:
     rt = runtime()
     rt.open_store()
     emit_report(import_reservations(file))
-
-
-def emit_report(report: ImportReport) -> None:
-    runtime().emit(report.as_dict(), lambda: report_text(report))
 
 
 COMMANDS = [init, fixtures, contacts, reservations]

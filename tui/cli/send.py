@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from tui.cli import common_options, runtime
+from tui.cli.common import common_options, runtime
 
 
 def _state_command(name: str, change: str, done: str, doc: str) -> click.Command:

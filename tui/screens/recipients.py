@@ -14,9 +14,9 @@ from textual.widgets import Footer, ProgressBar, Static
 from store.db import off_loop
 from store.errors import CampaignsError
 from store.report import ImportReport
-from tui.confirm import ConfirmDialog
-from tui.import_dialogs import CsvDialog, PasteDialog
-from tui.report_screen import RefusedScreen, ReportScreen
+from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.imports import CsvDialog, PasteDialog
+from tui.dialogs.report import RefusedScreen, ReportScreen
 from tui.textout import escape, plain
 
 SOURCES = {"paste": "pasted", "csv": "from CSV files", "contacts": "picked", "all_patients": "all patients"}
@@ -168,7 +168,7 @@ class RecipientsScreen(Screen[None]):
     @work(group="recipients-add", exit_on_error=False)
     async def action_contacts(self) -> None:
         from store.recipients import add_contacts
-        from tui.contact_picker import ContactPicker
+        from tui.screens.contact_picker import ContactPicker
 
         if self.still_busy():
             return

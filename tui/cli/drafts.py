@@ -6,8 +6,7 @@ import asyncio
 
 import click
 
-from tui.cli import common_options, runtime
-from tui.cli_campaigns import campaign_id_argument
+from tui.cli.common import campaign_id_argument, common_options, runtime
 
 
 @click.command("test")

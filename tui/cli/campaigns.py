@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from store.errors import BadInput
-from tui.cli import common_options, runtime
+from tui.cli.common import campaign_id_argument, common_options, runtime
 from tui.textout import percent, table
 
 # store.audiences.WHO, spelled out here so that --help does not import the store
@@ -52,10 +52,6 @@ def read_body(body: str | None, body_file: str | None) -> str | None:
         raise BadInput(f"body file {body_file} is not UTF-8 text") from None
     except OSError as exc:
         raise BadInput(f"cannot read body file {body_file}: {exc.strerror}") from None
-
-
-def campaign_id_argument(command: F) -> F:
-    return click.argument("campaign_id", metavar="ID", type=int)(command)
 
 
 def warn_unknown_names(campaign: Any) -> None:

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input
 
 from store.period import Period
-from tui.period_dialog import PeriodDialog
+from tui.dialogs.period import PeriodDialog
 from tui.textout import escape, plain, plural
 
 if TYPE_CHECKING:
@@ -103,14 +103,14 @@ class SummaryActions(Screen[None]):
 
     @on(DataTable.RowSelected)
     def action_details(self) -> None:
-        from tui.detail import DetailScreen
+        from tui.screens.detail import DetailScreen
 
         selected = self.selected_id()
         if selected is not None:
             self.app.push_screen(DetailScreen(selected), self.back_from)
 
     def action_new(self) -> None:
-        from tui.editor import EditorScreen
+        from tui.screens.editor import EditorScreen
 
         self.app.push_screen(EditorScreen(), self.back_from)
 
@@ -127,7 +127,7 @@ class SummaryActions(Screen[None]):
         return selected
 
     def action_edit(self) -> None:
-        from tui.editor import EditorScreen
+        from tui.screens.editor import EditorScreen
 
         draft = self.selected_draft("edited")
         if draft is not None:
@@ -145,7 +145,7 @@ class SummaryActions(Screen[None]):
         from store.forecast import forecast
         from store.queue import queue_campaign
         from store.templates import unknown_names_note
-        from tui.confirm import ConfirmDialog, WaitScreen
+        from tui.dialogs.confirm import ConfirmDialog, WaitScreen
 
         draft = self.selected_draft("sent")
         if draft is None:
@@ -213,7 +213,7 @@ class SummaryActions(Screen[None]):
         from store.db import off_loop
         from store.errors import CampaignsError
         from store.queue import cancel_campaign
-        from tui.confirm import ConfirmDialog
+        from tui.dialogs.confirm import ConfirmDialog
 
         doc = self.highlighted_doc()
         if doc is None:
@@ -239,14 +239,14 @@ class SummaryActions(Screen[None]):
         self.load()
 
     def action_recipients(self) -> None:
-        from tui.recipients import RecipientsScreen
+        from tui.screens.recipients import RecipientsScreen
 
         draft = self.selected_draft("given recipients")
         if draft is not None:
             self.app.push_screen(RecipientsScreen(draft), lambda _result: self.back_from(draft))
 
     def action_help(self) -> None:
-        from tui.help_screen import HelpScreen
+        from tui.dialogs.help import HelpScreen
 
         self.app.push_screen(HelpScreen())
 
@@ -281,7 +281,7 @@ class SummaryActions(Screen[None]):
     async def action_test(self) -> None:
         from senders.trial_send import send_test
         from store.errors import CampaignsError
-        from tui.test_dialog import TestDialog
+        from tui.dialogs.test_send import TestDialog
 
         draft = self.selected_draft("tested")
         if draft is None:
@@ -323,7 +323,7 @@ class SummaryActions(Screen[None]):
         from store.db import off_loop
         from store.drafts import delete_draft
         from store.errors import CampaignsError
-        from tui.confirm import ConfirmDialog
+        from tui.dialogs.confirm import ConfirmDialog
 
         draft = self.selected_draft("deleted")
         if draft is None:

@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 from store.db import off_loop
 from store.errors import CampaignsError
 from store.message_limits import MessageLimits
-from tui.confirm import ConfirmDialog
+from tui.dialogs.confirm import ConfirmDialog
 from tui.textout import escape
 
 CHANNEL_OPTIONS = [("SMS", "sms"), ("Email", "email"), ("Push", "push")]
@@ -221,7 +221,7 @@ class EditorScreen(Screen[int | None]):
 
     @work(group="editor-save", exit_on_error=False)
     async def action_recipients(self) -> None:
-        from tui.recipients import RecipientsScreen
+        from tui.screens.recipients import RecipientsScreen
 
         if (self.dirty or self.campaign_id is None) and not await self.save():
             return

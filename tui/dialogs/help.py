@@ -63,16 +63,16 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,f1,q", "close", "Close")]
 
     def compose(self) -> ComposeResult:
-        from tui.audience_dialog import AudienceDialog
-        from tui.contact_picker import ContactPicker
-        from tui.detail import DetailScreen
-        from tui.editor import EditorScreen
-        from tui.import_dialogs import CsvDialog, PasteDialog
-        from tui.period_dialog import PeriodDialog
-        from tui.recipients import RecipientsScreen
-        from tui.report_screen import ReportScreen
-        from tui.summary import SummaryScreen
-        from tui.test_dialog import TestDialog
+        from tui.dialogs.audience import AudienceDialog
+        from tui.dialogs.imports import CsvDialog, PasteDialog
+        from tui.dialogs.period import PeriodDialog
+        from tui.dialogs.report import ReportScreen
+        from tui.dialogs.test_send import TestDialog
+        from tui.screens.contact_picker import ContactPicker
+        from tui.screens.detail import DetailScreen
+        from tui.screens.editor import EditorScreen
+        from tui.screens.recipients import RecipientsScreen
+        from tui.screens.summary import SummaryScreen
 
         show = self.app.get_key_display
         sections: list[tuple[str, list[Any], list[tuple[str, str]]]] = [

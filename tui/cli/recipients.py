@@ -8,8 +8,7 @@ import sys
 import click
 
 from store.errors import BadInput
-from tui.cli import common_options, runtime
-from tui.cli_data import emit_report
+from tui.cli.common import common_options, emit_report, runtime
 
 
 @click.group()

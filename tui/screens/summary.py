@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from store.period import Period
 from store.queue import waits_for_its_turn
-from tui.summary_actions import PAGE, SummaryActions
+from tui.screens.summary_actions import PAGE, SummaryActions
 from tui.textout import escape, plain, plural
 
 REFRESH_SECONDS = 2.0

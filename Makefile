@@ -27,9 +27,12 @@ demo: install
 test: install
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
+# Lint: the format, ruff's rules, the layer contracts (tests/layers.py) and the types.
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/python -m tests.layers
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

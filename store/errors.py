@@ -1,5 +1,7 @@
 """Precise exceptions the core raises; the CLI and the screens turn them into one clear line."""
 
+from peewee import DatabaseError as DatabaseError  # what the database itself raises (lost, locked, full)
+
 
 class CampaignsError(Exception):
     """Base of every error the product explains to its user."""

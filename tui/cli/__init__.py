@@ -11,9 +11,8 @@ import traceback
 from typing import NoReturn
 
 import click
-import peewee
 
-from store.errors import BadInput, CampaignsError
+from store.errors import BadInput, CampaignsError, DatabaseError
 from tui.cli import app, campaigns, data, drafts, recipients, send
 from tui.cli.common import common_options
 from tui.textout import for_terminal
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(exc), 2 if isinstance(exc, BadInput) else 1, debug)
     except KeyboardInterrupt:
         _fail("interrupted", 130, debug)
-    except peewee.DatabaseError as exc:
+    except DatabaseError as exc:
         _fail(f"database error: {_one_line(exc)}", 1, debug)
     except Exception as exc:
         name = type(exc).__name__

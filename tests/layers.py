@@ -1,0 +1,132 @@
+"""The layer contracts, kept by a walk over every import of the product's packages.
+
+    tui ──> senders ──> store        (and fixtures ──> store)
+
+- `store` imports no UI and no wire: none of `tui`, `senders`, `fixtures`, Textual, click or the clients.
+- `senders` never imports Textual nor the app.
+- Only `store` talks to the database: no peewee outside it, and no models in the app or the fixtures.
+- The command line (`tui/cli/`) and `tui/__init__.py` import no Textual at the top of a module: the app
+  loads it when it opens, so `campaigns worker` on a server never does.
+
+`python -m tests.layers` prints each violation and exits 1 (`make lint`); `tests/test_layers.py` runs the
+same check and shows it fails a deliberate violation. Imports inside functions count too, except where a
+rule says "at the top".
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("store", "senders", "tui", "fixtures")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Modules under `where` (a package path, e.g. "tui/cli") may not import `forbidden` (names and their
+    submodules); with `top_only`, imports inside a function or a TYPE_CHECKING block are allowed."""
+
+    where: str
+    forbidden: tuple[str, ...]
+    why: str
+    top_only: bool = False
+
+
+RULES = (
+    Rule(
+        "store",
+        ("tui", "senders", "fixtures", "textual", "rich", "click", "httpx", "aiosmtplib", "uvicorn"),
+        "store imports no UI and no wire",
+    ),
+    Rule(
+        "senders", ("tui", "fixtures", "textual", "rich", "click"), "senders never imports the app or Textual"
+    ),
+    Rule("senders", ("peewee", "playhouse"), "only store talks to the database"),
+    Rule(
+        "tui",
+        ("peewee", "playhouse", "store.models", "sqlite3"),
+        "the app reaches data through store's functions",
+    ),
+    Rule(
+        "fixtures",
+        ("peewee", "playhouse", "store.models", "tui", "senders", "textual"),
+        "the demo center is written through store's functions",
+    ),
+    Rule(
+        "tui/cli", ("textual", "rich"), "the command line loads no Textual until the app opens", top_only=True
+    ),
+    Rule("tui/__init__.py", ("textual", "rich"), "importing tui loads no Textual", top_only=True),
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    path: str
+    line: int
+    imported: str
+    rule: Rule
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: imports {self.imported}: {self.rule.why}"
+
+
+def imports_of(source: str) -> Iterator[tuple[int, str, bool]]:
+    """Each imported module: its line, its dotted name and whether it is imported at the top of the module
+    (not in a function, nor under `if TYPE_CHECKING:`)."""
+    tree = ast.parse(source)
+    deferred: set[int] = set()
+    for node in ast.walk(tree):
+        lazy_scope = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        lazy_scope = lazy_scope or (isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test))
+        if lazy_scope:
+            deferred.update(id(inner) for inner in ast.walk(node) if inner is not node)
+    for node in ast.walk(tree):
+        at_top = id(node) not in deferred
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, at_top
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module, at_top
+            for alias in node.names:  # `from store import models` imports store.models
+                yield node.lineno, f"{node.module}.{alias.name}", at_top
+
+
+def _names(imported: str, forbidden: str) -> bool:
+    return imported == forbidden or imported.startswith(forbidden + ".")
+
+
+def violations(root: Path = ROOT) -> list[Violation]:
+    found: list[Violation] = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            relative = path.relative_to(root).as_posix()
+            rules = [
+                rule for rule in RULES if relative == rule.where or relative.startswith(rule.where + "/")
+            ]
+            if not rules:
+                continue
+            seen: set[tuple[int, Rule]] = set()
+            for line, imported, at_top in imports_of(path.read_text(encoding="utf-8")):
+                for rule in rules:
+                    if (rule.top_only and not at_top) or (line, rule) in seen:
+                        continue
+                    if any(_names(imported, forbidden) for forbidden in rule.forbidden):
+                        seen.add((line, rule))
+                        found.append(Violation(relative, line, imported, rule))
+    return found
+
+
+def main() -> None:
+    found = violations()
+    for violation in found:
+        print(violation)
+    print(f"layer contracts: {len(found)} violation(s)" if found else "layer contracts: kept")
+    sys.exit(1 if found else 0)
+
+
+if __name__ == "__main__":
+    main()

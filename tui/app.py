@@ -27,7 +27,14 @@ class CampaignsApp(App[None]):
 
     TITLE = "campaigns"
     # Every screen's sheet: Textual does not load a default screen's own CSS_PATH.
-    CSS_PATH = ["app.tcss", "screens/summary.tcss", "screens/editor.tcss", "screens/detail.tcss"]
+    CSS_PATH = [
+        "app.tcss",
+        "screens/summary.tcss",
+        "screens/detail.tcss",
+        "screens/editor.tcss",
+        "screens/recipients.tcss",
+        "screens/contact_picker.tcss",
+    ]
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),

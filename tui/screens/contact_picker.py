@@ -5,14 +5,22 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from store.db import off_loop
 from store.directory import KINDS, Directory
 from tui.widgets.contact_list import ContactList, header_line
 
 KIND_CYCLE = (None, *KINDS)
+
+
+class DirectoryLoaded(Message):
+    """The contacts, read off the loop."""
+
+    def __init__(self, directory: Directory) -> None:
+        super().__init__()
+        self.directory = directory
 
 
 class ContactPicker(Screen[list[int] | None]):
@@ -52,11 +60,19 @@ class ContactPicker(Screen[list[int] | None]):
         self.query_one("#filter", Input).focus()
         self.load()
 
-    @work(exclusive=True, group="picker-load", exit_on_error=False)
-    async def load(self) -> None:
+    @work(thread=True, exclusive=True, group="picker-load", exit_on_error=False)
+    def load(self) -> None:
+        """Reads the contacts in a thread, which hands them over in a message and keeps nothing."""
+        from store.db import connection
         from store.directory import load_directory
 
-        self.directory = await off_loop(load_directory)
+        with connection():
+            directory = load_directory()
+        self.post_message(DirectoryLoaded(directory))
+
+    @on(DirectoryLoaded)
+    def show_directory(self, event: DirectoryLoaded) -> None:
+        self.directory = event.directory
         self.apply_filter()
 
     @property

@@ -8,9 +8,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
+from store.campaign_view import CampaignView
 from store.db import off_loop
 from store.errors import CampaignsError
 from store.message_limits import MessageLimits
@@ -53,6 +55,15 @@ def preview_of(
     heading = f"[b]{escape(title)}[/b]\n" if title else ""
     # The counter names an imported recipient and may quote characters of the message.
     return heading + escape(rendered, PREVIEW_CHARACTERS, lines=True), escape(counter), problem
+
+
+class DraftLoaded(Message):
+    """The draft being edited (None for a new one) and the person its preview shows, read off the loop."""
+
+    def __init__(self, person: tuple[str, str], draft: CampaignView | None) -> None:
+        super().__init__()
+        self.person = person
+        self.draft = draft
 
 
 class EditorScreen(Screen[int | None]):
@@ -106,23 +117,32 @@ class EditorScreen(Screen[int | None]):
 
     # -- data -----------------------------------------------------------------------------------
 
-    @work(exclusive=True, group="editor-load", exit_on_error=False)
-    async def load(self) -> None:
-        from store.campaigns import campaign_dict, get_campaign
+    @work(thread=True, exclusive=True, group="editor-load", exit_on_error=False)
+    def load(self) -> None:
+        """Reads the draft and the person its preview shows in a thread, which hands them over in a
+        message: only the message's handler touches the fields."""
+        from store.campaign_view import read_campaign
+        from store.db import connection
         from store.recipients import sample_person
 
-        self.person = await off_loop(sample_person, self.campaign_id)
-        if self.campaign_id is not None:
-            campaign = campaign_dict(await off_loop(get_campaign, self.campaign_id))
-            self.fill(campaign)
+        with connection():
+            person = sample_person(self.campaign_id)
+            draft = read_campaign(self.campaign_id) if self.campaign_id is not None else None
+        self.post_message(DraftLoaded(person, draft))
+
+    @on(DraftLoaded)
+    def show_draft(self, event: DraftLoaded) -> None:
+        self.person = event.person
+        if event.draft is not None:
+            self.fill(event.draft)
         self.loading_draft = False
         self.check()
 
-    def fill(self, campaign: dict[str, Any]) -> None:
-        self.query_one("#channel", Select).value = campaign["channel"]
+    def fill(self, draft: CampaignView) -> None:
+        self.query_one("#channel", Select).value = draft.channel
         for field in FIELDS:
-            self.query_one(f"#{field}", Input).value = campaign[field] or ""
-        self.query_one("#body", TextArea).text = campaign["body"]
+            self.query_one(f"#{field}", Input).value = getattr(draft, field) or ""
+        self.query_one("#body", TextArea).text = draft.body
         self.saved = self.content()
 
     def content(self) -> dict[str, Any]:

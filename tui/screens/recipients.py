@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
+from store.campaign_view import CampaignView
 from store.db import off_loop
 from store.errors import CampaignsError
+from store.forecast import Forecast
 from store.report import ImportReport
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.imports import CsvDialog, PasteDialog
@@ -27,6 +30,19 @@ WAYS = (
     ("c", "Pick from your contacts"),
     ("a", "Add all patients"),
 )
+
+
+class RecipientsRead(Message):
+    """The draft, its recipients by source and what Send Now would do, read off the loop."""
+
+    def __init__(
+        self, number: int, campaign: CampaignView, by_source: dict[str, int], forecast: Forecast
+    ) -> None:
+        super().__init__()
+        self.number = number  # the read's number: an older read that lands late is not shown
+        self.campaign = campaign
+        self.by_source = by_source
+        self.forecast = forecast
 
 
 class RecipientsScreen(Screen[None]):
@@ -45,7 +61,8 @@ class RecipientsScreen(Screen[None]):
     def __init__(self, campaign_id: int) -> None:
         super().__init__()
         self.campaign_id = campaign_id
-        self.campaign: dict[str, Any] = {}
+        self.campaign: CampaignView | None = None
+        self.reads = 0
         self.last_report: tuple[str, ImportReport] | None = None
         self.busy = False
 
@@ -65,21 +82,36 @@ class RecipientsScreen(Screen[None]):
 
     # -- what the draft holds -------------------------------------------------------------------
 
-    @work(exclusive=True, group="recipients-summary", exit_on_error=False)
-    async def refresh_summary(self) -> None:
-        from store.campaigns import campaign_dict, get_campaign
+    def refresh_summary(self) -> None:
+        self.reads += 1
+        self.read_summary(self.reads)
+
+    @work(thread=True, exclusive=True, group="recipients-summary", exit_on_error=False)
+    def read_summary(self, number: int) -> None:
+        """Reads the draft, its recipients by source and what Send Now would do, in a thread that hands
+        them over in a message: only the message's handler touches the screen."""
+        from store.campaigns import get_campaign
+        from store.db import connection
         from store.forecast import forecast
         from store.recipients import recipients_by_source
 
-        campaign = await off_loop(get_campaign, self.campaign_id)
-        self.campaign = campaign_dict(campaign)
-        by_source = await off_loop(recipients_by_source, self.campaign_id)
         window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
-        found = await off_loop(forecast, campaign, window, None, self.app.config.limits)
+        limits = self.app.config.limits  # type: ignore[attr-defined]
+        with connection():
+            campaign = get_campaign(self.campaign_id)
+            by_source = recipients_by_source(self.campaign_id)
+            found = forecast(campaign, window, None, limits)
+        self.post_message(RecipientsRead(number, CampaignView.of(campaign), by_source, found))
+
+    @on(RecipientsRead)
+    def show_summary(self, event: RecipientsRead) -> None:
+        if event.number != self.reads:
+            return
+        self.campaign = event.campaign
+        by_source, found = event.by_source, event.forecast
         self.query_one("#title", Static).update(
-            f"[b]Recipients[/b] · #{self.campaign_id} {escape(self.campaign['name'])} "
-            f"({self.campaign['channel'].upper()}, "
-            f"{self.campaign['state']})"
+            f"[b]Recipients[/b] · #{self.campaign_id} {escape(self.campaign.name)} "
+            f"({self.campaign.channel.upper()}, {self.campaign.state})"
         )
         total = sum(by_source.values())
         parts = ", ".join(f"{n:,} {SOURCES.get(s, s)}" for s, n in sorted(by_source.items()) if n)
@@ -172,7 +204,9 @@ class RecipientsScreen(Screen[None]):
 
         if self.still_busy():
             return
-        ids = await self.app.push_screen_wait(ContactPicker(self.campaign.get("channel", "sms")))
+        ids = await self.app.push_screen_wait(
+            ContactPicker(self.campaign.channel if self.campaign else "sms")
+        )
         if ids:
             await self.add(f"Picked {len(ids):,} contacts", add_contacts, ids)
 

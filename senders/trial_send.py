@@ -29,10 +29,11 @@ async def send_test(config: Config, campaign_id: int, text: str) -> list[dict[st
     from store.campaigns import get_campaign
     from store.drafts import test_targets
     from store.errors import InvalidState
+    from store.lifecycle import can_test
     from store.secrets import link_secret
 
     campaign = await off_loop(get_campaign, campaign_id)
-    if campaign.state != "draft":
+    if not can_test(campaign.state):
         raise InvalidState(f"campaign {campaign_id} is {campaign.state}: tests are for drafts")
     targets = await off_loop(test_targets, campaign, text, config.contacts.default_region)
     secret = await off_loop(link_secret, config.feedback.secret)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from store.clock import iso, utcnow
 from store.errors import BadInput, InvalidState, NotFound
+from store.lifecycle import DRAFT, EDITABLE, can_edit
 from store.message_limits import MessageLimits, has_line_break
 from store.models import CHANNELS, Campaign, Message
 from store.period import Period
@@ -101,7 +103,7 @@ def create_campaign(
         limits,
     )
     now = now or utcnow()
-    return Campaign.create(**fields, state="draft", created_at=now, updated_at=now)
+    return Campaign.create(**fields, state=DRAFT, created_at=now, updated_at=now)
 
 
 def get_campaign(campaign_id: int) -> Campaign:
@@ -114,7 +116,7 @@ def get_campaign(campaign_id: int) -> Campaign:
 def edit_campaign(campaign_id: int, limits: MessageLimits | None = None, **changes: Any) -> Campaign:
     """Changes the given content fields of a draft; refused once the campaign is queued."""
     campaign = get_campaign(campaign_id)
-    if campaign.state != "draft":
+    if not can_edit(campaign.state):
         raise InvalidState(
             f"campaign {campaign_id} is {campaign.state}; only drafts can be edited "
             f"(clone it to make a new draft)"
@@ -133,7 +135,7 @@ def edit_campaign(campaign_id: int, limits: MessageLimits | None = None, **chang
     # Only while it is still a draft: a Send Now in between must not be undone by this edit.
     changed = (
         Campaign.update(**clean, updated_at=utcnow())
-        .where((Campaign.id == campaign_id) & (Campaign.state == "draft"))
+        .where((Campaign.id == campaign_id) & Campaign.state.in_(EDITABLE))
         .execute()
     )
     if not changed:
@@ -161,12 +163,12 @@ def _in_period(period: Period) -> Any:
 def campaign_listing(period: Period, name_filter: str = "") -> tuple[list[int], int]:
     """The ids of the period's campaigns whose name holds `name_filter` (any case), newest first, and
     how many campaigns the period has in all: cheap for 10,000, so the summary pages the rest."""
-    rows = (
+    query = (
         Campaign.select(Campaign.id, Campaign.name)
         .where(_in_period(period))
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
-        .tuples()
     )
+    rows: Iterable[tuple[int, str]] = query.tuples()  # type: ignore[assignment]  # peewee's stubs say models
     found = list(rows)
     wanted = name_filter.strip().casefold()
     return [i for i, name in found if wanted in name.casefold()], len(found)

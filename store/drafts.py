@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from peewee import Field
+
 from store.bulk import insert_rows
 from store.campaigns import create_campaign, get_campaign
 from store.clock import utcnow
 from store.db import bulk_transaction, database, write_transaction
 from store.errors import BadInput, InvalidState
+from store.lifecycle import DELETABLE
 from store.message_limits import MessageLimits
 from store.models import Campaign, Message
 
@@ -43,13 +46,23 @@ def new_draft_from(
 ) -> tuple[Campaign, int]:
     """A draft with the content of `source` and these recipients (contact id, address, first name, last
     name, where they came from), in one transaction; (draft, recipients added)."""
-    fields = [Message.contact, Message.address, Message.first_name, Message.last_name, Message.source]
+    fields: list[Field] = [
+        Message.contact,
+        Message.address,
+        Message.first_name,
+        Message.last_name,
+        Message.source,
+    ]
     with bulk_transaction():
         draft = create_campaign(
             channel=source.channel, name=name, sender=source.sender, body=source.body,
             subject=source.subject, coupon=source.coupon, now=now, limits=limits,
         )  # fmt: skip
-        constants = {Message.campaign: draft.id, Message.state: "pending", Message.added_at: now}
+        constants: dict[Field, Any] = {
+            Message.campaign: draft.id,
+            Message.state: "pending",
+            Message.added_at: now,
+        }
         added = insert_rows(Message, fields, [tuple(r) for r in recipients], constants=constants,
                             ignore_conflicts=True)  # fmt: skip
     return draft, added
@@ -62,10 +75,10 @@ def delete_draft(campaign_id: int) -> int:
         # One conditional statement: a Send Now committed a moment ago must win over this delete.
         Message.delete().where(
             (Message.campaign == campaign_id)
-            & Message.campaign.in_(Campaign.select(Campaign.id).where(Campaign.state == "draft"))
+            & Message.campaign.in_(Campaign.select(Campaign.id).where(Campaign.state.in_(DELETABLE)))
         ).execute()
         deleted = (
-            Campaign.delete().where((Campaign.id == campaign_id) & (Campaign.state == "draft")).execute()
+            Campaign.delete().where((Campaign.id == campaign_id) & Campaign.state.in_(DELETABLE)).execute()
         )
         if not deleted:
             state = Campaign.get_by_id(campaign_id).state

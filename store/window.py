@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from store.clock import to_utc, utcnow
 from store.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -23,3 +24,15 @@ def parse_window(text: str) -> timedelta:
     if not match:
         raise ConfigError(f"a window must look like 7d, 48h or 1w, not {text!r}")
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def within_window(sent_at: datetime | str | None, window: str, now: datetime | None = None) -> bool:
+    """Whether a message sent at `sent_at` (naive UTC, or ISO 8601 as the stats say it) is still inside the
+    window `window`: the same message to the same address now would be skipped."""
+    if not sent_at:
+        return False
+    span = parse_window(window)
+    if span <= timedelta(0):  # no window: nothing is skipped (store.eligibility)
+        return False
+    moment = to_utc(datetime.fromisoformat(sent_at)) if isinstance(sent_at, str) else sent_at
+    return moment >= (now or utcnow()) - span

@@ -60,7 +60,7 @@ def _base64_lines(text: str) -> str:
 
 
 def from_header(name: str, address: str) -> str:
-    """`"Centro Medico" <noreply@example.org>`, as INTERFACE.md shows it; RFC 2047 for other scripts."""
+    """`"Centro Medico" <noreply@example.org>` (docs/wire-formats.md); RFC 2047 for other scripts."""
     name = one_line(name)
     if not name.isascii():
         return f"{Header(name, 'utf-8').encode(linesep=CRLF)} <{address}>"

@@ -170,7 +170,7 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
 def load_config(
     path: str | None = None, database_url: str | None = None, env: dict[str, str] | None = None
 ) -> Config:
-    """Reads the configuration the way INTERFACE.md describes; raises ConfigError with one clear line."""
+    """Reads the configuration (docs/configuration.md); raises ConfigError with one clear line."""
     env = dict(os.environ if env is None else env)
     file = find_config_file(path, env)
     raw: dict[str, Any] = {}
@@ -183,9 +183,9 @@ def load_config(
     if unknown:
         raise ConfigError(f"unknown section [{unknown[0]}] in {file}")
     sections: dict[str, Any] = {}
+    built_in = Config()
     for section in SECTIONS:
-        cls = Config.__dataclass_fields__[section].default_factory  # type: ignore[misc]
-        defaults = cls()
+        defaults = getattr(built_in, section)
         values: dict[str, Any] = {}
         given = raw.get(section, {})
         if not isinstance(given, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,8 @@ def _existing(ids: list[int]) -> dict[int, tuple[str, str, str, str]]:
     fields = (Contact.id, Contact.kind, Contact.consent_note, Contact.first_name, Contact.last_name)
     for batch in chunked(ids, chunk_size(1)):
         query = Contact.select(*fields).where(Contact.id.in_(batch))
-        for contact_id, kind, note, first, last in query.tuples():
+        rows: Iterable[tuple[int, str, str | None, str, str]] = query.tuples()  # type: ignore[assignment]
+        for contact_id, kind, note, first, last in rows:
             found[contact_id] = (kind, note or "", first, last)
     return found
 
@@ -182,7 +184,8 @@ def _refuse_tokens_owned_elsewhere(
     by_token = {c["app_token"]: c["id"] for c in parsed.values() if c.get("app_token")}
     for batch in chunked(list(by_token), chunk_size(1)):
         query = Contact.select(Contact.id, Contact.app_token).where(Contact.app_token.in_(batch))
-        for owner, token in query.tuples():
+        owners: Iterable[tuple[int, str]] = query.tuples()  # type: ignore[assignment]
+        for owner, token in owners:
             contact_id = by_token[token]
             if owner != contact_id:
                 parsed.pop(contact_id)

@@ -36,7 +36,7 @@ MESSAGE_STATES = (
     "skipped_opted_out",
     "cancelled",
 )
-# Messages the provider accepted: `sent` counts the delivered ones too (INTERFACE.md).
+# Messages the provider accepted: `sent` counts the delivered ones too (docs/cli.md).
 ACCEPTED_STATES = ("sent", "delivered")
 
 

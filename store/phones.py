@@ -59,10 +59,8 @@ class _Country:
 
     def __init__(self, code: int) -> None:
         self.code = str(code)
-        regions = [
-            PhoneMetadata.metadata_for_region(r) for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
-        ]
-        regions = [m for m in regions if m is not None]
+        found = (PhoneMetadata.metadata_for_region(r) for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code])
+        regions = [m for m in found if m is not None]
         trunks = "".join(
             f"(?!{m.national_prefix_for_parsing})" for m in regions if m.national_prefix_for_parsing
         )

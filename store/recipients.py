@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peewee import fn
+from peewee import Field, fn
 
 from store.addresses import InvalidAddress, normalise_email, normalise_phone
 from store.bulk import insert_rows, select_in
@@ -173,7 +173,8 @@ def _contact_dict(row: tuple[Any, ...]) -> dict[str, Any]:
 
 def _contact_rows(condition: Any) -> list[dict[str, Any]]:
     fields = [getattr(Contact, c) for c in CONTACT_COLUMNS]
-    return list(Contact.select(*fields).where(condition).order_by(Contact.id).dicts())
+    rows: Iterable[dict[str, Any]] = Contact.select(*fields).where(condition).order_by(Contact.id).dicts()  # type: ignore[assignment]
+    return list(rows)
 
 
 def _contacts_where_in(column: str, values: list[Any]) -> Iterator[dict[str, Any]]:
@@ -254,12 +255,13 @@ def _add_addresses(campaign: Campaign, incoming: Incoming, region: str, source: 
         if not contact["consent"]:
             report.opted_out += 1
             continue
-        address: str | None = key
+        address = key
         if channel == "push":
-            address, reason = _channel_address(channel, contact)
-            if not address:
+            token, reason = _channel_address(channel, contact)
+            if not token:
                 report.refuse_row(incoming.rows[i], shown(values[i]), reason)
                 continue
+            address = token
         try:
             known_first, known_last = _contact_names(contact)
         except TooLong as exc:
@@ -328,9 +330,10 @@ def _who(contact: dict[str, Any]) -> str:
 
 def _store(campaign: Campaign, ready: list[Ready], report: ImportReport, source: str) -> ImportReport:
     now = utcnow()
-    fields = [Message.contact, Message.address, Message.first_name, Message.last_name]
-    constants = {Message.campaign: campaign.id, Message.source: source, Message.state: "pending",
-                 Message.added_at: now}  # fmt: skip
+    fields: list[Field] = [Message.contact, Message.address, Message.first_name, Message.last_name]
+    constants: dict[Field, Any] = {
+        Message.campaign: campaign.id, Message.source: source, Message.state: "pending", Message.added_at: now
+    }  # fmt: skip
     with bulk_transaction():
         # Taking the write lock first: the draft cannot be queued or vanish under the rows added to it.
         still_draft = (Campaign.id == campaign.id) & (Campaign.state == "draft")
@@ -348,7 +351,8 @@ def recipients_by_source(campaign_id: int) -> dict[str, int]:
         .where(Message.campaign == campaign_id)
         .group_by(Message.source)
     )
-    return dict(query.tuples())
+    counts: Iterable[tuple[str, int]] = query.tuples()  # type: ignore[assignment]
+    return dict(counts)
 
 
 def sample_person(campaign_id: int | None) -> tuple[str, str]:

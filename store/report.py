@@ -1,4 +1,4 @@
-"""The import report every import returns (INTERFACE.md)."""
+"""The import report every import returns (docs/files.md)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class ImportReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # What was refused: rows of a paste or a file, or contacts (picked, all patients) that this channel
-    # cannot reach. Words only: the document keeps "invalid" for both (INTERFACE.md).
+    # cannot reach. Words only: the document keeps "invalid" for both (docs/files.md).
     of_contacts: bool = False
 
     def refuse_row(self, row: int, value: str, reason: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from peewee import chunked
+from peewee import Field, chunked
 
 from store.bulk import chunk_size, insert_rows
 from store.clock import to_utc
@@ -56,7 +56,7 @@ def import_reservations(path: str | Path) -> ImportReport:
                 rows.append((contact_id, created_at))
             else:
                 report.refuse_row(row_number, str(contact_id), "no contact has this patient_id")
-        fields = [Reservation.contact, Reservation.created_at]
+        fields: list[Field] = [Reservation.contact, Reservation.created_at]
         report.added = insert_rows(Reservation, fields, rows, ignore_conflicts=True)
         report.already_present = len(rows) - report.added
     return report
@@ -65,6 +65,6 @@ def import_reservations(path: str | Path) -> ImportReport:
 def _known_contacts(ids: set[int]) -> set[int]:
     known: set[int] = set()
     for batch in chunked(sorted(ids), chunk_size(1)):
-        query = Contact.select(Contact.id).where(Contact.id.in_(batch)).tuples()
-        known.update(contact_id for (contact_id,) in query)
+        query = Contact.select(Contact.id).where(Contact.id.in_(batch))
+        known.update(contact.id for contact in query)
     return known

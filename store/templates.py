@@ -155,7 +155,7 @@ def bare_names(source: str) -> frozenset[str]:
     read empty for a recipient without that name ("Ciao ,"), unless the author wrote a fallback."""
     from jinja2 import nodes
 
-    found = set()
+    found: set[str] = set()
     for node in _environment().parse(source).body:
         if isinstance(node, nodes.Output):
             found.update(

@@ -114,7 +114,7 @@ class CampaignsApp(App[None]):
         self.push_screen(HelpScreen())
 
     @work(exclusive=True, group="quit", exit_on_error=False)
-    async def action_quit(self) -> None:
+    async def action_quit(self) -> None:  # type: ignore[override]  # a worker: it may ask first
         # Messages already with a provider finish; the rest stay queued for the next start or a worker.
         if self.engine is not None and self.engine.runs:
             from tui.dialogs.confirm import ConfirmDialog

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from textual.app import App
 from textual.message import Message
@@ -23,7 +24,7 @@ class BackgroundWarning(Message):
 class ToastHandler(logging.Handler):
     """Posts each record to the app as a message: thread-safe, and never waits for the screen."""
 
-    def __init__(self, app: App[object]) -> None:
+    def __init__(self, app: App[Any]) -> None:
         super().__init__(level=logging.WARNING)
         self.app = app
 
@@ -38,7 +39,7 @@ class ToastHandler(logging.Handler):
         self.app.post_message(BackgroundWarning(text, severity))
 
 
-def route_logs_to_toasts(app: App[object]) -> ToastHandler:
+def route_logs_to_toasts(app: App[Any]) -> ToastHandler:
     """From now on, warnings of the background work show as toasts; nothing reaches stderr."""
     handler = ToastHandler(app)
     for name in LOGGERS:

@@ -1,4 +1,4 @@
-"""The feedback endpoints (INTERFACE.md) as a plain ASGI app: opens, clicks, unsubscribes, SMS receipts,
+"""The feedback endpoints (docs/feedback.md) as a plain ASGI app: opens, clicks, unsubscribes, SMS receipts,
 the app's push inbox.
 
 A link whose signature does not verify answers 404 and records nothing. Every database call runs off

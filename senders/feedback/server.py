@@ -115,25 +115,31 @@ class GuardedHttp(HttpToolsProtocol):
         self.guard.opened(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.head_timer = _cancelled(self.head_timer)
-        self.body_timer = _cancelled(self.body_timer)
+        _cancel(self.head_timer)
+        self.head_timer = None
+        _cancel(self.body_timer)
+        self.body_timer = None
         self.guard.closed(self)
         super().connection_lost(exc)
 
     def await_head(self) -> None:
-        self.head_timer = _cancelled(self.head_timer)
+        _cancel(self.head_timer)
+        self.head_timer = None
         self.head_timer = self.loop.call_later(self.guard.limits.head_seconds, self.close)
         self.guard.waiting(self)
 
     def on_headers_complete(self) -> None:
-        self.head_timer = _cancelled(self.head_timer)
+        _cancel(self.head_timer)
+        self.head_timer = None
         self.guard.busy(self)
-        self.body_timer = _cancelled(self.body_timer)
+        _cancel(self.body_timer)
+        self.body_timer = None
         self.body_timer = self.loop.call_later(self.guard.limits.body_seconds, self.body_timed_out)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self.body_timer = _cancelled(self.body_timer)
+        _cancel(self.body_timer)
+        self.body_timer = None
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
@@ -152,8 +158,8 @@ class GuardedHttp(HttpToolsProtocol):
             self.transport.close()
 
 
-def _cancelled(timer: TimerHandle | None) -> None:
-    """Cancels the timer, if any; None, to put in its place."""
+def _cancel(timer: TimerHandle | None) -> None:
+    """Cancels the timer, if any."""
     if timer is not None:
         timer.cancel()
 
@@ -198,7 +204,7 @@ class FeedbackServer:
         settings = uvicorn.Config(
             self.app, http=guarded_protocol(self.guard), ws="none", log_config=None, access_log=False,
             lifespan="off", server_header=False, proxy_headers=False, timeout_graceful_shutdown=3,
-            timeout_keep_alive=self.guard.limits.keep_alive_seconds,
+            timeout_keep_alive=self.guard.limits.keep_alive_seconds,  # type: ignore[arg-type]  # uvicorn takes a float
         )  # fmt: skip
         self.server = _Server(settings)
         self.task: asyncio.Task[None] | None = None

@@ -1,4 +1,4 @@
-"""SMS and push over HTTP with one shared httpx client, in the JSON shapes of INTERFACE.md."""
+"""SMS and push over HTTP with one shared httpx client, in the JSON shapes of docs/wire-formats.md."""
 
 from __future__ import annotations
 

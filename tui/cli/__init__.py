@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         _fail("interrupted", 130, debug)
     except click.ClickException as exc:
-        hint = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
+        ctx: click.Context | None = getattr(exc, "ctx", None)  # a usage error knows its command
+        hint = f" (see '{ctx.command_path} --help')" if ctx else ""
         _fail(f"{exc.format_message()}{hint}", 2, debug)
     except CampaignsError as exc:
         _fail(str(exc), 2 if isinstance(exc, BadInput) else 1, debug)

@@ -31,8 +31,8 @@ class ContactPicker(Screen[list[int] | None]):
         Binding("up", "move(-1)", "Up", show=False, priority=True),
         Binding("pagedown", "move(10)", "Page down", show=False, priority=True),
         Binding("pageup", "move(-10)", "Page up", show=False, priority=True),
-        Binding("enter", "toggle", "Select", key_display="↵", priority=True),
-        Binding("space", "toggle", "Select", show=False),
+        Binding("enter", "toggle_contact", "Select", key_display="↵", priority=True),
+        Binding("space", "toggle_contact", "Select", show=False),
         Binding("ctrl+a", "select_shown", "All", priority=True),
         Binding("ctrl+u", "clear", "None", priority=True),
         Binding("ctrl+k", "next_kind", "Kind", priority=True),
@@ -99,7 +99,7 @@ class ContactPicker(Screen[list[int] | None]):
     def action_move(self, rows: int) -> None:
         self.query_one(ContactList).move(rows)
 
-    def action_toggle(self) -> None:
+    def action_toggle_contact(self) -> None:
         contacts = self.query_one(ContactList)
         entry = contacts.highlighted()
         if entry is None:

@@ -16,6 +16,7 @@ from store.campaign_view import CampaignView
 from store.db import off_loop
 from store.errors import CampaignsError
 from store.message_limits import MessageLimits
+from tui.context import config_of
 from tui.dialogs.confirm import ConfirmDialog
 from tui.textout import escape
 
@@ -183,7 +184,7 @@ class EditorScreen(Screen[int | None]):
             content["subject"],
             content["coupon"],
             self.person,
-            self.app.config.limits,
+            config_of(self).limits,
         )
         if problem is None and content["sender"].strip():
             try:
@@ -220,10 +221,10 @@ class EditorScreen(Screen[int | None]):
         content = self.content()
         try:
             if self.campaign_id is None:
-                campaign = await off_loop(create_campaign, **content, limits=self.app.config.limits)
+                campaign = await off_loop(create_campaign, **content, limits=config_of(self).limits)
                 self.campaign_id = campaign.id
             else:
-                await off_loop(edit_campaign, self.campaign_id, self.app.config.limits, **content)
+                await off_loop(edit_campaign, self.campaign_id, config_of(self).limits, **content)
         except CampaignsError as exc:
             self.show_status(str(exc))
             return False

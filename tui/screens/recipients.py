@@ -17,6 +17,7 @@ from store.db import off_loop
 from store.errors import CampaignsError
 from store.forecast import Forecast
 from store.report import ImportReport
+from tui.context import config_of
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.imports import CsvDialog, PasteDialog
 from tui.dialogs.report import RefusedScreen, ReportScreen
@@ -95,8 +96,8 @@ class RecipientsScreen(Screen[None]):
         from store.forecast import forecast
         from store.recipients import recipients_by_source
 
-        window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
-        limits = self.app.config.limits  # type: ignore[attr-defined]
+        window = config_of(self).dedup.campaign_window
+        limits = config_of(self).limits
         with connection():
             campaign = get_campaign(self.campaign_id)
             by_source = recipients_by_source(self.campaign_id)
@@ -173,7 +174,7 @@ class RecipientsScreen(Screen[None]):
 
     @property
     def phone_region(self) -> str:
-        return self.app.config.contacts.default_region  # type: ignore[attr-defined]
+        return config_of(self).contacts.default_region
 
     @work(group="recipients-add", exit_on_error=False)
     async def action_paste(self) -> None:

@@ -11,10 +11,9 @@ import asyncio
 import random
 from datetime import datetime, timedelta
 
-from store.bulk import sql_value
 from store.clock import utcnow
 from store.db import off_loop
-from store.models import Message
+from store.demo_delivery import sent_unclicked_since
 
 ROUND_SECONDS = 1.0
 OPEN_SHARE, CLICK_SHARE, DELIVERED_SHARE = 0.4, 0.2, 0.95  # clicks: of those who open
@@ -31,27 +30,18 @@ def _fate(message_id: int) -> tuple[float | None, float | None, float, bool]:
 
 def simulate_round(now: datetime | None = None, since_minutes: int = 30) -> int:
     """One round: what is due among the messages sent lately is opened, clicked or received."""
-    from store.db import database
     from store.feedback import Hit, Receipt, apply_receipts, record_hits
 
     now = now or utcnow()
-    p = database.param
-    rows = database.execute_sql(
-        "SELECT m.id, c.channel, m.sent_at, m.opened_at FROM message m "
-        f"JOIN campaign c ON c.id = m.campaign_id WHERE m.state = 'sent' AND m.sent_at >= {p} "
-        "AND m.clicked_at IS NULL "
-        "AND c.channel IN ('sms', 'email') LIMIT 50000",
-        [sql_value(now - timedelta(minutes=since_minutes))],
-    ).fetchall()
     hits, receipts = [], []
-    for message_id, channel, sent_at, opened_at in rows:
-        age = (now - Message.sent_at.python_value(sent_at)).total_seconds()
+    for message_id, channel, sent_at, opened in sent_unclicked_since(now - timedelta(minutes=since_minutes)):
+        age = (now - sent_at).total_seconds()
         opens, clicks, receipt, delivered = _fate(message_id)
         if channel == "sms" and age >= receipt:
             receipts.append(Receipt(f"m{message_id}", "delivered" if delivered else "failed", now))
-        elif channel == "email" and opened_at is None and opens is not None and age >= opens:
+        elif channel == "email" and not opened and opens is not None and age >= opens:
             hits.append(Hit(message_id, now))
-        elif channel == "email" and opened_at is not None and clicks is not None and age >= clicks:
+        elif channel == "email" and opened and clicks is not None and age >= clicks:
             hits.append(Hit(message_id, now, "https://centromedico.example/prenota"))
     record_hits(hits)
     apply_receipts(receipts)

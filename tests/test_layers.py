@@ -1,0 +1,61 @@
+"""The layer contracts hold on the tree, and the check catches a deliberate violation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.layers import ROOT, violations
+
+
+def test_the_tree_keeps_its_layers():
+    assert [str(v) for v in violations()] == []
+
+
+def write(root: Path, relative: str, source: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source, encoding="utf-8")
+
+
+def test_the_check_fails_each_kind_of_violation(tmp_path):
+    write(tmp_path, "store/reads.py", "from tui.screens.summary import SummaryScreen\n")
+    write(tmp_path, "store/sends.py", "import httpx\n")
+    write(tmp_path, "senders/shows.py", "def f():\n    from textual.app import App\n")
+    write(tmp_path, "senders/queries.py", "from peewee import fn\n")
+    write(tmp_path, "tui/screens/peeks.py", "from store import models\n")
+    write(tmp_path, "tui/cli/eager.py", "import textual.app\n")
+    write(tmp_path, "fixtures/writes.py", "from store.models import Contact\n")
+    write(tmp_path, "tui/cli/lazy.py", "def tui():\n    from tui.app import make_app\n    import textual\n")
+    write(
+        tmp_path,
+        "tui/screens/fine.py",
+        "from textual.screen import Screen\nfrom store.campaigns import get_campaign\n",
+    )
+    write(
+        tmp_path,
+        "tui/__init__.py",
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import textual\n",
+    )
+    found = {(v.path, v.imported) for v in violations(tmp_path)}
+    assert found == {
+        ("store/reads.py", "tui.screens.summary"),
+        ("store/sends.py", "httpx"),
+        ("senders/shows.py", "textual.app"),
+        ("senders/queries.py", "peewee"),
+        ("tui/screens/peeks.py", "store.models"),
+        ("tui/cli/eager.py", "textual.app"),
+        ("fixtures/writes.py", "store.models"),
+    }
+
+
+def test_the_command_line_loads_no_textual_until_the_app_opens():
+    probe = (
+        "import sys, tui, tui.cli\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

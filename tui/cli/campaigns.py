@@ -6,13 +6,16 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from store.errors import BadInput
 from tui.cli.common import campaign_id_argument, common_options, runtime
 from tui.textout import percent, table
+
+if TYPE_CHECKING:
+    from store.figures import CampaignFigures
 
 # store.audiences.WHO, spelled out here so that --help does not import the store
 AUDIENCES = ["all", "sent", "failed", "opened", "not-opened", "clicked", "converted"]
@@ -152,36 +155,36 @@ def _list_text(label: str, docs: list[dict[str, Any]]) -> str:
 def stats(campaign_id: int) -> None:
     """A campaign's statistics: counts per state, opens, clicks, conversion."""
     from store.campaigns import get_campaign
-    from store.stats import campaign_stats
+    from store.figures import campaign_figures
 
     rt = runtime()
     rt.open_store()
-    doc = campaign_stats(get_campaign(campaign_id), rt.config.feedback.machine_open_seconds)
-    rt.emit(doc, lambda: _stats_text(doc))
+    figures = campaign_figures(get_campaign(campaign_id), rt.config.feedback.machine_open_seconds)
+    rt.emit(figures.as_document(), lambda: _stats_text(figures))
 
 
-def _stats_text(d: dict[str, Any]) -> str:
-    conversion = d["conversion"]
+def _stats_text(f: CampaignFigures) -> str:
+    counts, opens, conversion = f.counts, f.opens, f.conversion
     lines = [
-        f"Campaign {d['id']}: {d['name']} ({d['channel'].upper()}, {d['state']}"
-        + (", final)" if d["final"] else ", figures final 48 h after the last message)"),
-        f"  recipients  {d['recipients']:>9,}",
-        f"  pending     {d['pending']:>9,}",
-        f"  sent        {d['sent']:>9,}"
-        + (f"   (delivered {d['delivered']:,})" if d["channel"] == "sms" else ""),
-        f"  failed      {d['failed']:>9,}",
-        f"  skipped     {d['skipped_duplicate']:>9,}   duplicate within the window",
-        f"              {d['skipped_opted_out']:>9,}   without consent",
+        f"Campaign {f.id}: {f.name} ({f.channel.upper()}, {f.state}"
+        + (", final)" if f.final else ", figures final 48 h after the last message)"),
+        f"  recipients  {counts.recipients:>9,}",
+        f"  pending     {counts.pending:>9,}",
+        f"  sent        {counts.sent:>9,}"
+        + (f"   (delivered {counts.delivered:,})" if f.channel == "sms" else ""),
+        f"  failed      {counts.failed:>9,}",
+        f"  skipped     {counts.skipped_duplicate:>9,}   duplicate within the window",
+        f"              {counts.skipped_opted_out:>9,}   without consent",
     ]
-    if d["opened"] is not None:
-        machine = d["machine_opened"]
+    if opens is not None:
+        machine = opens.machine_opened
         hint = f" ({machine:,} of them only within seconds of sending: mail proxies?)" if machine else ""
-        lines.append(f"  opened      {d['opened']:>9,}   {percent(d['open_rate'])}{hint}")
-        lines.append(f"  clicked     {d['clicked']:>9,}   {percent(d['click_rate'])}")
-        lines.append(f"  unsubscribed{d['unsubscribed']:>9,}")
+        lines.append(f"  opened      {opens.opened:>9,}   {percent(f.open_rate)}{hint}")
+        lines.append(f"  clicked     {opens.clicked:>9,}   {percent(f.click_rate)}")
+        lines.append(f"  unsubscribed{f.unsubscribed:>9,}")
     lines.append(
-        f"  conversion  {percent(conversion['rate']):>9}   {conversion['reservations']:,} reservations "
-        f"by {conversion['patients']:,} patients in the 28 days after their message"
+        f"  conversion  {percent(conversion.rate):>9}   {conversion.reservations:,} reservations "
+        f"by {conversion.patients:,} patients in the 28 days after their message"
     )
     return "\n".join(lines)
 

@@ -1,0 +1,245 @@
+"""A campaign's figures, typed: read by one function (`figures_of`) from the queries of store.stats; drawn
+by the summary and the details, printed by `campaigns stats` (`as_document()`: docs/cli.md's stats document).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from store import lifecycle
+from store.clock import iso, to_utc
+from store.models import ACCEPTED_STATES, MESSAGE_STATES, Campaign
+from store.stats import conversion_of, machine_opened_of, message_counts, unsubscribed_of
+
+
+def rate(part: int, whole: int) -> float | None:
+    """part / whole to 4 decimals; none of nothing."""
+    return round(part / whole, 4) if whole else None
+
+
+@dataclass(frozen=True)
+class MessageCounts:
+    """A campaign's messages by state. `sent` is every message the provider accepted, the delivered ones
+    included; `resent_after_crash` those sent again after a crash, which may have arrived twice."""
+
+    recipients: int = 0
+    pending: int = 0
+    sending: int = 0
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    skipped_duplicate: int = 0
+    skipped_opted_out: int = 0
+    cancelled: int = 0
+    resent_after_crash: int = 0
+
+    @classmethod
+    def from_states(cls, states: Mapping[str, int]) -> MessageCounts:
+        """From a row of store.stats.message_counts: messages per state, and how many were `resent`."""
+        return cls(
+            recipients=sum(states.get(s, 0) for s in MESSAGE_STATES),
+            pending=states.get("pending", 0),
+            sending=states.get("sending", 0),
+            sent=sum(states.get(s, 0) for s in ACCEPTED_STATES),
+            delivered=states.get("delivered", 0),
+            failed=states.get("failed", 0),
+            skipped_duplicate=states.get("skipped_duplicate", 0),
+            skipped_opted_out=states.get("skipped_opted_out", 0),
+            cancelled=states.get("cancelled", 0),
+            resent_after_crash=states.get("resent", 0),
+        )
+
+
+@dataclass(frozen=True)
+class Opens:
+    """Email only, distinct recipients: who opened it; of them, whose every open came within seconds of
+    sending (mail proxies: a hint, not subtracted); who clicked."""
+
+    opened: int = 0
+    machine_opened: int = 0
+    clicked: int = 0
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """The patients it was sent to, and the reservations they made in the 28 days after their message."""
+
+    patients: int = 0
+    reservations: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return rate(self.reservations, self.patients)
+
+
+@dataclass(frozen=True)
+class SlowFigures:
+    """The figures that cost most to read and move slowly: read less often (store.figure_cache)."""
+
+    conversion: Conversion = Conversion()
+    machine_opened: int = 0
+    unsubscribed: int = 0
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    """One campaign as the screens and `campaigns stats` show it. Times are naive UTC."""
+
+    id: int
+    name: str
+    channel: str
+    state: str
+    counts: MessageCounts
+    opens: Opens | None  # None: opens and clicks are not tracked for this channel
+    unsubscribed: int
+    conversion: Conversion
+    created_at: datetime | None
+    queued_at: datetime | None
+    first_sent_at: datetime | None
+    last_sent_at: datetime | None
+    completed_at: datetime | None
+    waiting_reason: str | None  # why it waits for its provider, while it is in the queue
+    final: bool  # its figures no longer change
+
+    @property
+    def open_rate(self) -> float | None:
+        return rate(self.opens.opened, self.counts.sent) if self.opens is not None else None
+
+    @property
+    def click_rate(self) -> float | None:
+        return rate(self.opens.clicked, self.counts.sent) if self.opens is not None else None
+
+    @property
+    def slow(self) -> SlowFigures:
+        machine = self.opens.machine_opened if self.opens is not None else 0
+        return SlowFigures(self.conversion, machine, self.unsubscribed)
+
+    def as_document(self) -> dict[str, Any]:
+        """The stats document of docs/cli.md, as `campaigns stats --json` prints it."""
+        counts, opens, conversion = self.counts, self.opens, self.conversion
+        return {
+            "id": self.id,
+            "name": self.name,
+            "channel": self.channel,
+            "state": self.state,
+            "recipients": counts.recipients,
+            "pending": counts.pending,
+            "sending": counts.sending,
+            "sent": counts.sent,
+            "delivered": counts.delivered,
+            "failed": counts.failed,
+            "skipped_duplicate": counts.skipped_duplicate,
+            "skipped_opted_out": counts.skipped_opted_out,
+            "cancelled": counts.cancelled,
+            "resent_after_crash": counts.resent_after_crash,
+            "opened": opens.opened if opens is not None else None,
+            "machine_opened": opens.machine_opened if opens is not None else None,
+            "clicked": opens.clicked if opens is not None else None,
+            "unsubscribed": self.unsubscribed,
+            "open_rate": self.open_rate,
+            "click_rate": self.click_rate,
+            "conversion": {
+                "patients": conversion.patients,
+                "reservations": conversion.reservations,
+                "rate": conversion.rate,
+            },
+            "created_at": iso(self.created_at),
+            "queued_at": iso(self.queued_at),
+            "first_sent_at": iso(self.first_sent_at),
+            "last_sent_at": iso(self.last_sent_at),
+            "completed_at": iso(self.completed_at),
+            "waiting_reason": self.waiting_reason,
+            "final": self.final,
+        }
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> CampaignFigures:
+        """Back from a stats document; a count it lacks reads 0, a time or a reason none."""
+
+        def moment(key: str) -> datetime | None:
+            stamp = doc.get(key)
+            return to_utc(datetime.fromisoformat(stamp)) if stamp else None
+
+        conversion = doc.get("conversion") or {}
+        opened = doc.get("opened")
+        return cls(
+            id=doc["id"],
+            name=doc["name"],
+            channel=doc["channel"],
+            state=doc["state"],
+            counts=MessageCounts(**{f.name: doc.get(f.name) or 0 for f in fields(MessageCounts)}),
+            opens=None
+            if opened is None
+            else Opens(opened, doc.get("machine_opened") or 0, doc.get("clicked") or 0),
+            unsubscribed=doc.get("unsubscribed") or 0,
+            conversion=Conversion(conversion.get("patients", 0), conversion.get("reservations", 0)),
+            created_at=moment("created_at"),
+            queued_at=moment("queued_at"),
+            first_sent_at=moment("first_sent_at"),
+            last_sent_at=moment("last_sent_at"),
+            completed_at=moment("completed_at"),
+            waiting_reason=doc.get("waiting_reason"),
+            final=bool(doc.get("final")),
+        )
+
+
+def as_figures(figures: CampaignFigures | Mapping[str, Any]) -> CampaignFigures:
+    """Figures as they are, or read back from a stats document."""
+    return figures if isinstance(figures, CampaignFigures) else CampaignFigures.from_document(figures)
+
+
+def figures_of(
+    campaigns: Sequence[Campaign],
+    machine_open_seconds: int = 10,
+    known: Mapping[int, SlowFigures] | None = None,
+) -> list[CampaignFigures]:
+    """The figures of many campaigns, a few queries for all, in the order given.
+
+    `known`: slow figures read a moment ago (store.figure_cache says which), not read again."""
+    counts = message_counts([c.id for c in campaigns])
+    slow = dict(known or {})
+    slow.update(slow_figures_of([c for c in campaigns if c.id not in slow], machine_open_seconds))
+    return [_figures(c, counts.get(c.id, {}), slow[c.id]) for c in campaigns]
+
+
+def campaign_figures(campaign: Campaign, machine_open_seconds: int = 10) -> CampaignFigures:
+    return figures_of([campaign], machine_open_seconds)[0]
+
+
+def slow_figures_of(campaigns: Sequence[Campaign], machine_open_seconds: int = 10) -> dict[int, SlowFigures]:
+    """Conversion of each; proxy opens and unsubscribes of the emails (the others track none)."""
+    ids = [c.id for c in campaigns]
+    conversions = conversion_of(ids)
+    emails = [c.id for c in campaigns if c.channel == "email"]
+    machine = machine_opened_of(emails, machine_open_seconds)
+    unsubscribed = unsubscribed_of(emails)
+    return {
+        i: SlowFigures(Conversion(*conversions.get(i, (0, 0))), machine.get(i, 0), unsubscribed.get(i, 0))
+        for i in ids
+    }
+
+
+def _figures(campaign: Campaign, states: Mapping[str, int], slow: SlowFigures) -> CampaignFigures:
+    email = campaign.channel == "email"
+    return CampaignFigures(
+        id=campaign.id,
+        name=campaign.name,
+        channel=campaign.channel,
+        state=campaign.state,
+        counts=MessageCounts.from_states(states),
+        opens=Opens(states.get("opened", 0), slow.machine_opened, states.get("clicked", 0))
+        if email
+        else None,
+        unsubscribed=slow.unsubscribed,
+        conversion=slow.conversion,
+        created_at=campaign.created_at,
+        queued_at=campaign.queued_at,
+        first_sent_at=campaign.first_sent_at,
+        last_sent_at=campaign.last_sent_at,
+        completed_at=campaign.completed_at,
+        waiting_reason=campaign.waiting_reason if lifecycle.is_in_queue(campaign.state) else None,
+        final=lifecycle.is_final(campaign.state),
+    )

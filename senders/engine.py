@@ -19,7 +19,7 @@ from senders.campaign_run import CampaignRun, RunSettings
 from senders.email_body import authored_links
 from senders.pacing import Pacer
 from senders.recorder import Recorder
-from senders.transports import make_transport
+from senders.transports.configured import make_transport
 from store.clock import utcnow
 from store.config import Config
 from store.db import off_loop

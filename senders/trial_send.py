@@ -11,7 +11,8 @@ import logging
 from typing import Any
 
 from senders.email_body import authored_links
-from senders.transports import ProviderUnavailable, make_transport
+from senders.transports import ProviderUnavailable
+from senders.transports.configured import make_transport
 from store.config import Config
 from store.db import off_loop
 from store.errors import TemplateError

@@ -8,6 +8,9 @@
 - The command line (`tui/cli/`) and `tui/__init__.py` import no Textual at the top of a module: the app
   loads it when it opens, so `campaigns worker` on a server never does.
 
+- No import circle: the modules imported at the top of a module form no cycle (a screen that opens
+  another imports it where it opens it, as the command line imports the app).
+
 `python -m tests.layers` prints each violation and exits 1 (`make lint`); `tests/test_layers.py` runs the
 same check and shows it fails a deliberate violation. Imports inside functions count too, except where a
 rule says "at the top".
@@ -120,12 +123,51 @@ def violations(root: Path = ROOT) -> list[Violation]:
     return found
 
 
+def _module_of(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_circles(root: Path = ROOT) -> list[list[str]]:
+    """Each circle of modules importing one another at their top, as the modules it goes through."""
+    paths = {_module_of(path, root): path for package in PACKAGES for path in (root / package).rglob("*.py")}
+    graph: dict[str, set[str]] = {module: set() for module in paths}
+    for module, path in paths.items():
+        for _line, imported, at_top in imports_of(path.read_text(encoding="utf-8")):
+            parts = imported.split(".")
+            known = next(
+                (".".join(parts[:n]) for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in paths), None
+            )
+            if at_top and known and known != module and not module.startswith(known + "."):
+                graph[module].add(known)  # a package's own __init__ is loaded before it: not a circle
+    circles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 on the path being walked, 2 done
+
+    def walk(module: str, trail: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                circles.append([*trail[trail.index(target) :], target])
+            elif target not in state:
+                walk(target, [*trail, target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            walk(module, [module])
+    return circles
+
+
 def main() -> None:
     found = violations()
+    circles = import_circles()
     for violation in found:
         print(violation)
-    print(f"layer contracts: {len(found)} violation(s)" if found else "layer contracts: kept")
-    sys.exit(1 if found else 0)
+    for circle in circles:
+        print("import circle: " + " -> ".join(circle))
+    bad = len(found) + len(circles)
+    print(f"layer contracts: {bad} violation(s)" if bad else "layer contracts: kept, no import circle")
+    sys.exit(1 if bad else 0)
 
 
 if __name__ == "__main__":

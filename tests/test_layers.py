@@ -6,11 +6,26 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.layers import ROOT, violations
+from tests.layers import ROOT, import_circles, violations
 
 
 def test_the_tree_keeps_its_layers():
     assert [str(v) for v in violations()] == []
+
+
+def test_no_modules_import_each_other_in_a_circle():
+    assert import_circles() == []
+
+
+def test_the_check_finds_a_circle(tmp_path):
+    write(tmp_path, "tui/cli/__init__.py", "from tui.cli import send\n")  # its own package: no circle
+    write(tmp_path, "tui/cli/send.py", "from tui.cli.common import runtime\n")
+    write(tmp_path, "tui/cli/common.py", "from tui.textout import plain\n")
+    write(tmp_path, "tui/textout.py", "def f():\n    from tui.cli.send import x\n")  # deferred: allowed
+    assert import_circles(tmp_path) == []
+    write(tmp_path, "tui/textout.py", "from tui.cli.send import x\n")
+    [circle] = import_circles(tmp_path)
+    assert circle[0] == circle[-1] and set(circle) == {"tui.cli.send", "tui.cli.common", "tui.textout"}
 
 
 def write(root: Path, relative: str, source: str) -> None:

@@ -1,0 +1,25 @@
+"""The transport each channel is configured with: the outbox, SMTP or an HTTP gateway."""
+
+from __future__ import annotations
+
+from senders.transports import Transport
+from store.config import Config
+
+
+def make_transport(
+    channel: str, config: Config, campaign_sender: str, link_secret: str,
+    authored_links: frozenset[str] = frozenset(),
+) -> Transport:  # fmt: skip
+    """The configured transport for a channel; for email, only `authored_links` become (tracked) links."""
+    section = getattr(config, channel)
+    if section.transport == "outbox":
+        from senders.transports.outbox import OutboxTransport
+
+        return OutboxTransport(config, campaign_sender, link_secret, authored_links)
+    if channel == "email":
+        from senders.transports.smtp import SmtpTransport
+
+        return SmtpTransport(config, campaign_sender, link_secret, authored_links)
+    from senders.transports.http import HttpTransport
+
+    return HttpTransport(channel, section.url, section.token, section.connections)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from peewee import chunked
+from peewee import EXCLUDED, Case, chunked
 
 from store.addresses import InvalidAddress, normalise_email, normalise_phone
 from store.bulk import chunk_size
@@ -199,9 +199,19 @@ def _refuse_tokens_owned_elsewhere(
 def _upsert(rows: list[dict[str, Any]], present: list[str]) -> None:
     fields = [getattr(Contact, c) for c in present] + [Contact.updated_at]
     preserve = [f for f in fields if f is not Contact.id]
+    # A device token the push service called dead stays dead; a new one from the registry is alive.
+    revive = (
+        {
+            Contact.push_token_dead_at: Case(
+                None, [(Contact.push_token == EXCLUDED.push_token, Contact.push_token_dead_at)]
+            )
+        }
+        if "push_token" in present
+        else None
+    )
     for batch in chunked(rows, chunk_size(len(fields))):
         (
             Contact.insert_many([[r.get(f.name) for f in fields] for r in batch], fields=fields)
-            .on_conflict(conflict_target=[Contact.id], preserve=preserve)
+            .on_conflict(conflict_target=[Contact.id], preserve=preserve, update=revive)
             .execute()
         )

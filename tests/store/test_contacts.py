@@ -131,3 +131,17 @@ def test_a_refused_file_adds_nothing(store, write_csv, content, says):
 def test_a_missing_file_is_refused(store, tmp_path):
     with pytest.raises(ImportRefused, match="does not exist"):
         import_contacts(tmp_path / "nope.csv")
+
+
+def test_a_new_push_token_from_the_registry_revives_a_contact_whose_token_died(store, write_csv):
+    from datetime import datetime
+
+    import_contacts(
+        write_csv("a.csv", "id,kind,push_token,consent\n1,patient,tok-old,yes\n2,patient,tok-2,yes\n")
+    )
+    Contact.update(push_token_dead_at=datetime(2026, 11, 1)).execute()  # the push service said both died
+    import_contacts(write_csv("b.csv", "id,push_token\n1,tok-new\n2,tok-2\n"))
+    assert (contact(1).push_token, contact(1).push_token_dead_at) == ("tok-new", None)
+    assert contact(2).push_token_dead_at == datetime(2026, 11, 1)  # the same dead token stays dead
+    import_contacts(write_csv("c.csv", "id,first_name\n2,Anna\n"))  # a file without tokens changes none
+    assert contact(2).push_token_dead_at == datetime(2026, 11, 1)

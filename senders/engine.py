@@ -165,7 +165,7 @@ class Engine:
         from store.workers import stopped
 
         with contextlib.suppress(Exception):  # the database may be what stopped us
-            await off_loop(stopped, self.worker)
+            await off_loop(stopped, self.worker, self.status.sent)
 
     async def _start(self, campaign: Campaign) -> None:
         from store.queue import set_waiting

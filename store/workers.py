@@ -31,8 +31,9 @@ def heartbeat(name: str, sending: list[int], sent: int, now: datetime | None = N
     ).execute()
 
 
-def stopped(name: str, now: datetime | None = None) -> None:
-    Worker.update(stopped_at=now or utcnow(), sending=None).where(Worker.name == name).execute()
+def stopped(name: str, sent: int, now: datetime | None = None) -> None:
+    """The engine stopped, having sent `sent` messages in all (its last heartbeat may be seconds old)."""
+    Worker.update(stopped_at=now or utcnow(), sending=None, sent=sent).where(Worker.name == name).execute()
 
 
 def describe(worker: Worker, now: datetime) -> dict[str, Any]:

@@ -21,7 +21,10 @@ def test_an_engine_that_stops_heartbeating_is_shown_silent(store):
     assert (found["b"]["state"], found["b"]["silent_for_seconds"]) == ("silent", 26)
     text = workers_text(list(found.values()))
     assert text.startswith("by a") and "b silent for 26 s" in text
-    stopped("a", now=later)
-    assert {w["name"]: w["state"] for w in all_workers(now=later)} == {"a": "stopped", "b": "silent"}
+    stopped("a", 125, now=later)  # what it sent after its last heartbeat counts too
+    assert {w["name"]: (w["state"], w["sent"]) for w in all_workers(now=later)} == {
+        "a": ("stopped", 125),
+        "b": ("silent", 80),
+    }
     register("b", now=later)  # started again under its name
     assert {w["name"]: w["state"] for w in all_workers(now=later)}["b"] == "alive"

@@ -1,59 +1,38 @@
-"""The schema's version and its migration path; `campaigns init` runs `migrate_schema`."""
+"""The schema's version and its migration path; `campaigns init` runs `migrate_schema`.
+
+The steps, each with the tables as they were at its version, are in `store.migrations`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from peewee import Database, DateTimeField, TextField
-from playhouse.migrate import SchemaMigrator, migrate
+from peewee import CharField, Database, Model, TextField
+from playhouse.migrate import SchemaMigrator
 
 from store.db import database
-from store.models import MODELS, OptOut, SendJournal, SendSchedule, Setting, Worker
+from store.migrations import CREATES, LATEST, UPGRADES, Create, Upgrade
 
-SCHEMA_VERSION = 5
-
-
-def _sending_columns(migrator: SchemaMigrator) -> None:
-    """2: what the send engine keeps: pauses, provider outages, hand-overs and retries."""
-    migrate(
-        migrator.add_column("campaign", "paused_at", DateTimeField(null=True)),
-        migrator.add_column("campaign", "waiting_until", DateTimeField(null=True)),
-        migrator.add_column("campaign", "waiting_reason", TextField(null=True)),
-        migrator.add_column("message", "handed_at", DateTimeField(null=True)),
-        migrator.add_column("message", "next_attempt_at", DateTimeField(null=True)),
-    )
-
-
-def _send_journal(migrator: SchemaMigrator) -> None:
-    """3: the send engine's journal of hand-overs and answers, folded into the messages in batches."""
-    migrator.database.create_tables([SendJournal], safe=True)
-
-
-def _feedback(migrator: SchemaMigrator) -> None:
-    """4: what comes back: unsubscribed addresses, push messages read in the app's inbox."""
-    migrator.database.create_tables([OptOut], safe=True)
-    migrate(migrator.add_column("message", "read_at", DateTimeField(null=True)))
-
-
-def _workers(migrator: SchemaMigrator) -> None:
-    """5: several engines on one database: their shared send schedule, and their heartbeats."""
-    migrator.database.create_tables([SendSchedule, Worker], safe=True)
-
+SCHEMA_VERSION = LATEST
 
 # Each step takes the schema from version N-1 to N: (N, step), with playhouse.migrate.
-MIGRATIONS: list[tuple[int, Callable[[SchemaMigrator], None]]] = [
-    (2, _sending_columns),
-    (3, _send_journal),
-    (4, _feedback),
-    (5, _workers),
-]
+MIGRATIONS: list[tuple[int, Upgrade]] = UPGRADES
+
+
+class _Setting(Model):
+    """Where every version keeps the schema's version: the `setting` table, frozen."""
+
+    key = CharField(primary_key=True, max_length=64)
+    value = TextField()
+
+    class Meta:
+        database = database
+        table_name = "setting"
 
 
 def schema_version() -> int:
     """0 for an empty database."""
-    if not database.table_exists(Setting._meta.table_name):
+    if not database.table_exists(_Setting._meta.table_name):
         return 0
-    row = Setting.get_or_none(Setting.key == "schema_version")
+    row = _Setting.get_or_none(_Setting.key == "schema_version")
     return int(row.value) if row else 0
 
 
@@ -70,13 +49,16 @@ def migrate_schema() -> int:
                 f"{SCHEMA_VERSION}: upgrade campaigns"
             )
         if current == 0:
+            version, create = _newest_whole_schema()
             with database.atomic():
-                db.create_tables(MODELS, safe=True)
-                _set_version(SCHEMA_VERSION)
-            return SCHEMA_VERSION
+                create(db)
+                _set_version(version)
+            if version == SCHEMA_VERSION:
+                return SCHEMA_VERSION
+            current = version
         migrator = SchemaMigrator.from_database(db)
         for version, step in MIGRATIONS:
-            if version <= current:
+            if version <= current or version > SCHEMA_VERSION:
                 continue
             with migrator.migration_context():
                 step(migrator)
@@ -84,7 +66,12 @@ def migrate_schema() -> int:
         return schema_version()
 
 
+def _newest_whole_schema() -> tuple[int, Create]:
+    """What an empty database starts from: the newest whole schema not past `SCHEMA_VERSION`."""
+    return max((entry for entry in CREATES if entry[0] <= SCHEMA_VERSION), key=lambda entry: entry[0])
+
+
 def _set_version(version: int) -> None:
-    Setting.insert(key="schema_version", value=str(version)).on_conflict(
-        conflict_target=[Setting.key], update={Setting.value: str(version)}
+    _Setting.insert(key="schema_version", value=str(version)).on_conflict(
+        conflict_target=[_Setting.key], update={_Setting.value: str(version)}
     ).execute()

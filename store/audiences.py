@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from store.campaigns import get_campaign
 from store.clock import iso, utcnow
-from store.db import database, is_postgres
+from store.db import database, dialect
 from store.errors import BadInput
 from store.message_limits import MessageLimits
 from store.models import ACCEPTED_STATES, Campaign, Message
@@ -34,10 +34,7 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?[0-9][0-9 .]*$")
 
 
 def _converted() -> str:
-    if is_postgres():
-        end = f"m.sent_at + interval '{CONVERSION_DAYS} days'"
-    else:
-        end = f"strftime('%Y-%m-%d %H:%M:%f', m.sent_at, '+{CONVERSION_DAYS} days')"
+    end = dialect().plus_days("m.sent_at", CONVERSION_DAYS)
     return (
         f"m.state IN ({_ACCEPTED}) AND EXISTS (SELECT 1 FROM reservation r "
         "JOIN contact c ON c.id = r.contact_id "
@@ -130,9 +127,7 @@ def retarget(
     where = condition(who, source.channel)
     now = now or utcnow()
     p = database.param
-    consenting = (
-        "(o.address IS NULL AND (c.id IS NULL OR c.consent = " + ("TRUE" if is_postgres() else "1") + "))"
-    )
+    consenting = f"(o.address IS NULL AND (c.id IS NULL OR c.consent = {dialect().boolean(True)}))"
     rows = database.execute_sql(
         f"SELECT m.contact_id, m.address, m.first_name, m.last_name, {consenting} FROM message m "
         "LEFT JOIN contact c ON c.id = m.contact_id LEFT JOIN opt_out o ON o.address = m.address "

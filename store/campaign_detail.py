@@ -8,7 +8,8 @@ from typing import Any
 
 from store.bulk import sql_value
 from store.clock import utcnow
-from store.db import database, is_postgres
+from store.db import database, dialect
+from store.dialect import Bucket
 from store.models import Message
 
 STATE_FILTERS: dict[str, tuple[str, ...]] = {
@@ -24,18 +25,12 @@ STATE_FILTERS: dict[str, tuple[str, ...]] = {
 PAGE = 200
 
 
-def _bucket(column: str, unit: str) -> str:
-    if is_postgres():
-        return f"date_trunc('{unit}', {column})"
-    return f"strftime('{'%Y-%m-%d %H:%M' if unit == 'minute' else '%Y-%m-%d %H:00'}', {column})"
-
-
-def _series(campaign_id: int, column: str, unit: str, start: datetime, buckets: int) -> list[int]:
+def _series(campaign_id: int, column: str, unit: Bucket, start: datetime, buckets: int) -> list[int]:
     """Messages per minute (or hour) of `column` from `start`, oldest first, `buckets` long."""
     step = timedelta(minutes=1) if unit == "minute" else timedelta(hours=1)
     p = database.param
     rows = database.execute_sql(
-        f"SELECT {_bucket(column, unit)}, COUNT(*) FROM message WHERE campaign_id = {p} "
+        f"SELECT {dialect().bucket(column, unit)}, COUNT(*) FROM message WHERE campaign_id = {p} "
         f"AND {column} >= {p} GROUP BY 1",
         [campaign_id, sql_value(start)],
     ).fetchall()

@@ -12,23 +12,14 @@ from urllib.parse import parse_qsl, unquote, urlparse
 from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 
 from store.config import data_dir
+from store.dialect import SQLITE_PRAGMAS, Dialect, SqliteDialect, dialect_of
 from store.errors import ConfigError
 from store.private_files import create_private_file, fixing_command, open_to_others, private_folder
 
 T = TypeVar("T")
 
 database = DatabaseProxy()
-
-SQLITE_PRAGMAS = {
-    "journal_mode": "wal",
-    "synchronous": "normal",
-    "foreign_keys": 1,
-    "cache_size": -16000,  # KiB per connection; the engine keeps one per worker thread
-    "busy_timeout": 10000,
-}
-
-
-BULK_CACHE_KIB = -64000
+_dialect: Dialect = SqliteDialect(database)  # until a database opens, as `is_postgres()` says then
 
 
 def sqlite_path(url: str) -> Path:
@@ -99,12 +90,20 @@ def redact(url: str) -> str:
 
 def open_database(url: str) -> Database:
     """Points every model at the database of this URL and returns it."""
+    global _dialect
     real = make_database(url)
     database.initialize(real)
+    _dialect = dialect_of(real, database)
     return real
 
 
+def dialect() -> Dialect:
+    """What differs between the engines, for the database `open_database` chose."""
+    return _dialect
+
+
 def is_postgres() -> bool:
+    """For tests about one engine; the store asks `dialect()` for what differs."""
     return isinstance(database.obj, PostgresqlDatabase)
 
 
@@ -126,7 +125,7 @@ def write_transaction() -> Any:
     A deferred SQLite transaction that reads and then writes fails at once with "database is locked"
     when another connection writes meanwhile; one that starts IMMEDIATE waits its turn instead.
     """
-    return database.atomic() if is_postgres() else database.atomic("IMMEDIATE")
+    return _dialect.write_transaction()
 
 
 @contextmanager
@@ -136,17 +135,8 @@ def bulk_transaction() -> Iterator[None]:
     SQLite checks each foreign key of each inserted row, which costs about 40% of a 100,000-row
     insert; the pragma only changes outside a transaction, so it is turned off around this one.
     """
-    sqlite = not is_postgres() and database.in_transaction() is False
-    if sqlite:
-        database.execute_sql("PRAGMA foreign_keys = OFF")
-        database.execute_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")  # big indexes stay in memory
-    try:
-        with write_transaction():
-            yield
-    finally:
-        if sqlite:
-            database.execute_sql("PRAGMA foreign_keys = ON")
-            database.execute_sql(f"PRAGMA cache_size = {SQLITE_PRAGMAS['cache_size']}")
+    with _dialect.bulk_settings(), write_transaction():
+        yield
 
 
 def _in_connection(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:

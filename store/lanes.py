@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from store.claims import LEASE, Claim, claim, recover_expired
 from store.clock import utcnow
-from store.db import database, is_postgres, write_transaction
+from store.db import dialect, write_transaction
 from store.message_limits import MessageLimits
 from store.models import Campaign, Message
 from store.queue import blocking, campaigns_in_flight, in_turn
-from store.sending import LEASE, Claim, _recover_expired, claim
 
 _LANES_LOCK = 7_231_002  # PostgreSQL advisory lock: one lane decision at a time, every channel
 
@@ -32,8 +32,7 @@ class Turn:
 
 
 def _lock_lanes() -> None:
-    if is_postgres():
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_LANES_LOCK, 0))
+    dialect().lock_transaction(_LANES_LOCK, 0)
 
 
 def _take_back_expired(now: datetime) -> None:
@@ -51,7 +50,7 @@ def _take_back_expired(now: datetime) -> None:
         .tuples()
     )
     for (campaign_id,) in list(expired):
-        _recover_expired(campaign_id, now)
+        recover_expired(campaign_id, now)
 
 
 def claim_in_turn(
@@ -65,7 +64,7 @@ def claim_in_turn(
     limits: MessageLimits | None = None,
 ) -> Turn:
     """Claims up to `limit` messages of the campaign if it holds a lane and no campaign out of turn
-    still has messages in flight; the claim itself is `store.sending.claim`, in the same transaction."""
+    still has messages in flight; the claim itself is `store.claims.claim`, in the same transaction."""
     now = now or utcnow()
     lanes = max(1, lanes)
     # A look without the lock first: a run out of its turn, or waiting for one, polls every half second,

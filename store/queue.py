@@ -16,13 +16,24 @@ from peewee import ModelSelect, fn
 
 from store.campaigns import get_campaign
 from store.clock import utcnow
-from store.db import is_postgres, write_transaction
+from store.db import dialect, write_transaction
 from store.errors import InvalidState
+from store.lifecycle import (
+    CANCELLED,
+    COMPLETED,
+    IN_QUEUE,
+    MAY_HAVE_IN_FLIGHT,
+    PAUSED,
+    QUEUED,
+    SENT,
+    can_cancel,
+    can_pause,
+    can_resume,
+    can_send_now,
+    resumes_as,
+)
 from store.models import Campaign, Message, SendJournal
 
-ACTIVE = ("queued", "sending")
-# A paused or cancelled campaign may still have messages with a provider, being answered.
-MAY_HAVE_IN_FLIGHT = ("queued", "sending", "paused", "cancelled")
 COMPLETED_AFTER = timedelta(hours=48)
 
 
@@ -30,11 +41,11 @@ def queue_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
     """Send Now: a draft with recipients joins the queue."""
     with write_transaction():
         campaign = get_campaign(campaign_id)
-        if campaign.state != "draft":
+        if not can_send_now(campaign.state):
             raise InvalidState(f"campaign {campaign_id} is {campaign.state}; only a draft can be sent")
         if not Message.select().where(Message.campaign == campaign).exists():
             raise InvalidState(f"campaign {campaign_id} has no recipients: add some first")
-        campaign.state, campaign.queued_at = "queued", now or utcnow()
+        campaign.state, campaign.queued_at = QUEUED, now or utcnow()
         campaign.save()
     return campaign
 
@@ -42,9 +53,9 @@ def queue_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
 def _locked(campaign_id: int) -> Campaign:
     """The campaign, its row locked until the transaction ends (on SQLite the write lock does that).
 
-    A hand-over locks it `FOR KEY SHARE` (store.sending): a pause or cancel waits for one under way,
+    A hand-over locks it `FOR KEY SHARE` (store.send_journal): a pause or cancel waits for one under way,
     and one that comes meanwhile waits, then sees the new state."""
-    if not is_postgres():
+    if not dialect().row_locks:
         return get_campaign(campaign_id)
     found = Campaign.select().where(Campaign.id == campaign_id).for_update().first()
     return found if found is not None else get_campaign(campaign_id)  # get_campaign says it is missing
@@ -54,11 +65,11 @@ def pause_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
     """Stops claiming; messages already with the provider finish."""
     with write_transaction():
         campaign = _locked(campaign_id)
-        if campaign.state not in ACTIVE:
+        if not can_pause(campaign.state):
             raise InvalidState(
                 f"campaign {campaign_id} is {campaign.state}; only a queued or sending one pauses"
             )
-        campaign.state, campaign.paused_at = "paused", now or utcnow()
+        campaign.state, campaign.paused_at = PAUSED, now or utcnow()
         campaign.save()
     return campaign
 
@@ -66,9 +77,9 @@ def pause_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
 def resume_campaign(campaign_id: int) -> Campaign:
     with write_transaction():
         campaign = get_campaign(campaign_id)
-        if campaign.state != "paused":
+        if not can_resume(campaign.state):
             raise InvalidState(f"campaign {campaign_id} is {campaign.state}, not paused")
-        campaign.state = "sending" if campaign.first_sent_at else "queued"
+        campaign.state = resumes_as(has_sent=campaign.first_sent_at is not None)
         campaign.paused_at = None
         if campaign.waiting_until is None:  # its place in the queue is said again by the next engine round
             campaign.waiting_reason = None
@@ -81,9 +92,9 @@ def cancel_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
     now = now or utcnow()
     with write_transaction():
         campaign = _locked(campaign_id)
-        if campaign.state not in ("draft", "queued", "sending", "paused"):
+        if not can_cancel(campaign.state):
             raise InvalidState(f"campaign {campaign_id} is {campaign.state}; it can no longer be cancelled")
-        campaign.state, campaign.cancelled_at = "cancelled", now
+        campaign.state, campaign.cancelled_at = CANCELLED, now
         campaign.save()
         # Handed over means with the provider: said by `handed_at`, or by the journal not yet folded.
         journaled = SendJournal.select(SendJournal.message_id).where(SendJournal.kind == "handed")
@@ -98,7 +109,9 @@ def cancel_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
 def _in_order(*fields: Any) -> ModelSelect:
     """The queue: queued and sending campaigns, the first created first."""
     return (
-        Campaign.select(*fields).where(Campaign.state.in_(ACTIVE)).order_by(Campaign.created_at, Campaign.id)
+        Campaign.select(*fields)
+        .where(Campaign.state.in_(IN_QUEUE))
+        .order_by(Campaign.created_at, Campaign.id)
     )
 
 
@@ -123,8 +136,8 @@ def finish_if_done(campaign_id: int, now: datetime | None = None) -> bool:
         if left:
             return False
         updated = (
-            Campaign.update(state="sent", waiting_until=None, waiting_reason=None, updated_at=now or utcnow())
-            .where((Campaign.id == campaign_id) & Campaign.state.in_(ACTIVE))
+            Campaign.update(state=SENT, waiting_until=None, waiting_reason=None, updated_at=now or utcnow())
+            .where((Campaign.id == campaign_id) & Campaign.state.in_(IN_QUEUE))
             .execute()
         )
     return bool(updated)
@@ -133,11 +146,11 @@ def finish_if_done(campaign_id: int, now: datetime | None = None) -> bool:
 def complete_due(now: datetime | None = None) -> int:
     """`sent` campaigns whose last message is 48 hours old become `completed`: their figures are final."""
     now = now or utcnow()
-    due = (Campaign.state == "sent") & (
+    due = (Campaign.state == SENT) & (
         (Campaign.last_sent_at <= now - COMPLETED_AFTER)
         | (Campaign.last_sent_at.is_null() & (Campaign.updated_at <= now - COMPLETED_AFTER))
     )
-    return Campaign.update(state="completed", completed_at=now).where(due).execute()
+    return Campaign.update(state=COMPLETED, completed_at=now).where(due).execute()
 
 
 def set_waiting(campaign_id: int, until: datetime | None, reason: str | None) -> None:
@@ -185,8 +198,8 @@ class QueuePosition:
         if self.in_turn or not self.ahead:
             return None
         # A sending campaign out of turn gave way to one created before it (resumed, or queued late).
-        after = "queued after" if self.state == "queued" else "waits after"
-        before = self.ahead[-1].named() + ("" if self.state == "queued" else " (created earlier)")
+        after = "queued after" if self.state == QUEUED else "waits after"
+        before = self.ahead[-1].named() + ("" if self.state == QUEUED else " (created earlier)")
         if len(self.ahead) == 1:
             return f"{after} {before}, {self.left_ahead:,} left"
         return f"{after} {before}, {len(self.ahead)} campaigns with {self.left_ahead:,} left ahead"

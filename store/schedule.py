@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from store.clock import utcnow
-from store.db import is_postgres, write_transaction
+from store.db import dialect, write_transaction
 from store.models import SendSchedule
 
 
@@ -19,9 +19,9 @@ def reserve_slots(channel: str, count: int, interval: float, now: datetime | Non
     step = timedelta(seconds=interval)
     with write_transaction():
         SendSchedule.insert(channel=channel, next_slot_at=now).on_conflict_ignore().execute()
-        query = SendSchedule.select(SendSchedule.next_slot_at).where(SendSchedule.channel == channel)
-        if is_postgres():
-            query = query.for_update()
+        query = dialect().for_update(
+            SendSchedule.select(SendSchedule.next_slot_at).where(SendSchedule.channel == channel)
+        )
         first = max(query.scalar(), now)
         slots = [first + step * k for k in range(count)]
         SendSchedule.update(next_slot_at=first + step * count).where(

@@ -9,7 +9,7 @@ from typing import Any
 from peewee import chunked
 
 from store.clock import iso
-from store.db import database, is_postgres
+from store.db import database, dialect
 from store.models import ACCEPTED_STATES, MESSAGE_STATES, Campaign
 
 CONVERSION_DAYS = 28
@@ -41,10 +41,8 @@ def message_counts(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
 
 def conversion_of(campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Per campaign: (patients it was sent to, reservations they made in the 28 days after their message)."""
-    if is_postgres():
-        window_end = f"t.sent_at + interval '{CONVERSION_DAYS} days'"
-    else:
-        window_end = f"strftime('%Y-%m-%d %H:%M:%f', t.sent_at, '+{CONVERSION_DAYS} days')"
+    window_end = dialect().plus_days("t.sent_at", CONVERSION_DAYS)
+    last_end = dialect().plus_days("MAX(sent_at)", CONVERSION_DAYS)
     accepted = ", ".join(f"'{s}'" for s in ACCEPTED_STATES)
     found: dict[int, tuple[int, int]] = {}
     for batch in chunked(campaign_ids, _IDS_PER_QUERY):
@@ -62,7 +60,7 @@ def conversion_of(campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
                  AND r.created_at >= t.sent_at AND r.created_at < {window_end}
                  -- the same bounds for all: lets PostgreSQL drop most reservations before the join
                  AND r.created_at >= (SELECT MIN(sent_at) FROM targets)
-                 AND r.created_at < (SELECT {window_end.replace("t.sent_at", "MAX(sent_at)")} FROM targets)
+                 AND r.created_at < (SELECT {last_end} FROM targets)
             GROUP BY t.campaign_id
         """
         for campaign_id, patients, reservations in database.execute_sql(sql, batch):
@@ -73,10 +71,7 @@ def conversion_of(campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
 def machine_opened_of(campaign_ids: list[int], seconds: int) -> dict[int, int]:
     """Per campaign: recipients whose every open came within `seconds` of sending and who never
     clicked: mail proxies fetching images on delivery, not people."""
-    if is_postgres():
-        late = f"e.occurred_at > m.sent_at + interval '{int(seconds)} seconds'"
-    else:
-        late = f"e.occurred_at > strftime('%Y-%m-%d %H:%M:%f', m.sent_at, '+{int(seconds)} seconds')"
+    late = f"e.occurred_at > {dialect().plus_seconds('m.sent_at', seconds)}"
     found: dict[int, int] = {}
     for batch in chunked(campaign_ids, _IDS_PER_QUERY):
         sql = f"""
@@ -117,7 +112,7 @@ def stats_document(
     machine_opened: int = 0,
     unsubscribed: int = 0,
 ) -> dict[str, Any]:
-    """The stats document of INTERFACE.md."""
+    """The stats document (docs/cli.md)."""
     accepted = sum(counts.get(s, 0) for s in ACCEPTED_STATES)
     email = campaign.channel == "email"
     opened = counts.get("opened", 0) if email else None

@@ -76,8 +76,8 @@ async def measure(url: str) -> tuple[float, float, int]:
         rows = summary.query_one("#campaigns").row_count
         started = time.perf_counter()
         summary.load()
-        before = summary.docs
-        while summary.docs is before:
+        before = summary.figures
+        while summary.figures is before:
             await pilot.pause(0.005)
         refresh = time.perf_counter() - started
     return opened * 1000, refresh * 1000, rows

@@ -10,6 +10,7 @@ from typing import Any
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -113,8 +114,11 @@ class CampaignsApp(App[None]):
             return
         self.push_screen(HelpScreen())
 
+    async def action_quit(self) -> None:
+        self.quit_when_sure()  # a worker: it may ask first
+
     @work(exclusive=True, group="quit", exit_on_error=False)
-    async def action_quit(self) -> None:  # type: ignore[override]  # a worker: it may ask first
+    async def quit_when_sure(self) -> None:
         # Messages already with a provider finish; the rest stay queued for the next start or a worker.
         if self.engine is not None and self.engine.runs:
             from tui.dialogs.confirm import ConfirmDialog
@@ -142,7 +146,8 @@ class CampaignsApp(App[None]):
     def on_background_warning(self, event: BackgroundWarning) -> None:
         # markup off: a warning quotes names, addresses and providers' answers
         text = plain(event.text, lines=True)
-        self.notify(text, severity=event.severity, timeout=10, markup=False)  # type: ignore[arg-type]
+        severity: SeverityLevel = "error" if event.severity == "error" else "warning"
+        self.notify(text, severity=severity, timeout=10, markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every failed background job ends here, as one line for the user."""

@@ -15,13 +15,13 @@ from senders import engine
 from senders.engine import Engine
 from store.campaigns import create_campaign
 from store.config import Config
+from store.figures import campaign_figures
 from store.models import Campaign
 from store.queue import pause_campaign, queue_campaign, resume_campaign
 from store.recipients import add_pasted
-from store.stats import campaign_stats
 from tests.senders.conftest import config_for
 from tests.senders.test_crash_and_workers import start_worker, wait_for
-from tui.screens.detail import status_line
+from tui.screens.detail_text import status_line
 from tui.screens.summary import describe
 
 FLU = [f"flu{i}@example.org" for i in range(30)]
@@ -49,8 +49,8 @@ def reason_of(campaign_id: int) -> str | None:
 
 def screens_say(campaign_id: int) -> tuple[str, str]:
     """The details' status line and the summary's line for the campaign, as the app draws them."""
-    stats = campaign_stats(Campaign.get_by_id(campaign_id))
-    return status_line(stats, None), describe(stats)
+    figures = campaign_figures(Campaign.get_by_id(campaign_id))
+    return status_line(figures, None), describe(figures)
 
 
 def blocks(sequence: list[int]) -> list[tuple[int, int]]:
@@ -163,6 +163,12 @@ def test_two_workers_give_way_to_an_older_campaign_queued_while_a_newer_one_send
         assert process.returncode == 0, err
     campaign_of = {phone: older for phone in PHONES[:40]} | {phone: newer for phone in PHONES[40:]}
     arrivals = blocks([campaign_of[m["to"]] for m in gateway.received])
-    # 10 let through and the 4 the gateway held, then the older one whole, then the newer one's rest
-    assert arrivals == [(newer, 14), (older, 40), (newer, 396)]
+    # The 10 let through and the 4 the gateway held, then the older one whole, then the newer one's rest:
+    # the older did not wait for the newer to finish. A worker gives way at its engine's next round
+    # (every 0.5 s): on a loaded machine, one that had not looked yet hands over some more of what it
+    # had claimed once the gateway lets go (14 on a quiet machine, up to 83 seen at a load of 6 on 2
+    # cores); never one of the newer once the older has begun.
+    [(first, before), (second, whole), (third, rest)] = arrivals
+    assert (first, second, whole, third) == (newer, older, 40, newer)
+    assert before >= 14 and rest > 0 and before + rest == 410
     assert gateway.count_by_recipient() == {phone: 1 for phone in PHONES}

@@ -74,7 +74,7 @@ async def test_the_summary_shows_the_creation_date_in_the_order_of_its_rows(sqli
         assert str(table.columns["created"].label).strip() == "Created"
         assert [int(key.value) for key in table.rows] == [newer.id, older.id]  # newest first
         shown = [str(table.get_cell(str(c.id), "created")).strip() for c in (newer, older)]
-        assert shown == [local_day(summary.docs[c.id]["created_at"]) for c in (newer, older)]
-        assert shown[1] != local_day(summary.docs[older.id]["last_sent_at"])
-        created = [summary.docs[int(key.value)]["created_at"] for key in table.rows]
+        assert shown == [local_day(summary.figures[c.id].created_at) for c in (newer, older)]
+        assert shown[1] != local_day(summary.figures[older.id].last_sent_at)
+        created = [summary.figures[int(key.value)].created_at for key in table.rows]
         assert created == sorted(created, reverse=True)

@@ -64,9 +64,7 @@ async def steady(pilot) -> None:
 def highlight(pilot, state: str, channel: str | None = None) -> None:
     """Moves to the first campaign on the summary in that state (and channel)."""
     screen = pilot.app.screen
-    wanted = next(
-        d["id"] for d in screen.docs.values() if d["state"] == state and channel in (None, d["channel"])
-    )
+    wanted = next(f.id for f in screen.figures.values() if f.state == state and channel in (None, f.channel))
     table = screen.query_one("#campaigns")
     table.move_cursor(row=[int(k.value) for k in table.rows if k.value.isdigit()].index(wanted))
 

@@ -7,7 +7,7 @@ from tui.screens.summary import SummaryScreen
 def names_shown(app) -> list[str]:
     """The full names of the campaigns in the table's rows, top to bottom."""
     table = app.screen.query_one("#campaigns", DataTable)
-    return [app.screen.docs[int(key.value)]["name"] for key in table.rows]
+    return [app.screen.figures[int(key.value)].name for key in table.rows]
 
 
 def text_of(app, selector: str) -> str:
@@ -116,9 +116,13 @@ async def test_arrow_keys_work_as_soon_as_the_summary_shows(demo_app):
 
 
 def test_one_reservation_by_one_patient_reads_in_the_singular():
+    from store.figures import CampaignFigures, Conversion, MessageCounts
     from tui.screens.summary import describe
 
-    doc = {"id": 3, "name": "Check-up", "channel": "sms", "state": "sent", "recipients": 1, "sent": 1,
-           "delivered": 0, "failed": 0, "opened": None, "clicked": None,
-           "conversion": {"patients": 1, "reservations": 1, "rate": 1.0}, "final": True}  # fmt: skip
-    assert "1 reservation by 1 patient" in describe(doc)
+    figures = CampaignFigures(
+        id=3, name="Check-up", channel="sms", state="sent", counts=MessageCounts(recipients=1, sent=1),
+        opens=None, unsubscribed=0, conversion=Conversion(patients=1, reservations=1), created_at=None,
+        queued_at=None, first_sent_at=None, last_sent_at=None, completed_at=None, waiting_reason=None,
+        final=True,
+    )  # fmt: skip
+    assert "1 reservation by 1 patient" in describe(figures)

@@ -48,7 +48,7 @@ async def summary_ready(app, pilot) -> SummaryScreen:
 
 def highlight_a_draft(summary: SummaryScreen) -> int:
     table = summary.query_one("#campaigns", DataTable)
-    draft = next(d["id"] for d in summary.docs.values() if d["state"] == "draft")
+    draft = next(f.id for f in summary.figures.values() if f.state == "draft")
     table.move_cursor(row=[str(k.value) for k in table.rows].index(str(draft)))
     return draft
 
@@ -64,7 +64,7 @@ async def test_slash_and_a_name_in_one_burst_filter_the_summary_and_run_no_comma
         assert box.value == "check" and box.has_focus
         assert demo_app.screen is summary
         assert campaigns() == before
-        assert all("check" in doc["name"].lower() for doc in summary.docs.values())
+        assert all("check" in f.name.lower() for f in summary.figures.values())
 
 
 async def test_new_tab_and_a_name_in_one_burst_fill_the_name(demo_app):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from store.figures import CampaignFigures
+
 
 @dataclass(frozen=True)
 class Audience:
@@ -19,17 +20,18 @@ class Audience:
     label: str  # completes "those who …"
 
 
-def audiences(stats: dict[str, Any]) -> list[tuple[Audience, int | None]]:
+def audiences(figures: CampaignFigures) -> list[tuple[Audience, int | None]]:
     """The audiences that make sense for the campaign, with how many people each holds (None: unknown)."""
+    counts, opens = figures.counts, figures.opens
     found: list[tuple[Audience, int | None]] = []
-    if stats["opened"] is not None:
-        found.append((Audience("not-opened", "did not open it"), stats["sent"] - stats["opened"]))
-        found.append((Audience("opened", "opened it"), stats["opened"]))
-        found.append((Audience("clicked", "clicked a link"), stats["clicked"]))
-    found.append((Audience("failed", "it failed to reach"), stats["failed"]))
+    if opens is not None:
+        found.append((Audience("not-opened", "did not open it"), counts.sent - opens.opened))
+        found.append((Audience("opened", "opened it"), opens.opened))
+        found.append((Audience("clicked", "clicked a link"), opens.clicked))
+    found.append((Audience("failed", "it failed to reach"), counts.failed))
     found.append((Audience("converted", "booked after it"), None))
-    found.append((Audience("sent", "it reached"), stats["sent"]))
-    found.append((Audience("all", "were its recipients"), stats["recipients"]))
+    found.append((Audience("sent", "it reached"), counts.sent))
+    found.append((Audience("all", "were its recipients"), counts.recipients))
     return found
 
 
@@ -44,9 +46,9 @@ class AudienceDialog(ModalScreen[Audience | None]):
     """
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
 
-    def __init__(self, stats: dict[str, Any]) -> None:
+    def __init__(self, figures: CampaignFigures) -> None:
         super().__init__()
-        self.choices = audiences(stats)
+        self.choices = audiences(figures)
 
     def compose(self) -> ComposeResult:
         with Vertical():

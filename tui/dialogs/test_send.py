@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from store.figures import CampaignFigures
 from tui.textout import escape
 
 WHAT = {
@@ -38,15 +37,15 @@ class TestDialog(ModalScreen[str | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, doc: dict[str, Any]) -> None:
+    def __init__(self, draft: CampaignFigures) -> None:
         super().__init__()
-        self.doc = doc
+        self.draft = draft
 
     def compose(self) -> ComposeResult:
-        channel = self.doc["channel"]
+        channel = self.draft.channel
         with Vertical():
             yield Static(
-                f"Send a test of [b]{escape(self.doc['name'])}[/b] ({channel.upper()}) now, "
+                f"Send a test of [b]{escape(self.draft.name)}[/b] ({channel.upper()}) now, "
                 f"to {WHAT[channel]}, separated by , or ;. It is marked \\[TEST] and counts nowhere."
             )
             yield Input(placeholder=EXAMPLE[channel], id="addresses")

@@ -6,8 +6,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -19,20 +18,28 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Sparkline, Static
 
-from tui.screens.summary import percent
+from store import lifecycle
+from store.figure_cache import SlowFigureCache
+from store.figures import CampaignFigures, SlowFigures
+from tui.context import config_of
+from tui.screens.detail_text import (
+    NAME_WIDTH,
+    counts_line,
+    engagement_line,
+    recipient_cells,
+    recipient_line,
+    status_line,
+    workers_text,
+)
 from tui.screens.summary_actions import pause_key_applies, toggle_pause
 from tui.textout import escape, plain, plural
 
+if TYPE_CHECKING:
+    from store.campaign_detail import RecipientPage
+
 REFRESH_SECONDS = 1.0
-SERIES_EVERY = 5  # rounds between two reads of the sends and opens over time
+SERIES_EVERY = 5  # rounds between two reads of the slow figures, who sends it, sends and opens over time
 FILTERS = ("all", "pending", "sending", "sent", "delivered", "failed", "skipped", "cancelled")
-LIVE_STATES = ("queued", "sending", "paused")
-MESSAGE_STYLES = {
-    "pending": "dim", "sending": "bold green", "delivered": "green", "failed": "red", "cancelled": "red",
-    "skipped_duplicate": "yellow", "skipped_opted_out": "yellow",
-}  # fmt: skip
-SHORT_STATES = {"skipped_duplicate": "duplicate", "skipped_opted_out": "no consent"}
-NAME_WIDTH = 16
 # (key, label, width); the address takes what is left of the screen's width
 COLUMNS = (("address", "Address", 0), ("name", "Name", NAME_WIDTH), ("state", "State", 11),
            ("when", "Sent", 13), ("detail", "Detail", 14))  # fmt: skip
@@ -40,130 +47,13 @@ COLUMNS = (("address", "Address", 0), ("name", "Name", NAME_WIDTH), ("state", "S
 
 @dataclass
 class DetailLoaded(Message):
-    stats: dict[str, Any]
+    stats: CampaignFigures
     sends: list[int] | None  # per minute, last 15 minutes; None: not read this round
     opens: list[int] | None  # per hour, last 24 hours
-    page: Any  # store.campaign_detail.RecipientPage, or None when the filter did not change
+    page: RecipientPage | None  # None when the filter did not change
     filter_key: tuple[str, str]
-
-
-def counts_line(stats: dict[str, Any]) -> str:
-    parts = [
-        f"pending [b]{stats['pending']:,}[/b]",
-        f"sending [b]{stats['sending']:,}[/b]",
-        f"sent [b]{stats['sent']:,}[/b]",
-    ]
-    if stats["channel"] == "sms":
-        parts.append(f"delivered [b]{stats['delivered']:,}[/b]")
-    parts.append(f"failed [b]{stats['failed']:,}[/b]")
-    duplicate, no_consent = stats["skipped_duplicate"], stats["skipped_opted_out"]
-    parts.append(f"skipped: [b]{duplicate:,}[/b] duplicate, [b]{no_consent:,}[/b] no consent")
-    if stats["cancelled"]:
-        parts.append(f"cancelled [b]{stats['cancelled']:,}[/b]")
-    if stats["resent_after_crash"]:
-        parts.append(f"[b]{stats['resent_after_crash']:,}[/b] may have had it twice (resent after a crash)")
-    return " · ".join(parts)
-
-
-def engagement_line(stats: dict[str, Any]) -> str:
-    conversion = stats["conversion"]
-    parts = []
-    if stats["opened"] is None:
-        parts.append(f"opens and clicks are not tracked for {stats['channel'].upper()}")
-    else:
-        opened = f"opened [b]{stats['opened']:,}[/b] ({percent(stats['open_rate'])})"
-        if stats.get("machine_opened"):
-            opened += f", {stats['machine_opened']:,} only by mail proxies"
-        parts += [opened, f"clicked [b]{stats['clicked']:,}[/b] ({percent(stats['click_rate'])})"]
-        if stats.get("unsubscribed"):
-            parts.append(f"unsubscribed [b]{stats['unsubscribed']:,}[/b]")
-    if conversion["patients"]:
-        reservations = plural(conversion["reservations"], "reservation")
-        parts.append(
-            f"conversion [b]{percent(conversion['rate'])}[/b]: {reservations} "
-            f"by {plural(conversion['patients'], 'patient')}"
-        )
-    else:
-        parts.append("conversion: no patient reached yet")
-    return " · ".join(parts)
-
-
-def workers_text(workers: list[dict[str, Any]]) -> str:
-    """Who sends it, and any engine that stopped answering while holding some of its messages."""
-    if not workers:
-        return ""
-    alive = [escape(w["name"]) for w in workers if w["state"] == "alive" and w["sending"]]
-    silent = [
-        f"{escape(w['name'])} silent for {w['silent_for_seconds']} s"
-        for w in workers
-        if w["state"] == "silent"
-    ]
-    parts = [f"by {', '.join(alive)}"] if alive else []
-    if silent:
-        parts.append(f"[b yellow]{'; '.join(silent)}[/b yellow]: its messages go back to the others "
-                     "when their lease ends")  # fmt: skip
-    return " · ".join(parts)
-
-
-def status_line(stats: dict[str, Any], rate_per_minute: float | None, workers: str = "") -> str:
-    line = _status(stats, rate_per_minute)
-    return f"{line} · {workers}" if workers and stats["state"] in LIVE_STATES else line
-
-
-def _status(stats: dict[str, Any], rate_per_minute: float | None) -> str:
-    left = stats["pending"] + stats["sending"]
-    if stats.get("waiting_reason"):
-        return f"[b yellow]waiting[/b yellow]: {escape(stats['waiting_reason'])}"
-    if stats["state"] in ("sending", "queued") and left:
-        if rate_per_minute:
-            minutes = left / rate_per_minute
-            eta = f"{minutes * 60:.0f} s" if minutes < 1 else f"{minutes:.0f} min"
-            return f"sending {rate_per_minute:,.0f} a minute · about {eta} left"
-        return "queued: it goes out in turn" if stats["state"] == "queued" else "sending…"
-    if stats["state"] == "paused":
-        return f"paused with {left:,} left: p on the summary resumes it"
-    if stats["final"]:
-        return "completed: these figures are final"
-    if stats["state"] == "sent":
-        return "sent · opens, clicks and conversion count until 48 h after the last message"
-    return stats["state"]
-
-
-def recently_sent(stats: dict[str, Any], window: str) -> bool:
-    """Whether the campaign's last message went out within the duplicate window."""
-    from store.clock import utcnow
-    from store.window import parse_window
-
-    last = stats.get("last_sent_at")
-    if not last:
-        return False
-    return utcnow() - datetime.fromisoformat(last.removesuffix("Z")) < parse_window(window)
-
-
-def local_time(moment: datetime) -> str:
-    """A stored (naive UTC) time as the admin's local day and minute."""
-    return moment.replace(tzinfo=UTC).astimezone().strftime("%d %b %H:%M")
-
-
-def recipient_cells(row: dict[str, Any], address_width: int) -> list[Text]:
-    name = f"{row['first_name']} {row['last_name']}".strip()
-    detail = row["error"] or ""
-    if not detail and row["clicked_at"]:
-        detail = "clicked"
-    elif not detail and row["opened_at"]:
-        detail = "opened"
-    if row["resent_after_crash"]:
-        detail = ("resent after a crash · " + detail).rstrip(" ·")
-    sent_at = row["sent_at"]
-    when = local_time(sent_at) if isinstance(sent_at, datetime) else ""
-    state = SHORT_STATES.get(row["state"], row["state"])
-    return [
-        Text(" " + plain(row["address"][: address_width - 1]), no_wrap=True),
-        Text(" " + plain(name[: NAME_WIDTH - 1]), no_wrap=True),
-        Text(" " + state, style=MESSAGE_STYLES.get(row["state"], ""), no_wrap=True),
-        Text(" " + when, no_wrap=True),
-        Text(" " + plain(detail), no_wrap=True),
-    ]
+    round: int  # the round it was read in
+    workers: str | None  # who sends it; None: not read this round
 
 
 class DetailScreen(Screen[int | None]):
@@ -181,7 +71,7 @@ class DetailScreen(Screen[int | None]):
     def __init__(self, campaign_id: int) -> None:
         super().__init__()
         self.campaign_id = campaign_id
-        self.stats: dict[str, Any] | None = None
+        self.stats: CampaignFigures | None = None
         self.filter = "all"
         self.search_text = ""
         self.shown_filter: tuple[str, str] | None = None
@@ -189,10 +79,10 @@ class DetailScreen(Screen[int | None]):
         self.samples: deque[tuple[float, int]] = deque(maxlen=120)  # (monotonic time, sent)
         self.last_minute_rate: float | None = None
         self.rows: dict[str, dict[str, Any]] = {}  # the recipients in the table, by key
-        self.page: Any = None  # store.campaign_detail.RecipientPage in the table
+        self.page: RecipientPage | None = None  # the recipients in the table
         self.refresh_timer: Timer | None = None
         self.workers_line = ""  # who sends it, read with the slow figures
-        self.slow_figures: tuple[tuple[int, int], int, int] = ((0, 0), 0, 0)  # conversion, proxies, unsubs
+        self.slow_figures = SlowFigureCache(SERIES_EVERY, keep_live=True)  # its age in rounds
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -248,39 +138,37 @@ class DetailScreen(Screen[int | None]):
 
     # -- data -----------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def load(self) -> None:
+        """Reads a round off the loop, the slow figures given while they are fresh."""
+        slow = self.slow_figures.fresh(self.rounds).get(self.campaign_id)
+        seconds = config_of(self).feedback.machine_open_seconds
+        self.read_round(self.rounds, (self.filter, self.search_text), self.shown_filter, slow, seconds)
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def read_round(
+        self,
+        number: int,
+        wanted: tuple[str, str],
+        shown: tuple[str, str] | None,
+        slow: SlowFigures | None,
+        seconds: int,
+    ) -> None:
         from store.campaign_detail import opens_per_hour, recipients_page, sends_per_minute
         from store.campaigns import get_campaign
         from store.db import connection
-        from store.stats import (
-            conversion_of,
-            machine_opened_of,
-            message_counts,
-            stats_document,
-            unsubscribed_of,
-        )
+        from store.figures import figures_of
         from store.workers import workers_of
 
-        config = self.app.config  # type: ignore[attr-defined]
-        filter_key = (self.filter, self.search_text)
-        ids = [self.campaign_id]
         with connection():
             campaign = get_campaign(self.campaign_id)
-            series = self.rounds % SERIES_EVERY == 0
-            if series:  # conversion, proxy opens, unsubscribes move slowly and cost most: read less often
-                machine = machine_opened_of(ids, config.feedback.machine_open_seconds).get(campaign.id, 0)
-                gone = unsubscribed_of(ids).get(campaign.id, 0)
-                self.slow_figures = (conversion_of(ids).get(campaign.id, (0, 0)), machine, gone)
-                if campaign.state in LIVE_STATES:
-                    self.workers_line = workers_text(workers_of(campaign.id))
-            stats = stats_document(campaign, message_counts(ids).get(campaign.id, {}), *self.slow_figures)
-            sends = sends_per_minute(self.campaign_id) if series else None
-            opens = opens_per_hour(self.campaign_id) if series and stats["opened"] is not None else None
-            live = stats["state"] in LIVE_STATES
-            fresh = filter_key != self.shown_filter or (live and self.rounds % 3 == 0)
-            page = recipients_page(self.campaign_id, *filter_key) if fresh else None
-        self.post_message(DetailLoaded(stats, sends, opens, page, filter_key))
+            stats = figures_of([campaign], seconds, {} if slow is None else {campaign.id: slow})[0]
+            live = lifecycle.is_live(stats.state)
+            workers = workers_text(workers_of(campaign.id)) if slow is None and live else None
+            sends = sends_per_minute(self.campaign_id) if slow is None else None
+            opens = opens_per_hour(self.campaign_id) if slow is None and stats.opens is not None else None
+            fresh = wanted != shown or (live and number % 3 == 0)
+            page = recipients_page(self.campaign_id, *wanted) if fresh else None
+        self.post_message(DetailLoaded(stats, sends, opens, page, wanted, number, workers))
 
     @on(DetailLoaded)
     def show(self, event: DetailLoaded) -> None:
@@ -290,24 +178,28 @@ class DetailScreen(Screen[int | None]):
         if self.refresh_timer is not None:
             self.refresh_timer.stop()
         self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.load)
-        changed = self.stats is None or self.stats["state"] != event.stats["state"]
+        self.slow_figures.keep([event.stats], event.round)
+        if event.workers is not None:
+            self.workers_line = event.workers
+        changed = self.stats is None or self.stats.state != event.stats.state
         stats = self.stats = event.stats
+        counts = stats.counts
         if changed:
             self.refresh_bindings()  # Pause or Resume
-        self.samples.append((time.monotonic(), stats["sent"] + stats["failed"]))
+        self.samples.append((time.monotonic(), counts.sent + counts.failed))
         if event.sends is not None:
             self.query_one("#sends", Sparkline).data = event.sends
             self.last_minute_rate = float(event.sends[-2]) if len(event.sends) > 1 else None
         if event.opens is not None:
             self.query_one("#opens", Sparkline).data = event.opens
-        self.query_one("#opens", Sparkline).display = stats["opened"] is not None
-        self.query_one("#opens-label", Static).display = stats["opened"] is not None
+        self.query_one("#opens", Sparkline).display = stats.opens is not None
+        self.query_one("#opens-label", Static).display = stats.opens is not None
         self.query_one("#detail-title", Static).update(
-            f"[b]#{stats['id']} {escape(stats['name'])}[/b] · {stats['channel'].upper()} · {stats['state']}"
+            f"[b]#{stats.id} {escape(stats.name)}[/b] · {stats.channel.upper()} · {stats.state}"
         )
-        done = stats["recipients"] - stats["pending"] - stats["sending"]
-        self.query_one("#progress", ProgressBar).update(total=max(1, stats["recipients"]), progress=done)
-        self.query_one("#progress-label", Static).update(f" {done:,} of {stats['recipients']:,} processed")
+        done = counts.recipients - counts.pending - counts.sending
+        self.query_one("#progress", ProgressBar).update(total=max(1, counts.recipients), progress=done)
+        self.query_one("#progress-label", Static).update(f" {done:,} of {counts.recipients:,} processed")
         self.query_one("#status", Static).update(
             status_line(stats, self.rate_per_minute(), self.workers_line)
         )
@@ -327,7 +219,7 @@ class DetailScreen(Screen[int | None]):
                 break
         return self.last_minute_rate
 
-    def fill_table(self, page: Any) -> None:
+    def fill_table(self, page: RecipientPage) -> None:
         self.page = page  # drawn again when the terminal's width changes
         table = self.query_one("#recipients", DataTable)
         address_width = table.columns[next(iter(table.columns))].width
@@ -350,24 +242,16 @@ class DetailScreen(Screen[int | None]):
 
     @on(DataTable.RowHighlighted, "#recipients")
     def show_recipient(self, event: DataTable.RowHighlighted) -> None:
-        """The highlighted recipient in full (up to SHOWN_CHARACTERS a part): the table's columns cut long
-        addresses and reasons."""
         row = self.rows.get(str(event.row_key.value))
-        if row is None:
-            return
-        name = f"{row['first_name']} {row['last_name']}".strip()
-        parts = [row["address"], name, SHORT_STATES.get(row["state"], row["state"]), row["error"] or ""]
-        for label, moment in (("opened", row["opened_at"]), ("clicked", row["clicked_at"])):
-            if isinstance(moment, datetime):
-                parts.append(f"{label} {local_time(moment)}")
-        self.query_one("#recipient", Static).update(" · ".join(escape(p) for p in parts if p))
+        if row is not None:
+            self.query_one("#recipient", Static).update(recipient_line(row))
 
     # -- actions --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer shows Pause or Resume, whichever applies now."""
         if action in ("pause", "resume"):
-            return pause_key_applies(action, self.stats["state"] if self.stats else None)
+            return pause_key_applies(action, self.stats.state if self.stats else None)
         return True
 
     def action_pause(self) -> None:
@@ -378,7 +262,7 @@ class DetailScreen(Screen[int | None]):
 
     @work(group="detail-action", exit_on_error=False)
     async def pause_or_resume(self) -> None:
-        if self.stats is not None and await toggle_pause(self, self.campaign_id, self.stats["state"]):
+        if self.stats is not None and await toggle_pause(self, self.campaign_id, self.stats.state):
             self.load()
 
     def action_back(self) -> None:
@@ -413,6 +297,7 @@ class DetailScreen(Screen[int | None]):
         from store.audiences import retarget
         from store.db import off_loop
         from store.errors import CampaignsError
+        from store.window import within_window
         from tui.dialogs.audience import AudienceDialog
         from tui.dialogs.confirm import ConfirmDialog
 
@@ -422,12 +307,13 @@ class DetailScreen(Screen[int | None]):
         if who is None:
             return
         question = (
-            f"Create a new draft of [b]{escape(self.stats['name'])}[/b] for those who {who.label}?\n\n"
+            f"Create a new draft of [b]{escape(self.stats.name)}[/b] for those who {who.label}?\n\n"
             "It has the same content and channel; those who unsubscribed since are left out. "
             "You can edit it before sending."
         )
-        window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
-        if recently_sent(self.stats, window):
+        config = config_of(self)
+        window = config.dedup.campaign_window
+        if within_window(self.stats.last_sent_at, window):
             question += (
                 f"\n\n[b]Note[/b]: unchanged, it reaches nobody who got this one in the last {window} "
                 "(the same message to the same address is skipped): edit its text first, e on the summary."
@@ -435,8 +321,7 @@ class DetailScreen(Screen[int | None]):
         if not await self.app.push_screen_wait(ConfirmDialog(question, yes="create the draft")):
             return
         try:
-            limits = self.app.config.limits  # type: ignore[attr-defined]
-            draft, added, left_out = await off_loop(retarget, self.campaign_id, who.key, None, limits)
+            draft, added, left_out = await off_loop(retarget, self.campaign_id, who.key, None, config.limits)
         except CampaignsError as exc:
             self.notify(plain(exc, lines=True), severity="warning", markup=False)
             return

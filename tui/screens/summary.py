@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
 
 from rich.text import Text
 from textual import on, work
@@ -15,8 +14,12 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
+from store import lifecycle
+from store.figure_cache import SlowFigureCache
+from store.figures import CampaignFigures, SlowFigures
 from store.period import Period
 from store.queue import waits_for_its_turn
+from tui.context import config_of
 from tui.screens.summary_actions import PAGE, SummaryActions
 from tui.textout import escape, plain, plural
 
@@ -60,25 +63,27 @@ def percent(rate: float | None) -> str:
     return f"{rate * 100:.0f}%" if rate >= 0.1 else f"{rate * 100:.1f}%"
 
 
-def local_day(stamp: str | None) -> str:
-    if not stamp:
+def local_day(moment: datetime | None) -> str:
+    """A stored (naive UTC) time as the admin's local day."""
+    if moment is None:
         return ""
-    return datetime.fromisoformat(stamp).astimezone().strftime("%d %b")
+    return moment.replace(tzinfo=UTC).astimezone().strftime("%d %b")
 
 
-def row_cells(doc: dict[str, Any], name_width: int) -> list[Text]:
+def row_cells(figures: CampaignFigures, name_width: int) -> list[Text]:
     """The cells of one campaign's row; every cell starts with a space, the table has no padding."""
+    conversion = figures.conversion
     values = {
-        "id": str(doc["id"]),
-        "name": plain(doc["name"]),
-        "channel": doc["channel"].upper(),
-        "state": doc["state"],
-        "recipients": count(doc["recipients"]),
-        "sent": count(doc["sent"]),
-        "opened": percent(doc["open_rate"]),
-        "clicked": percent(doc["click_rate"]),
-        "conversion": percent(doc["conversion"]["rate"]) if doc["conversion"]["patients"] else "–",
-        "created": local_day(doc["created_at"]),
+        "id": str(figures.id),
+        "name": plain(figures.name),
+        "channel": figures.channel.upper(),
+        "state": figures.state,
+        "recipients": count(figures.counts.recipients),
+        "sent": count(figures.counts.sent),
+        "opened": percent(figures.open_rate),
+        "clicked": percent(figures.click_rate),
+        "conversion": percent(conversion.rate) if conversion.patients else "–",
+        "created": local_day(figures.created_at),
     }
     cells = []
     for key, _label, width in COLUMNS:
@@ -90,32 +95,32 @@ def row_cells(doc: dict[str, Any], name_width: int) -> list[Text]:
             "right" if key in ("id", "recipients", "sent", "opened", "clicked", "conversion") else "left"
         )
         text = text.rjust(room) if justify == "right" else text.ljust(room)
-        style = STATE_STYLES.get(doc["state"], "") if key == "state" else ""
+        style = STATE_STYLES.get(figures.state, "") if key == "state" else ""
         cells.append(Text(" " + text, style=style, no_wrap=True))
     return cells
 
 
-def describe(doc: dict[str, Any]) -> str:
+def describe(f: CampaignFigures) -> str:
     """The line under the table about the highlighted campaign, as markup."""
-    parts = [f"#{doc['id']} {escape(doc['name'])}", f"{doc['channel'].upper()} {doc['state']}"]
-    parts.append(f"{doc['recipients']:,} recipients")
-    if doc["sent"] or doc["failed"]:
-        parts.append(f"{doc['sent']:,} sent")
-    if doc["delivered"]:
-        parts.append(f"{doc['delivered']:,} delivered")
-    if doc["failed"]:
-        parts.append(f"{doc['failed']:,} failed")
-    if doc["opened"] is not None and doc["sent"]:
-        parts.append(f"{doc['opened']:,} opened, {doc['clicked']:,} clicked")
-    conversion = doc["conversion"]
-    if conversion["patients"]:
-        booked = plural(conversion["reservations"], "reservation")
-        parts.append(f"{booked} by {plural(conversion['patients'], 'patient')}")
-    if doc.get("resent_after_crash"):
-        parts.append(f"{doc['resent_after_crash']:,} may have had it twice (resent after a crash)")
-    if doc.get("waiting_reason"):
-        parts.insert(1, f"waiting: {escape(doc['waiting_reason'])}")
-    if doc["state"] in ("sent", "paused", "sending", "cancelled") and not doc["final"]:
+    counts, opens, conversion = f.counts, f.opens, f.conversion
+    parts = [f"#{f.id} {escape(f.name)}", f"{f.channel.upper()} {f.state}"]
+    parts.append(f"{counts.recipients:,} recipients")
+    if counts.sent or counts.failed:
+        parts.append(f"{counts.sent:,} sent")
+    if counts.delivered:
+        parts.append(f"{counts.delivered:,} delivered")
+    if counts.failed:
+        parts.append(f"{counts.failed:,} failed")
+    if opens is not None and counts.sent:
+        parts.append(f"{opens.opened:,} opened, {opens.clicked:,} clicked")
+    if conversion.patients:
+        booked = plural(conversion.reservations, "reservation")
+        parts.append(f"{booked} by {plural(conversion.patients, 'patient')}")
+    if counts.resent_after_crash:
+        parts.append(f"{counts.resent_after_crash:,} may have had it twice (resent after a crash)")
+    if f.waiting_reason:
+        parts.insert(1, f"waiting: {escape(f.waiting_reason)}")
+    if lifecycle.may_have_gone_out(f.state) and not f.final:
         parts.append("figures not final yet")
     return " · ".join(parts)
 
@@ -125,13 +130,12 @@ class SummaryLoaded(Message):
     """The first campaigns of a period (those the name filter lets through), read off the event loop."""
 
     period: Period
-    docs: list[dict[str, Any]]
-    matching: int  # campaigns the filter lets through; more than `docs` when paged
+    figures: list[CampaignFigures]
+    matching: int  # campaigns the filter lets through; more than `figures` when paged
     total: int  # campaigns in the period
     name_filter: str
     number: int  # which read: an older one that finishes late is not shown
     read_at: float  # monotonic time the read started
-    known: frozenset[int]  # campaigns whose conversion it did not read again
 
 
 class SummaryScreen(SummaryActions):
@@ -160,26 +164,16 @@ class SummaryScreen(SummaryActions):
         Binding("f5,ctrl+r", "refresh", "Refresh", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
     ]  # fmt: skip
-    DRAFT_ONLY = ("edit", "recipients", "send_now", "test", "delete")
-    NEEDS_A_CAMPAIGN = ("details", "clone")
 
     def __init__(self, today: date | None = None) -> None:
-        super().__init__()
-        self.today = today
-        self.period = Period.last_days(today=today)
-        self.docs: dict[int, dict[str, Any]] = {}
+        super().__init__(today)  # the period, the name filter, the campaigns in the table
         self.loaded_once = False
         self.refresh_timer: Timer | None = None
-        self.filter_timer: Timer | None = None  # the read after the name filter's last key
-        self.highlight_next: int | None = None  # the campaign to highlight when the next rows land
-        self.name_filter = ""
-        self.shown = PAGE  # how many of the period's campaigns the table holds (more as one scrolls)
         self.loads = 0  # reads started; only the newest is shown
         self.cursor_row_next: int | None = None  # where the cursor goes when the next rows land
         self.matching = 0
         self.total = 0
-        # Conversion read at most every CONVERSION_SECONDS per campaign (read and kept on the event loop).
-        self.conversions: dict[int, tuple[float, tuple[int, int]]] = {}
+        self.slow_figures = SlowFigureCache(CONVERSION_SECONDS, keep_live=False)
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -205,26 +199,31 @@ class SummaryScreen(SummaryActions):
         """Reads the campaigns again, off the loop; only the newest read is shown."""
         self.loads += 1
         now = time.monotonic()
-        known = {i: value for i, (at, value) in self.conversions.items() if now - at < CONVERSION_SECONDS}
-        self.read_campaigns(self.loads, self.period, self.name_filter, self.shown, now, known)
+        known = self.slow_figures.fresh(now)
+        seconds = config_of(self).feedback.machine_open_seconds
+        self.read_campaigns(self.loads, self.period, self.name_filter, self.shown, now, known, seconds)
 
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
     def read_campaigns(
-        self, number: int, period: Period, name_filter: str, shown: int, now: float, known: dict[int, Any]
+        self,
+        number: int,
+        period: Period,
+        name_filter: str,
+        shown: int,
+        now: float,
+        known: dict[int, SlowFigures],
+        seconds: int,
     ) -> None:
         """In a thread of its own, with its own copy of what it needs: a read overtaken by a newer one
         still runs to its end, and must not touch what the newer one uses."""
         from store.campaigns import campaign_listing, campaigns_by_ids
         from store.db import connection
-        from store.stats import stats_of
+        from store.figures import figures_of
 
-        seconds = self.app.config.feedback.machine_open_seconds  # type: ignore[attr-defined]
         with connection():
             ids, total = campaign_listing(period, name_filter)
-            docs = stats_of(campaigns_by_ids(ids[:shown]), seconds, known)
-        self.post_message(
-            SummaryLoaded(period, docs, len(ids), total, name_filter, number, now, frozenset(known))
-        )
+            figures = figures_of(campaigns_by_ids(ids[:shown]), seconds, known)
+        self.post_message(SummaryLoaded(period, figures, len(ids), total, name_filter, number, now))
 
     def refresh_if_visible(self) -> None:
         if self.app.screen is self:
@@ -240,51 +239,45 @@ class SummaryScreen(SummaryActions):
         self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.refresh_if_visible)
         if event.number < self.loads or event.period != self.period or event.name_filter != self.name_filter:
             return  # a read overtaken by a newer one (the thread of a cancelled worker still posts)
-        self.keep_conversions(event)
+        self.slow_figures.keep(event.figures, event.read_at)
         if self.loaded_once:
-            self.announce_changes(self.docs, event.docs)
+            self.announce_changes(self.figures, event.figures)
         self.loaded_once = True
-        self.docs = {doc["id"]: doc for doc in event.docs}
+        self.figures = {f.id: f for f in event.figures}
         self.matching, self.total = event.matching, event.total
-        self.fill_table(self.visible_docs())
+        self.fill_table(self.visible_figures())
         self.show_title()
 
-    def keep_conversions(self, event: SummaryLoaded) -> None:
-        """The conversions just read, kept for CONVERSION_SECONDS; not those of campaigns still going
-        out, whose patients grow by the second."""
-        for doc in event.docs:
-            if doc["id"] not in event.known and doc["state"] not in ("queued", "sending", "paused"):
-                conversion = doc["conversion"]
-                self.conversions[doc["id"]] = (
-                    event.read_at,
-                    (conversion["patients"], conversion["reservations"]),
-                )
+    def action_refresh(self) -> None:
+        """F5: every figure read again at once, conversion too."""
+        self.slow_figures.invalidate()
+        self.load()
 
-    def visible_docs(self) -> list[dict[str, Any]]:
+    def visible_figures(self) -> list[CampaignFigures]:
         """The campaigns in the table, in the period's order (the name filter applied when read)."""
-        return list(self.docs.values())
+        return list(self.figures.values())
 
-    def announce_changes(self, before: dict[int, dict[str, Any]], now: list[dict[str, Any]]) -> None:
+    def announce_changes(self, before: dict[int, CampaignFigures], now: list[CampaignFigures]) -> None:
         """A toast when a campaign finishes, waits for its provider, or completes (whoever sends it); the
         toasts' markup is off, the names and reasons in them are data."""
-        for doc in now:
-            old = before.get(doc["id"])
+        for f in now:
+            old = before.get(f.id)
             if old is None:
                 continue
-            name = f"#{doc['id']} {plain(doc['name'])}"
-            if doc["state"] == "sent" and old["state"] in ("queued", "sending", "paused"):
-                failed = f", {doc['failed']:,} failed" if doc["failed"] else ""
-                self.notify(f"{name}: {doc['sent']:,} sent{failed}", title="Campaign sent", timeout=8,
+            name = f"#{f.id} {plain(f.name)}"
+            if f.state == lifecycle.SENT and lifecycle.is_live(old.state):
+                failed = f", {f.counts.failed:,} failed" if f.counts.failed else ""
+                self.notify(f"{name}: {f.counts.sent:,} sent{failed}", title="Campaign sent", timeout=8,
                             markup=False)  # fmt: skip
-            elif doc["state"] == "completed" and old["state"] != "completed":
+            elif lifecycle.is_final(f.state) and not lifecycle.is_final(old.state):
                 self.notify(f"{name}: its figures are final", title="Campaign completed", timeout=8,
                             markup=False)  # fmt: skip
             elif (
-                doc.get("waiting_reason")
-                and not old.get("waiting_reason")
-                and not waits_for_its_turn(doc["waiting_reason"])  # its turn comes: nothing is wrong
+                f.waiting_reason
+                and not old.waiting_reason
+                and not waits_for_its_turn(f.waiting_reason)  # its turn comes: nothing is wrong
             ):
-                self.notify(f"{name} waits: {plain(doc['waiting_reason'])}", title="Provider unavailable",
+                self.notify(f"{name} waits: {plain(f.waiting_reason)}", title="Provider unavailable",
                             severity="warning", timeout=12, markup=False)  # fmt: skip
 
     # -- drawing --------------------------------------------------------------------------------
@@ -305,42 +298,42 @@ class SummaryScreen(SummaryActions):
 
     def on_resize(self) -> None:
         self.build_columns()
-        self.fill_table(self.visible_docs())
+        self.fill_table(self.visible_figures())
 
-    def fill_table(self, docs: list[dict[str, Any]]) -> None:
+    def fill_table(self, campaigns: list[CampaignFigures]) -> None:
         table = self.query_one("#campaigns", DataTable)
         selected = self.highlight_next if self.highlight_next is not None else self.selected_id()
         self.highlight_next = None
         name_width = self.name_width()
-        more = self.matching - len(docs)
-        wanted = [str(doc["id"]) for doc in docs] + (["more"] if more > 0 else [])
+        more = self.matching - len(campaigns)
+        wanted = [str(f.id) for f in campaigns] + (["more"] if more > 0 else [])
         current = [str(key.value) for key in table.rows]
         with self.app.batch_update():
             if wanted != current:
                 table.clear()
-                for doc in docs:
-                    table.add_row(*row_cells(doc, name_width), key=str(doc["id"]))
+                for f in campaigns:
+                    table.add_row(*row_cells(f, name_width), key=str(f.id))
                 if more > 0:
                     label = f" … {more:,} more: move here to see the next {min(more, PAGE):,}"
                     table.add_row(Text(""), Text(label, style="dim", no_wrap=True),
                                   *(Text("") for _ in COLUMNS[2:]), key="more")  # fmt: skip
             else:
-                for doc in docs:
-                    cells = row_cells(doc, name_width)
+                for f in campaigns:
+                    cells = row_cells(f, name_width)
                     for (key, _label, _width), cell in zip(COLUMNS, cells, strict=True):
-                        if table.get_cell(str(doc["id"]), key) != cell:
-                            table.update_cell(str(doc["id"]), key, cell)
-            if self.cursor_row_next is not None and docs:
-                table.move_cursor(row=min(self.cursor_row_next, len(docs) - 1), animate=False)
+                        if table.get_cell(str(f.id), key) != cell:
+                            table.update_cell(str(f.id), key, cell)
+            if self.cursor_row_next is not None and campaigns:
+                table.move_cursor(row=min(self.cursor_row_next, len(campaigns) - 1), animate=False)
                 self.cursor_row_next = None
             elif selected is not None and str(selected) in wanted:
                 table.move_cursor(row=wanted.index(str(selected)), animate=False)
         empty = self.query_one("#empty", Static)
-        table.display = bool(docs) or not self.loaded_once or bool(self.name_filter)
+        table.display = bool(campaigns) or not self.loaded_once or bool(self.name_filter)
         empty.display = not table.display
         if table.display and self.focused is None:
             table.focus()
-        if not docs:
+        if not campaigns:
             empty.update(self.empty_text())
         self.show_selected()
         self.refresh_bindings()
@@ -364,17 +357,9 @@ class SummaryScreen(SummaryActions):
         watching = " · [b]watch only[/b]" if getattr(self.app, "watch_only", False) else ""
         self.query_one("#title", Static).update(f"[b]Campaigns[/b]{watching} · {label}{shown}{filtered}")
 
-    def selected_id(self) -> int | None:
-        table = self.query_one("#campaigns", DataTable)
-        if not table.row_count:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return int(row_key.value) if row_key.value and row_key.value.isdigit() else None
-
     def show_selected(self) -> None:
-        selected = self.selected_id()
-        doc = self.docs.get(selected) if selected is not None else None
-        self.query_one("#selected", Static).update(describe(doc) if doc else "")
+        figures = self.highlighted()
+        self.query_one("#selected", Static).update(describe(figures) if figures else "")
 
     @on(DataTable.RowHighlighted)
     def row_highlighted(self, event: DataTable.RowHighlighted) -> None:

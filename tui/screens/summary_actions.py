@@ -1,15 +1,22 @@
 """What the summary's keys do: everything an admin does to a campaign, each asked first when it cannot
-be undone. Mixed into `SummaryScreen`, which holds the campaigns (`docs`) and draws them."""
+be undone; the period and the name filter. The base of `SummaryScreen`, which reads and draws campaigns."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
+from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Input
 
+from store import lifecycle
+from store.figures import CampaignFigures
 from store.period import Period
+from tui.context import config_of
 from tui.dialogs.period import PeriodDialog
 from tui.textout import escape, plain, plural
 
@@ -34,7 +41,7 @@ def reaches_nobody(found: Forecast) -> str:
 
 def pause_key_applies(action: str, state: str | None) -> bool:
     """`p` is Pause while a campaign can go out and Resume while it is paused (summary and details)."""
-    return state in ("queued", "sending") if action == "pause" else state == "paused"
+    return lifecycle.can_pause(state) if action == "pause" else lifecycle.can_resume(state)
 
 
 async def toggle_pause(screen: Screen[Any], campaign_id: int, state: str) -> bool:
@@ -43,7 +50,7 @@ async def toggle_pause(screen: Screen[Any], campaign_id: int, state: str) -> boo
     from store.errors import CampaignsError
     from store.queue import pause_campaign, resume_campaign
 
-    change = resume_campaign if state == "paused" else pause_campaign
+    change = resume_campaign if lifecycle.can_resume(state) else pause_campaign
     try:
         campaign = await off_loop(change, campaign_id)
     except CampaignsError as exc:
@@ -53,28 +60,88 @@ async def toggle_pause(screen: Screen[Any], campaign_id: int, state: str) -> boo
     return True
 
 
-class SummaryActions(Screen[None]):
-    """The actions; `check_action` keeps the footer to those that apply to the highlighted campaign.
+# The keys that act on the highlighted campaign, and the rule of its state each asks (store.lifecycle).
+ALLOWED_IN_STATE: dict[str, Callable[[str | None], bool]] = {
+    "edit": lifecycle.can_edit,
+    "recipients": lifecycle.can_add_recipients,
+    "send_now": lifecycle.can_send_now,
+    "test": lifecycle.can_test,
+    "delete": lifecycle.can_delete,
+    "pause": lifecycle.can_pause,
+    "resume": lifecycle.can_resume,
+    # One x, two bindings: the footer's Cancel for a campaign under way; a draft's is hidden (d deletes it).
+    "cancel_campaign": lambda state: lifecycle.can_cancel(state) and not lifecycle.is_draft(state),
+    "cancel_draft": lambda state: lifecycle.can_cancel(state) and lifecycle.is_draft(state),
+}
 
-    A Screen itself, so that Textual registers its `@on` handlers."""
+
+class SummaryActions(Screen[None]):
+    """The summary's keys and the state they share with the screen that draws it (`SummaryScreen`): the
+    period, the name filter, the campaigns in the table. `check_action` keeps the footer to the keys that
+    apply to the highlighted campaign. A Screen itself, so that Textual registers its `@on` handlers.
+
+    `load` and `show_title` are the screen's: abstract to mypy only, Textual's metaclass is no ABCMeta."""
+
+    DRAFT_ONLY = ("edit", "recipients", "send_now", "test", "delete")
+    NEEDS_A_CAMPAIGN = ("details", "clone")
+
+    def __init__(self, today: date | None = None) -> None:
+        super().__init__()
+        self.today = today
+        self.period = Period.last_days(today=today)
+        self.figures: dict[int, CampaignFigures] = {}  # the campaigns in the table, by id
+        self.name_filter = ""
+        self.filter_timer: Timer | None = None  # the read after the name filter's last key
+        self.shown = PAGE  # how many of the period's campaigns the table holds (more as one scrolls)
+        self.highlight_next: int | None = None  # the campaign to highlight when the next rows land
+
+    @abstractmethod
+    def load(self) -> None:
+        """Reads the campaigns of the period again, those the name filter lets through."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def show_title(self) -> None:
+        """Writes the period and the filter in the title."""
+        raise NotImplementedError
+
+    # -- the highlighted campaign ---------------------------------------------------------------
+
+    def selected_id(self) -> int | None:
+        table = self.query_one("#campaigns", DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return int(row_key.value) if row_key.value and row_key.value.isdigit() else None
+
+    def highlighted(self) -> CampaignFigures | None:
+        selected = self.selected_id()
+        return self.figures.get(selected) if selected is not None else None
+
+    def selected_draft(self, doing: str, allowed: Callable[[str | None], bool]) -> CampaignFigures | None:
+        """The highlighted campaign when `allowed` (a store.lifecycle rule: a draft's) lets its state be
+        `doing`; otherwise says why not."""
+        campaign = self.highlighted()
+        if campaign is None:
+            self.notify("No campaign here: n creates one")
+            return None
+        if not allowed(campaign.state):
+            self.notify(f"#{campaign.id} is {campaign.state}: only drafts can be {doing}", severity="warning")
+            return None
+        return campaign
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         typing = self.query_one("#name-filter", Input).has_focus
         if typing and action in (*self.DRAFT_ONLY, *self.NEEDS_A_CAMPAIGN):
             return False  # Enter and letters belong to the filter being typed
-        doc = self.highlighted_doc()
-        state = doc["state"] if doc else None
-        if action in self.DRAFT_ONLY:
-            return state == "draft"
+        campaign = self.highlighted()
+        if action in ALLOWED_IN_STATE:
+            return ALLOWED_IN_STATE[action](campaign.state if campaign else None)
         if action in self.NEEDS_A_CAMPAIGN:
-            return doc is not None
-        if action in ("pause", "resume"):
-            return pause_key_applies(action, state)
-        if action == "cancel_campaign":
-            return state in ("queued", "sending", "paused")
-        if action == "cancel_draft":
-            return state == "draft"
+            return campaign is not None
         return True
+
+    # -- the period and the name filter ---------------------------------------------------------
 
     def change_period(self, period: Period) -> None:
         self.period = period
@@ -91,164 +158,6 @@ class SummaryActions(Screen[None]):
                 self.change_period(period)
 
         self.app.push_screen(PeriodDialog(self.period, today=self.today), chosen)
-
-    def action_refresh(self) -> None:
-        self.conversions = {}  # asked for: every figure read again, conversion too
-        self.load()
-
-    def back_from(self, campaign_id: int | None) -> None:
-        """Back from a screen about one campaign: that campaign is the highlighted one."""
-        self.highlight_next = campaign_id if campaign_id is not None else self.selected_id()
-        self.load()
-
-    @on(DataTable.RowSelected)
-    def action_details(self) -> None:
-        from tui.screens.detail import DetailScreen
-
-        selected = self.selected_id()
-        if selected is not None:
-            self.app.push_screen(DetailScreen(selected), self.back_from)
-
-    def action_new(self) -> None:
-        from tui.screens.editor import EditorScreen
-
-        self.app.push_screen(EditorScreen(), self.back_from)
-
-    def selected_draft(self, doing: str) -> int | None:
-        """The highlighted campaign when it is a draft; otherwise says why not."""
-        selected = self.selected_id()
-        doc = self.docs.get(selected) if selected is not None else None
-        if doc is None:
-            self.notify("No campaign here: n creates one")
-            return None
-        if doc["state"] != "draft":
-            self.notify(f"#{doc['id']} is {doc['state']}: only drafts can be {doing}", severity="warning")
-            return None
-        return selected
-
-    def action_edit(self) -> None:
-        from tui.screens.editor import EditorScreen
-
-        draft = self.selected_draft("edited")
-        if draft is not None:
-            self.app.push_screen(EditorScreen(draft), self.back_from)
-
-    def highlighted_doc(self) -> dict[str, Any] | None:
-        selected = self.selected_id()
-        return self.docs.get(selected) if selected is not None else None
-
-    @work(group="summary-action", exit_on_error=False)
-    async def action_send_now(self) -> None:
-        from store.campaigns import get_campaign
-        from store.db import off_loop
-        from store.errors import CampaignsError
-        from store.forecast import forecast
-        from store.queue import queue_campaign
-        from store.templates import unknown_names_note
-        from tui.dialogs.confirm import ConfirmDialog, WaitScreen
-
-        draft = self.selected_draft("sent")
-        if draft is None:
-            return
-        doc = self.docs[draft]
-        window = self.app.config.dedup.campaign_window  # type: ignore[attr-defined]
-        waiting = None
-        if doc["recipients"] > 20_000:  # seconds of checking: keys typed meanwhile must not act behind
-            waiting = WaitScreen(f"Checking what Send Now would do for {doc['recipients']:,} recipients…")
-            await self.app.push_screen(waiting)
-        try:
-            campaign = await off_loop(get_campaign, draft)
-            found = await off_loop(forecast, campaign, window, None, self.app.config.limits)
-        finally:
-            if waiting is not None:
-                await waiting.finish()
-
-        if not found.pending:
-            self.notify(f"#{draft} has no recipients yet: a adds them", severity="warning")
-            return
-        if not found.will_send:  # nothing to say yes to: a yes would only make a campaign of nobody
-            self.notify(reaches_nobody(found), title=f"Send Now of #{draft}", severity="warning", timeout=12,
-                        markup=False)  # fmt: skip
-            return
-        question = (
-            f"Send [b]{escape(doc['name'])}[/b] now, by {doc['channel'].upper()}?\n\n"
-            f"{found.will_send:,} of {found.pending:,} recipients get it; "
-            f"{found.skipped_window:,} had the same message in the last {found.window} and "
-            f"{found.skipped_opted_out:,} have no consent or unsubscribed, so they are skipped."
-        )
-        if found.will_fail:
-            question += f"\n\n[b]Note[/b]: {found.will_fail_note()}"
-        if found.blank_names:
-            question += f"\n\n[b]Note[/b]: {found.blank_names_note()}"
-        unknown = unknown_names_note(campaign.body, campaign.subject)
-        if unknown:
-            question += f"\n\n[b]Note[/b]: {escape(unknown)}"
-        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="send now", no="keep it a draft")):
-            return
-        try:
-            await off_loop(queue_campaign, draft)
-        except CampaignsError as exc:
-            self.notify(plain(exc, lines=True), severity="error", markup=False)
-            return
-        self.notify(f"#{draft} is queued: it goes out in turn", title="Send Now")
-        self.load()
-
-    def action_pause(self) -> None:
-        self.pause_or_resume()
-
-    def action_resume(self) -> None:
-        self.pause_or_resume()
-
-    @work(group="summary-action", exit_on_error=False)
-    async def pause_or_resume(self) -> None:
-        doc = self.highlighted_doc()
-        if doc is not None and await toggle_pause(self, doc["id"], doc["state"]):
-            self.load()
-
-    def action_cancel_draft(self) -> None:
-        self.action_cancel_campaign()
-
-    @work(group="summary-action", exit_on_error=False)
-    async def action_cancel_campaign(self) -> None:
-        from store.db import off_loop
-        from store.errors import CampaignsError
-        from store.queue import cancel_campaign
-        from tui.dialogs.confirm import ConfirmDialog
-
-        doc = self.highlighted_doc()
-        if doc is None:
-            return
-        if doc["state"] not in ("draft", "queued", "sending", "paused"):
-            self.notify(f"#{doc['id']} is {doc['state']}: it can no longer be cancelled", severity="warning")
-            return
-        left = doc["pending"] + doc["sending"]
-        question = (
-            f"Cancel [b]{escape(doc['name'])}[/b]? The {left:,} messages not sent yet will never go. "
-            "This cannot be undone."
-        )
-        if not await self.app.push_screen_wait(
-            ConfirmDialog(question, yes="cancel the campaign", no="keep it")
-        ):
-            return
-        try:
-            await off_loop(cancel_campaign, doc["id"])
-        except CampaignsError as exc:
-            self.notify(plain(exc, lines=True), severity="error", markup=False)
-            return
-        self.notify(f"#{doc['id']} is cancelled")
-        self.load()
-
-    def action_recipients(self) -> None:
-        from tui.screens.recipients import RecipientsScreen
-
-        draft = self.selected_draft("given recipients")
-        if draft is not None:
-            self.app.push_screen(RecipientsScreen(draft), lambda _result: self.back_from(draft))
-
-    def action_help(self) -> None:
-        from tui.dialogs.help import HelpScreen
-
-        self.app.push_screen(HelpScreen())
 
     def action_filter(self) -> None:
         box = self.query_one("#name-filter", Input)
@@ -277,22 +186,165 @@ class SummaryActions(Screen[None]):
             box.value, box.display, self.name_filter = "", False, ""  # the change reads them again
             self.query_one("#campaigns", DataTable).focus()
 
+    # -- to other screens -----------------------------------------------------------------------
+
+    def back_from(self, campaign_id: int | None) -> None:
+        """Back from a screen about one campaign: that campaign is the highlighted one."""
+        self.highlight_next = campaign_id if campaign_id is not None else self.selected_id()
+        self.load()
+
+    @on(DataTable.RowSelected)
+    def action_details(self) -> None:
+        from tui.screens.detail import DetailScreen
+
+        selected = self.selected_id()
+        if selected is not None:
+            self.app.push_screen(DetailScreen(selected), self.back_from)
+
+    def action_new(self) -> None:
+        from tui.screens.editor import EditorScreen
+
+        self.app.push_screen(EditorScreen(), self.back_from)
+
+    def action_edit(self) -> None:
+        from tui.screens.editor import EditorScreen
+
+        draft = self.selected_draft("edited", lifecycle.can_edit)
+        if draft is not None:
+            self.app.push_screen(EditorScreen(draft.id), self.back_from)
+
+    def action_recipients(self) -> None:
+        from tui.screens.recipients import RecipientsScreen
+
+        draft = self.selected_draft("given recipients", lifecycle.can_add_recipients)
+        if draft is not None:
+            self.app.push_screen(RecipientsScreen(draft.id), lambda _result: self.back_from(draft.id))
+
+    def action_help(self) -> None:
+        from tui.dialogs.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    # -- what changes a campaign ----------------------------------------------------------------
+
+    @work(group="summary-action", exit_on_error=False)
+    async def action_send_now(self) -> None:
+        from store.campaigns import get_campaign
+        from store.db import off_loop
+        from store.errors import CampaignsError
+        from store.forecast import forecast
+        from store.queue import queue_campaign
+        from store.templates import unknown_names_note
+        from tui.dialogs.confirm import ConfirmDialog, WaitScreen
+
+        draft = self.selected_draft("sent", lifecycle.can_send_now)
+        if draft is None:
+            return
+        config = config_of(self)
+        waiting = None
+        recipients = draft.counts.recipients
+        if recipients > 20_000:  # seconds of checking: keys typed meanwhile must not act behind
+            waiting = WaitScreen(f"Checking what Send Now would do for {recipients:,} recipients…")
+            await self.app.push_screen(waiting)
+        try:
+            campaign = await off_loop(get_campaign, draft.id)
+            found = await off_loop(forecast, campaign, config.dedup.campaign_window, None, config.limits)
+        finally:
+            if waiting is not None:
+                await waiting.finish()
+
+        if not found.pending:
+            self.notify(f"#{draft.id} has no recipients yet: a adds them", severity="warning")
+            return
+        if not found.will_send:  # nothing to say yes to: a yes would only make a campaign of nobody
+            self.notify(reaches_nobody(found), title=f"Send Now of #{draft.id}", severity="warning",
+                        timeout=12, markup=False)  # fmt: skip
+            return
+        question = (
+            f"Send [b]{escape(draft.name)}[/b] now, by {draft.channel.upper()}?\n\n"
+            f"{found.will_send:,} of {found.pending:,} recipients get it; "
+            f"{found.skipped_window:,} had the same message in the last {found.window} and "
+            f"{found.skipped_opted_out:,} have no consent or unsubscribed, so they are skipped."
+        )
+        if found.will_fail:
+            question += f"\n\n[b]Note[/b]: {found.will_fail_note()}"
+        if found.blank_names:
+            question += f"\n\n[b]Note[/b]: {found.blank_names_note()}"
+        unknown = unknown_names_note(campaign.body, campaign.subject)
+        if unknown:
+            question += f"\n\n[b]Note[/b]: {escape(unknown)}"
+        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="send now", no="keep it a draft")):
+            return
+        try:
+            await off_loop(queue_campaign, draft.id)
+        except CampaignsError as exc:
+            self.notify(plain(exc, lines=True), severity="error", markup=False)
+            return
+        self.notify(f"#{draft.id} is queued: it goes out in turn", title="Send Now")
+        self.load()
+
+    def action_pause(self) -> None:
+        self.pause_or_resume()
+
+    def action_resume(self) -> None:
+        self.pause_or_resume()
+
+    @work(group="summary-action", exit_on_error=False)
+    async def pause_or_resume(self) -> None:
+        campaign = self.highlighted()
+        if campaign is not None and await toggle_pause(self, campaign.id, campaign.state):
+            self.load()
+
+    def action_cancel_draft(self) -> None:
+        self.action_cancel_campaign()
+
+    @work(group="summary-action", exit_on_error=False)
+    async def action_cancel_campaign(self) -> None:
+        from store.db import off_loop
+        from store.errors import CampaignsError
+        from store.queue import cancel_campaign
+        from tui.dialogs.confirm import ConfirmDialog
+
+        campaign = self.highlighted()
+        if campaign is None:
+            return
+        if not lifecycle.can_cancel(campaign.state):
+            self.notify(
+                f"#{campaign.id} is {campaign.state}: it can no longer be cancelled", severity="warning"
+            )
+            return
+        left = campaign.counts.pending + campaign.counts.sending
+        question = (
+            f"Cancel [b]{escape(campaign.name)}[/b]? The {left:,} messages not sent yet will never go. "
+            "This cannot be undone."
+        )
+        if not await self.app.push_screen_wait(
+            ConfirmDialog(question, yes="cancel the campaign", no="keep it")
+        ):
+            return
+        try:
+            await off_loop(cancel_campaign, campaign.id)
+        except CampaignsError as exc:
+            self.notify(plain(exc, lines=True), severity="error", markup=False)
+            return
+        self.notify(f"#{campaign.id} is cancelled")
+        self.load()
+
     @work(group="summary-action", exit_on_error=False)
     async def action_test(self) -> None:
         from senders.trial_send import send_test
         from store.errors import CampaignsError
         from tui.dialogs.test_send import TestDialog
 
-        draft = self.selected_draft("tested")
+        draft = self.selected_draft("tested", lifecycle.can_test)
         if draft is None:
             return
-        doc = self.docs[draft]
-        addresses = await self.app.push_screen_wait(TestDialog(doc))
+        addresses = await self.app.push_screen_wait(TestDialog(draft))
         if not addresses:
             return
-        self.notify(f"Sending a test of #{draft}…", timeout=3)
+        self.notify(f"Sending a test of #{draft.id}…", timeout=3)
         try:
-            results = await send_test(self.app.config, draft, addresses)  # type: ignore[attr-defined]
+            results = await send_test(config_of(self), draft.id, addresses)
         except CampaignsError as exc:
             self.notify(plain(exc, lines=True), severity="error", markup=False)
             return
@@ -301,20 +353,20 @@ class SummaryActions(Screen[None]):
         other = [f"{plain(r['to'])} ({plain(r['error'])})" for r in results if r["state"] != "sent"]
         lines = [f"sent to {', '.join(sent)}"] if sent else []
         lines += [f"not sent: {'; '.join(other)}"] if other else []
-        self.notify("\n".join(lines), title=f"Test of #{draft}", severity="information" if sent else "error",
-                    timeout=10, markup=False)  # fmt: skip
+        self.notify("\n".join(lines), title=f"Test of #{draft.id}",
+                    severity="information" if sent else "error", timeout=10, markup=False)  # fmt: skip
 
     @work(group="summary-action", exit_on_error=False)
     async def action_clone(self) -> None:
         from store.db import off_loop
         from store.drafts import clone_campaign
 
-        doc = self.highlighted_doc()
-        if doc is None:
+        campaign = self.highlighted()
+        if campaign is None:
             return
-        limits = self.app.config.limits  # type: ignore[attr-defined]
-        draft, recipients = await off_loop(clone_campaign, doc["id"], None, limits)
-        self.notify(f"Draft #{draft.id} created: a copy of #{doc['id']} with {recipients:,} recipients",
+        limits = config_of(self).limits
+        draft, recipients = await off_loop(clone_campaign, campaign.id, None, limits)
+        self.notify(f"Draft #{draft.id} created: a copy of #{campaign.id} with {recipients:,} recipients",
                     title="Clone")  # fmt: skip
         self.back_from(draft.id)
 
@@ -325,20 +377,19 @@ class SummaryActions(Screen[None]):
         from store.errors import CampaignsError
         from tui.dialogs.confirm import ConfirmDialog
 
-        draft = self.selected_draft("deleted")
+        draft = self.selected_draft("deleted", lifecycle.can_delete)
         if draft is None:
             return
-        doc = self.docs[draft]
         question = (
-            f"Delete the draft [b]{escape(doc['name'])}[/b] and its {doc['recipients']:,} recipients? "
+            f"Delete the draft [b]{escape(draft.name)}[/b] and its {draft.counts.recipients:,} recipients? "
             "This cannot be undone."
         )
         if not await self.app.push_screen_wait(ConfirmDialog(question, yes="delete", no="keep it")):
             return
         try:
-            await off_loop(delete_draft, draft)
+            await off_loop(delete_draft, draft.id)
         except CampaignsError as exc:
             self.notify(plain(exc, lines=True), severity="error", markup=False)
             return
-        self.notify(f"Draft #{draft} deleted")
+        self.notify(f"Draft #{draft.id} deleted")
         self.load()

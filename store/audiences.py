@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from store.campaigns import get_campaign
 from store.clock import iso, utcnow
@@ -81,7 +81,7 @@ def _rows(campaign: Campaign, who: str) -> Iterator[tuple[Any, ...]]:
         yield from batch
 
 
-def write_recipients(campaign_id: int, who: str, out: TextIO, separator: str = ",") -> int:
+def write_recipients(campaign_id: int, who: str, out: IO[str], separator: str = ",") -> int:
     """Writes the audience as CSV rows to `out` and returns how many; `separator` `;` is what Excel set
     to Italian (or most of Europe) opens as columns."""
     campaign = get_campaign(campaign_id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from store.bulk import sql_value
 from store.clock import utcnow
-from store.db import database, dialect
+from store.db import database, dialect, dicts_of
 from store.dialect import Bucket
 from store.models import Message
 
@@ -83,6 +83,6 @@ def recipients_page(
         Message.id, Message.address, Message.first_name, Message.last_name, Message.state, Message.error,
         Message.sent_at, Message.opened_at, Message.clicked_at, Message.resent_after_crash,
     ).where(condition)  # fmt: skip
-    rows = list(query.order_by(Message.id).limit(limit).dicts())
+    rows = list(dicts_of(query.order_by(Message.id).limit(limit)))
     matching = len(rows) if len(rows) < limit else query.count()
     return RecipientPage(rows, matching)

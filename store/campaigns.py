@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from store.clock import iso, utcnow
+from store.db import rows_of
 from store.errors import BadInput, InvalidState, NotFound
 from store.lifecycle import DRAFT, EDITABLE, can_edit
 from store.message_limits import MessageLimits, has_line_break
@@ -168,8 +168,7 @@ def campaign_listing(period: Period, name_filter: str = "") -> tuple[list[int], 
         .where(_in_period(period))
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
     )
-    rows: Iterable[tuple[int, str]] = query.tuples()  # type: ignore[assignment]  # peewee's stubs say models
-    found = list(rows)
+    found = list(rows_of(query))
     wanted = name_filter.strip().casefold()
     return [i for i, name in found if wanted in name.casefold()], len(found)
 

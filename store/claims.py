@@ -17,7 +17,7 @@ from peewee import chunked, fn
 
 from store.bulk import sql_value, update_rows
 from store.clock import utcnow
-from store.db import database, dialect, write_transaction
+from store.db import database, dialect, rows_of, write_transaction
 from store.eligibility import (
     DUPLICATE,
     OPTED_OUT,
@@ -58,7 +58,7 @@ def recover_expired(campaign_id: int, now: datetime) -> None:
     """The campaign's messages whose engine's lease ran out go back to `pending`: those never handed
     over as they were, those handed over marked `resent_after_crash`."""
     expired = (Message.campaign == campaign_id) & (Message.state == "sending") & (Message.lease_until < now)
-    expired_ids = [row[0] for row in Message.select(Message.id).where(expired).tuples()]
+    expired_ids = [row[0] for row in rows_of(Message.select(Message.id).where(expired))]
     if not expired_ids:
         return
     fold_left_behind(campaign_id, expired_ids)

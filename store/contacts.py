@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from store.addresses import InvalidAddress, normalise_email, normalise_phone
 from store.bulk import chunk_size
 from store.clock import utcnow
 from store.csvfile import read_csv_table, require_columns
-from store.db import write_transaction
+from store.db import rows_of, write_transaction
 from store.limits import TOKEN_MAX, TooLong, check_length, clean_name, shown
 from store.models import CONTACT_KINDS, Contact
 from store.report import ImportReport
@@ -172,8 +171,7 @@ def _existing(ids: list[int]) -> dict[int, tuple[str, str, str, str]]:
     fields = (Contact.id, Contact.kind, Contact.consent_note, Contact.first_name, Contact.last_name)
     for batch in chunked(ids, chunk_size(1)):
         query = Contact.select(*fields).where(Contact.id.in_(batch))
-        rows: Iterable[tuple[int, str, str | None, str, str]] = query.tuples()  # type: ignore[assignment]
-        for contact_id, kind, note, first, last in rows:
+        for contact_id, kind, note, first, last in rows_of(query):
             found[contact_id] = (kind, note or "", first, last)
     return found
 
@@ -184,8 +182,7 @@ def _refuse_tokens_owned_elsewhere(
     by_token = {c["app_token"]: c["id"] for c in parsed.values() if c.get("app_token")}
     for batch in chunked(list(by_token), chunk_size(1)):
         query = Contact.select(Contact.id, Contact.app_token).where(Contact.app_token.in_(batch))
-        owners: Iterable[tuple[int, str]] = query.tuples()  # type: ignore[assignment]
-        for owner, token in owners:
+        for owner, token in rows_of(query):
             contact_id = by_token[token]
             if owner != contact_id:
                 parsed.pop(contact_id)

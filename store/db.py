@@ -67,7 +67,7 @@ def make_database(url: str) -> Database:
         name = parts.path.lstrip("/")
         if not name:
             raise ConfigError(f"database URL {redact(url)} names no database")
-        options: dict[str, object] = dict(parse_qsl(parts.query))
+        options: dict[str, Any] = dict(parse_qsl(parts.query))
         return PostgresqlDatabase(
             unquote(name),
             user=unquote(parts.username) if parts.username else None,
@@ -147,6 +147,16 @@ def _in_connection(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 async def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Awaits a blocking store call run in a thread with its own connection: the event loop goes on."""
     return await asyncio.to_thread(_in_connection, function, *args, **kwargs)
+
+
+def rows_of(query: Any) -> Iterator[tuple[Any, ...]]:
+    """A query's rows as tuples: peewee's own stubs type the rows of `.tuples()` as models."""
+    return iter(query.tuples())
+
+
+def dicts_of(query: Any) -> Iterator[dict[str, Any]]:
+    """A query's rows as dicts: peewee's own stubs type the rows of `.dicts()` as models."""
+    return iter(query.dicts())
 
 
 def close_database() -> None:

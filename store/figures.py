@@ -186,11 +186,6 @@ class CampaignFigures:
         )
 
 
-def as_figures(figures: CampaignFigures | Mapping[str, Any]) -> CampaignFigures:
-    """Figures as they are, or read back from a stats document."""
-    return figures if isinstance(figures, CampaignFigures) else CampaignFigures.from_document(figures)
-
-
 def figures_of(
     campaigns: Sequence[Campaign],
     machine_open_seconds: int = 10,
@@ -207,6 +202,11 @@ def figures_of(
 
 def campaign_figures(campaign: Campaign, machine_open_seconds: int = 10) -> CampaignFigures:
     return figures_of([campaign], machine_open_seconds)[0]
+
+
+def campaign_document(campaign: Campaign, machine_open_seconds: int = 10) -> dict[str, Any]:
+    """The `campaigns stats --json` document of one campaign (docs/cli.md)."""
+    return campaign_figures(campaign, machine_open_seconds).as_document()
 
 
 def slow_figures_of(campaigns: Sequence[Campaign], machine_open_seconds: int = 10) -> dict[int, SlowFigures]:

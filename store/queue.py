@@ -16,7 +16,7 @@ from peewee import ModelSelect, fn
 
 from store.campaigns import get_campaign
 from store.clock import utcnow
-from store.db import dialect, write_transaction
+from store.db import dialect, rows_of, write_transaction
 from store.errors import InvalidState
 from store.lifecycle import (
     CANCELLED,
@@ -106,7 +106,7 @@ def cancel_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
     return campaign
 
 
-def _in_order(*fields: Any) -> ModelSelect:
+def _in_order(*fields: Any) -> ModelSelect[Campaign]:
     """The queue: queued and sending campaigns, the first created first."""
     return (
         Campaign.select(*fields)
@@ -122,7 +122,7 @@ def next_campaigns(lanes: int = 1) -> list[Campaign]:
 
 def in_turn(lanes: int = 1) -> list[int]:
     """The ids of `next_campaigns`: the campaigns that hold the lanes."""
-    return [row[0] for row in _in_order(Campaign.id).limit(max(1, lanes)).tuples()]
+    return [row[0] for row in rows_of(_in_order(Campaign.id).limit(max(1, lanes)))]
 
 
 def finish_if_done(campaign_id: int, now: datetime | None = None) -> bool:
@@ -219,7 +219,7 @@ def campaigns_in_flight(now: datetime | None = None) -> dict[int, Ahead]:
     A message whose lease ran out belongs to an engine presumed gone: it holds no lane, or a crashed
     engine would stop the queue."""
     now = now or utcnow()
-    rows = (
+    query = (
         Message.select(Message.campaign, Campaign.name, fn.COUNT(Message.id))
         .join(Campaign)
         .where(
@@ -228,9 +228,8 @@ def campaigns_in_flight(now: datetime | None = None) -> dict[int, Ahead]:
             & (Message.lease_until >= now)
         )
         .group_by(Message.campaign, Campaign.name)
-        .tuples()
     )
-    return {campaign_id: Ahead(campaign_id, name, count) for campaign_id, name, count in rows}
+    return {campaign_id: Ahead(campaign_id, name, count) for campaign_id, name, count in rows_of(query)}
 
 
 def blocking(campaign_id: int, turn: list[int], in_flight: Collection[int], lanes: int) -> list[int]:
@@ -244,7 +243,7 @@ def blocking(campaign_id: int, turn: list[int], in_flight: Collection[int], lane
 
 def queue_positions(lanes: int = 1, now: datetime | None = None) -> dict[int, QueuePosition]:
     """Every queued or sending campaign's place (see `queue_position`), from a few reads."""
-    return _positions(list(_in_order(Campaign.id, Campaign.name, Campaign.state).tuples()), lanes, now)
+    return _positions(list(rows_of(_in_order(Campaign.id, Campaign.name, Campaign.state))), lanes, now)
 
 
 def _positions(queue: list[tuple[Any, ...]], lanes: int, now: datetime | None) -> dict[int, QueuePosition]:
@@ -254,10 +253,11 @@ def _positions(queue: list[tuple[Any, ...]], lanes: int, now: datetime | None) -
         return {}
     before_others = [row[0] for row in queue[:-1]]  # the last one's messages are ahead of nobody
     left = dict(
-        Message.select(Message.campaign, fn.COUNT(Message.id))
-        .where(Message.campaign.in_(before_others) & Message.state.in_(("pending", "sending")))
-        .group_by(Message.campaign)
-        .tuples()
+        rows_of(
+            Message.select(Message.campaign, fn.COUNT(Message.id))
+            .where(Message.campaign.in_(before_others) & Message.state.in_(("pending", "sending")))
+            .group_by(Message.campaign)
+        )
         if before_others
         else []
     )
@@ -285,9 +285,11 @@ def note_waiting(lanes: int = 1, now: datetime | None = None) -> int:
 
     The summary, the details and `campaigns stats` show it as the campaign's waiting reason."""
     queue = list(
-        _in_order(
-            Campaign.id, Campaign.name, Campaign.state, Campaign.waiting_reason, Campaign.waiting_until
-        ).tuples()
+        rows_of(
+            _in_order(
+                Campaign.id, Campaign.name, Campaign.state, Campaign.waiting_reason, Campaign.waiting_until
+            )
+        )
     )
     # A campaign waiting for its provider keeps that reason: it is not in `said`.
     said = {row[0]: row[3] for row in queue if row[4] is None}

@@ -22,7 +22,7 @@ from store.campaigns import get_campaign
 from store.clock import utcnow
 from store.consent import opted_out_among
 from store.csvfile import decode, read_csv_table
-from store.db import bulk_transaction
+from store.db import bulk_transaction, dicts_of, rows_of
 from store.errors import ImportRefused, InvalidState
 from store.limits import PHONE_MAX, TooLong, clean_name, shown
 from store.models import Campaign, Contact, Message
@@ -173,8 +173,7 @@ def _contact_dict(row: tuple[Any, ...]) -> dict[str, Any]:
 
 def _contact_rows(condition: Any) -> list[dict[str, Any]]:
     fields = [getattr(Contact, c) for c in CONTACT_COLUMNS]
-    rows: Iterable[dict[str, Any]] = Contact.select(*fields).where(condition).order_by(Contact.id).dicts()  # type: ignore[assignment]
-    return list(rows)
+    return list(dicts_of(Contact.select(*fields).where(condition).order_by(Contact.id)))
 
 
 def _contacts_where_in(column: str, values: list[Any]) -> Iterator[dict[str, Any]]:
@@ -351,8 +350,7 @@ def recipients_by_source(campaign_id: int) -> dict[str, int]:
         .where(Message.campaign == campaign_id)
         .group_by(Message.source)
     )
-    counts: Iterable[tuple[str, int]] = query.tuples()  # type: ignore[assignment]
-    return dict(counts)
+    return dict(rows_of(query))
 
 
 def sample_person(campaign_id: int | None) -> tuple[str, str]:

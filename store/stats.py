@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
-from typing import Any
 
 from peewee import chunked
 
-from store.clock import iso
 from store.db import database, dialect
-from store.models import ACCEPTED_STATES, MESSAGE_STATES, Campaign
+from store.models import ACCEPTED_STATES, MESSAGE_STATES
 
 CONVERSION_DAYS = 28
 _IDS_PER_QUERY = 900
@@ -99,83 +96,3 @@ def unsubscribed_of(campaign_ids: list[int]) -> dict[int, int]:
         )
         found.update(dict(database.execute_sql(sql, batch).fetchall()))
     return found
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def stats_document(
-    campaign: Campaign,
-    counts: dict[str, int],
-    conversion: tuple[int, int],
-    machine_opened: int = 0,
-    unsubscribed: int = 0,
-) -> dict[str, Any]:
-    """The stats document (docs/cli.md)."""
-    accepted = sum(counts.get(s, 0) for s in ACCEPTED_STATES)
-    email = campaign.channel == "email"
-    opened = counts.get("opened", 0) if email else None
-    clicked = counts.get("clicked", 0) if email else None
-    patients, reservations = conversion
-    return {
-        "id": campaign.id,
-        "name": campaign.name,
-        "channel": campaign.channel,
-        "state": campaign.state,
-        "recipients": sum(counts.get(s, 0) for s in MESSAGE_STATES),
-        "pending": counts.get("pending", 0),
-        "sending": counts.get("sending", 0),
-        "sent": accepted,
-        "delivered": counts.get("delivered", 0),
-        "failed": counts.get("failed", 0),
-        "skipped_duplicate": counts.get("skipped_duplicate", 0),
-        "skipped_opted_out": counts.get("skipped_opted_out", 0),
-        "cancelled": counts.get("cancelled", 0),
-        "resent_after_crash": counts.get("resent", 0),
-        "opened": opened,
-        "machine_opened": machine_opened if email else None,
-        "clicked": clicked,
-        "unsubscribed": unsubscribed,
-        "open_rate": _rate(opened, accepted) if email else None,
-        "click_rate": _rate(clicked, accepted) if email else None,
-        "conversion": {
-            "patients": patients,
-            "reservations": reservations,
-            "rate": _rate(reservations, patients),
-        },
-        "created_at": iso(campaign.created_at),
-        "queued_at": iso(campaign.queued_at),
-        "first_sent_at": iso(campaign.first_sent_at),
-        "last_sent_at": iso(campaign.last_sent_at),
-        "completed_at": iso(campaign.completed_at),
-        "waiting_reason": campaign.waiting_reason if campaign.state in ("queued", "sending") else None,
-        "final": campaign.state == "completed",
-    }
-
-
-def stats_of(
-    campaigns: list[Campaign],
-    machine_open_seconds: int = 10,
-    known_conversions: Mapping[int, tuple[int, int]] | None = None,
-) -> list[dict[str, Any]]:
-    """Stats documents for many campaigns, a few queries for all, in the order given.
-
-    `known_conversions`: conversions the caller read a moment ago (the costliest figure, and one that
-    moves over weeks), not read again."""
-    ids = [c.id for c in campaigns]
-    counts = message_counts(ids)
-    known = known_conversions or {}
-    conversions = {**conversion_of([i for i in ids if i not in known]), **known}
-    emails = [c.id for c in campaigns if c.channel == "email"]
-    machine = machine_opened_of(emails, machine_open_seconds)
-    unsubscribed = unsubscribed_of(emails)
-    return [
-        stats_document(c, counts.get(c.id, {}), conversions.get(c.id, (0, 0)), machine.get(c.id, 0),
-                       unsubscribed.get(c.id, 0))
-        for c in campaigns
-    ]  # fmt: skip
-
-
-def campaign_stats(campaign: Campaign, machine_open_seconds: int = 10) -> dict[str, Any]:
-    return stats_of([campaign], machine_open_seconds)[0]

@@ -3,8 +3,8 @@ from datetime import timedelta
 from senders.demo_delivery import simulate_round
 from store.campaigns import create_campaign
 from store.clock import utcnow
+from store.figures import campaign_document
 from store.models import Message
-from store.stats import campaign_stats
 
 
 def sent_campaign(channel: str, count: int):
@@ -24,14 +24,14 @@ def test_the_demo_recipients_open_click_and_receive_over_a_few_minutes(sqlite_st
     email, sms = sent_campaign("email", 300), sent_campaign("sms", 300)
     start = utcnow()
     simulate_round(start + timedelta(seconds=2))
-    early = campaign_stats(email)["opened"]
+    early = campaign_document(email)["opened"]
     assert early < 10  # nobody has read it yet, two seconds after sending
     simulate_round(start + timedelta(seconds=60))
     simulate_round(start + timedelta(seconds=6 * 60))
     simulate_round(start + timedelta(seconds=8 * 60))
-    opened = campaign_stats(email)
+    opened = campaign_document(email)
     assert 90 < opened["opened"] < 150 and 0 < opened["clicked"] < opened["opened"] / 3  # about 40% and 20%
-    received = campaign_stats(sms)
+    received = campaign_document(sms)
     assert (
         received["delivered"] > 270 and received["failed"] > 0 and received["sent"] == received["delivered"]
     )

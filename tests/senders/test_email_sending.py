@@ -1,8 +1,8 @@
 import asyncio
 
 from senders.engine import Engine
+from store.figures import campaign_document
 from store.models import Campaign, Message, SentLedger
-from store.stats import campaign_stats
 from tests.senders.conftest import campaign_to, config_for, heal_once_waiting, send_all
 
 ADDRESSES = [f"paziente{i}@example.org" for i in range(25)]
@@ -42,7 +42,7 @@ def test_every_recipient_gets_one_email_with_the_right_headers(sqlite_store, mai
     assert campaign.state == "sent" and campaign.first_sent_at and campaign.last_sent_at
     assert set(states(campaign_id).values()) == {"sent"}
     assert SentLedger.select().count() == len(ADDRESSES)
-    assert campaign_stats(campaign)["sent"] == len(ADDRESSES)
+    assert campaign_document(campaign)["sent"] == len(ADDRESSES)
 
 
 def test_an_italian_centre_writes_the_unsubscribe_footer_in_italian(sqlite_store, mail_server):

@@ -5,10 +5,10 @@ import pytest
 from senders.trial_send import send_test
 from store.campaigns import create_campaign
 from store.errors import InvalidState
+from store.figures import campaign_document
 from store.models import Campaign, Contact, Message, SentLedger
 from store.queue import queue_campaign
 from store.recipients import add_pasted
-from store.stats import campaign_stats
 from tests.senders.conftest import config_for
 
 
@@ -28,7 +28,7 @@ def test_a_test_goes_through_smtp_marked_and_counts_nowhere(sqlite_store, mail_s
     assert subjects["admin@example.org"] == "[TEST] Visita "
     assert Campaign.get_by_id(draft.id).state == "draft"
     assert {m.state for m in Message.select()} == {"pending"} and SentLedger.select().count() == 0
-    assert campaign_stats(Campaign.get_by_id(draft.id))["sent"] == 0
+    assert campaign_document(Campaign.get_by_id(draft.id))["sent"] == 0
 
 
 def test_a_test_is_for_drafts_and_says_when_the_provider_is_down(sqlite_store):

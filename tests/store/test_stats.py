@@ -1,8 +1,8 @@
 from datetime import timedelta
 
 from store.campaigns import create_campaign
+from store.figures import campaign_document, figures_of
 from store.models import Campaign, Contact, Message, Reservation
-from store.stats import campaign_stats, stats_of
 from tests.conftest import NOW
 
 
@@ -44,7 +44,7 @@ def test_conversion_counts_reservations_in_the_28_days_after_each_message(store)
     book(2, NOW + timedelta(days=4))
     book(3, NOW + timedelta(days=2))  # a resource's booking
     book(4, NOW + timedelta(days=2))  # never got the message
-    stats = campaign_stats(campaign)
+    stats = campaign_document(campaign)
     assert stats["conversion"] == {"patients": 2, "reservations": 3, "rate": 1.5}
     assert (stats["recipients"], stats["sent"], stats["delivered"], stats["failed"]) == (5, 4, 1, 1)
     assert (stats["opened"], stats["clicked"], stats["open_rate"]) == (1, 0, 0.25)
@@ -60,7 +60,9 @@ def test_each_campaign_converts_on_its_own_and_sms_has_no_opens(store):
     book(1, NOW + timedelta(days=5))
     book(1, NOW + timedelta(days=12))
     Campaign.update(state="completed").where(Campaign.id == first.id).execute()
-    one, two = stats_of([Campaign.get_by_id(first.id), Campaign.get_by_id(second.id)])
+    one, two = (
+        f.as_document() for f in figures_of([Campaign.get_by_id(first.id), Campaign.get_by_id(second.id)])
+    )
     assert one["conversion"] == {"patients": 1, "reservations": 2, "rate": 2.0}
     assert two["conversion"] == {"patients": 1, "reservations": 1, "rate": 1.0}
     assert one["opened"] is None and one["open_rate"] is None
@@ -69,6 +71,6 @@ def test_each_campaign_converts_on_its_own_and_sms_has_no_opens(store):
 
 def test_a_campaign_without_messages_has_zero_everything(store):
     campaign = create_campaign(channel="push", name="Empty", sender="Centro", body="Hi")
-    stats = campaign_stats(campaign)
+    stats = campaign_document(campaign)
     assert stats["recipients"] == 0
     assert stats["conversion"] == {"patients": 0, "reservations": 0, "rate": None}

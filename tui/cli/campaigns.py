@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -120,33 +120,33 @@ def edit(campaign_id: int, **options: Any) -> None:
 def list_campaigns(start: str | None, end: str | None) -> None:
     """The campaigns created or sent in a reference period, with their statistics."""
     from store.campaigns import campaigns_in_period
+    from store.figures import figures_of
     from store.period import Period
-    from store.stats import stats_of
 
     period = Period.parse(start, end)
     rt = runtime()
     rt.open_store()
-    docs = stats_of(campaigns_in_period(period), rt.config.feedback.machine_open_seconds)
-    rt.emit(docs, lambda: _list_text(period.label(), docs))
+    found = figures_of(campaigns_in_period(period), rt.config.feedback.machine_open_seconds)
+    rt.emit([f.as_document() for f in found], lambda: _list_text(period.label(), found))
 
 
-def local_date(stamp: str) -> str:
+def local_date(moment: datetime | None) -> str:
     """The day of a stored (UTC) time where the admin is: the period is in local days too."""
-    return datetime.fromisoformat(stamp).astimezone().date().isoformat()
+    return moment.replace(tzinfo=UTC).astimezone().date().isoformat() if moment else ""
 
 
-def _list_text(label: str, docs: list[dict[str, Any]]) -> str:
-    if not docs:
+def _list_text(label: str, found: list[CampaignFigures]) -> str:
+    if not found:
         return f"No campaigns in {label}. Create one with: campaigns create --channel ... (see --help)"
     rows = [
-        (d["id"], d["name"][:32], d["channel"].upper(), d["state"], d["recipients"], d["sent"],
-         percent(d["open_rate"]), percent(d["click_rate"]),
-         percent(d["conversion"]["rate"] if d["conversion"]["patients"] else None),
-         local_date(d["last_sent_at"] or d["created_at"]))
-        for d in docs
+        (f.id, f.name[:32], f.channel.upper(), f.state, f.counts.recipients, f.counts.sent,
+         percent(f.open_rate), percent(f.click_rate),
+         percent(f.conversion.rate if f.conversion.patients else None),
+         local_date(f.last_sent_at or f.created_at))
+        for f in found
     ]  # fmt: skip
     headers = ("ID", "NAME", "CHANNEL", "STATE", "RECIPIENTS", "SENT", "OPENED", "CLICKED", "CONV", "DATE")
-    return f"{label}: {len(docs)} campaigns\n" + table(headers, rows, right=(0, 4, 5, 6, 7, 8))
+    return f"{label}: {len(found)} campaigns\n" + table(headers, rows, right=(0, 4, 5, 6, 7, 8))
 
 
 @click.command()

@@ -29,7 +29,7 @@ from store.eligibility import (
     Verdict,
     pending_of,
 )
-from store.lifecycle import is_in_queue
+from store.lifecycle import QUEUED, SENDING, is_in_queue
 from store.message_limits import MessageLimits
 from store.models import CHANNELS, Campaign, Message
 from store.outgoing import Outgoing
@@ -118,8 +118,8 @@ def claim(
             if v.outcome == SEND
         ]
         _mark_sending(claimed, worker, now + lease)
-        if campaign.state == "queued":
-            Campaign.update(state="sending").where(Campaign.id == campaign_id).execute()
+        if campaign.state == QUEUED:  # its first claim: it is sending from now on
+            Campaign.update(state=SENDING).where(Campaign.id == campaign_id).execute()
         result.messages = claimed
         result.skipped = len(rows) - len(claimed)
     return result

@@ -19,6 +19,7 @@ STATES = (DRAFT, QUEUED, SENDING, PAUSED, SENT, COMPLETED, CANCELLED)
 # What only a draft allows, as the store's conditional statements ask it (a Send Now may come in between).
 EDITABLE = (DRAFT,)
 DELETABLE = (DRAFT,)
+ADDING_RECIPIENTS = (DRAFT,)
 # The queue: its campaigns claim messages in turn, the first created first.
 IN_QUEUE = (QUEUED, SENDING)
 # Going out, or to go on when resumed: its figures move by the second.
@@ -40,7 +41,7 @@ def can_edit(state: str | None) -> bool:
 
 
 def can_add_recipients(state: str | None) -> bool:
-    return is_draft(state)
+    return state in ADDING_RECIPIENTS
 
 
 def can_test(state: str | None) -> bool:

@@ -24,6 +24,7 @@ from store.consent import opted_out_among
 from store.csvfile import decode, read_csv_table
 from store.db import bulk_transaction, dicts_of, rows_of
 from store.errors import ImportRefused, InvalidState
+from store.lifecycle import ADDING_RECIPIENTS, can_add_recipients
 from store.limits import PHONE_MAX, TooLong, clean_name, shown
 from store.models import Campaign, Contact, Message
 from store.phones import is_mobile, to_e164_many
@@ -58,7 +59,7 @@ Ready = tuple[int | None, str, str, str]
 
 def _draft(campaign_id: int) -> Campaign:
     campaign = get_campaign(campaign_id)
-    if campaign.state != "draft":
+    if not can_add_recipients(campaign.state):
         raise InvalidState(
             f"campaign {campaign_id} is {campaign.state}; recipients can be added to drafts only"
         )
@@ -335,7 +336,7 @@ def _store(campaign: Campaign, ready: list[Ready], report: ImportReport, source:
     }  # fmt: skip
     with bulk_transaction():
         # Taking the write lock first: the draft cannot be queued or vanish under the rows added to it.
-        still_draft = (Campaign.id == campaign.id) & (Campaign.state == "draft")
+        still_draft = (Campaign.id == campaign.id) & (Campaign.state.in_(ADDING_RECIPIENTS))
         if not Campaign.update(updated_at=now).where(still_draft).execute():
             raise InvalidState(f"campaign {campaign.id} is no longer a draft; nothing was added")
         report.added = insert_rows(Message, fields, ready, constants=constants, ignore_conflicts=True)

@@ -18,7 +18,11 @@ from peewee import chunked
 from store.bulk import insert_many, run_many, select_in, sql_value, update_rows
 from store.clock import utcnow
 from store.db import database, dialect
+from store.lifecycle import IN_QUEUE
 from store.models import Campaign, SentLedger
+
+# A hand-over goes only while its campaign is in the queue (store.lifecycle), as SQL: ('queued', 'sending')
+_IN_QUEUE = "(" + ", ".join(f"'{state}'" for state in IN_QUEUE) + ")"
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def journal(
             cursor.execute(
                 _sql(
                     "SELECT id FROM message WHERE id IN ({}) AND state = 'sending' "
-                    "AND campaign_id IN (SELECT id FROM campaign WHERE state IN ('queued', 'sending'))",
+                    f"AND campaign_id IN (SELECT id FROM campaign WHERE state IN {_IN_QUEUE})",
                     len(handed),
                 )
                 + mine,
@@ -108,7 +112,7 @@ def _journal_postgres(entries: list[Entry], handed: list[int], at: Any, worker: 
         parts.append(
             "handed AS (INSERT INTO send_journal (message_id, kind, at, maybe_sent) "
             "SELECT m.id, 'handed', %s, false FROM message m JOIN campaign c ON c.id = m.campaign_id "
-            "WHERE m.id = ANY(%s) AND m.state = 'sending' AND c.state IN ('queued', 'sending')"
+            f"WHERE m.id = ANY(%s) AND m.state = 'sending' AND c.state IN {_IN_QUEUE}"
             + (" AND m.worker = %s" if worker else "")
             + " FOR KEY SHARE OF c RETURNING message_id)"
         )

@@ -8,6 +8,8 @@
 - The command line (`tui/cli/`) and `tui/__init__.py` import no Textual at the top of a module: the app
   loads it when it opens, so `campaigns worker` on a server never does.
 
+- A screen's thread worker (`@work(thread=True)`) reads and posts a message with what it read; it never
+  touches the screen: no assignment to `self.…`, no `query_one`/`query`, no `notify`, no `update`.
 - No import circle: the modules imported at the top of a module form no cycle (a screen that opens
   another imports it where it opens it, as the command line imports the app).
 
@@ -158,14 +160,56 @@ def import_circles(root: Path = ROOT) -> list[list[str]]:
     return circles
 
 
+_SCREEN_TOUCHES = {"query_one", "query", "notify", "update", "refresh", "mount", "remove", "set_class"}
+
+
+def _is_thread_worker(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(
+        isinstance(decorator, ast.Call)
+        and ast.unparse(decorator.func) == "work"
+        and any(k.arg == "thread" and ast.unparse(k.value) == "True" for k in decorator.keywords)
+        for decorator in function.decorator_list
+    )
+
+
+def threads_touching_the_screen(root: Path = ROOT) -> list[str]:
+    """Each place in `tui/` where a thread worker writes the screen's state or calls a widget."""
+    found: list[str] = []
+    for path in sorted((root / "tui").rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) or not _is_thread_worker(
+                function
+            ):
+                continue
+            for node in ast.walk(function):
+                targets = node.targets if isinstance(node, ast.Assign) else []
+                if isinstance(node, ast.AugAssign | ast.AnnAssign):
+                    targets = [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Attribute | ast.Subscript) and ast.unparse(target).startswith(
+                        "self."
+                    ):
+                        found.append(
+                            f"{relative}:{node.lineno}: {function.name} writes {ast.unparse(target)}"
+                        )
+                called = node.func if isinstance(node, ast.Call) else None
+                if isinstance(called, ast.Attribute) and called.attr in _SCREEN_TOUCHES:
+                    found.append(f"{relative}:{node.lineno}: {function.name} calls {called.attr}")
+    return found
+
+
 def main() -> None:
     found = violations()
     circles = import_circles()
+    touching = threads_touching_the_screen()
+    for line in touching:
+        print(f"thread worker touches the screen: {line}")
     for violation in found:
         print(violation)
     for circle in circles:
         print("import circle: " + " -> ".join(circle))
-    bad = len(found) + len(circles)
+    bad = len(found) + len(circles) + len(touching)
     print(f"layer contracts: {bad} violation(s)" if bad else "layer contracts: kept, no import circle")
     sys.exit(1 if bad else 0)
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.layers import ROOT, import_circles, violations
+from tests.layers import ROOT, import_circles, threads_touching_the_screen, violations
 
 
 def test_the_tree_keeps_its_layers():
@@ -74,3 +74,29 @@ def test_the_command_line_loads_no_textual_until_the_app_opens():
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_no_thread_worker_touches_the_screen():
+    assert threads_touching_the_screen() == []
+
+
+def test_the_check_finds_a_thread_worker_that_touches_the_screen(tmp_path):
+    write(
+        tmp_path,
+        "tui/screens/eager.py",
+        "class S:\n"
+        "    @work(thread=True, exclusive=True)\n"
+        "    def load(self):\n"
+        "        rows = read()\n"  # its own locals: fine
+        "        self.rows = rows\n"
+        "        self.query_one('#t').update(rows)\n"
+        "        self.post_message(Loaded(rows))\n"
+        "    @work(exclusive=True)\n"
+        "    async def act(self):\n"  # on the loop: it may
+        "        self.done = True\n",
+    )
+    assert threads_touching_the_screen(tmp_path) == [
+        "tui/screens/eager.py:5: load writes self.rows",
+        "tui/screens/eager.py:6: load calls update",
+        "tui/screens/eager.py:6: load calls query_one",
+    ]

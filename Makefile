@@ -42,4 +42,4 @@ bench: install
 	$(BIN)/python bench/demo_center.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from senders.email_body import authored_links
 from senders.transports import ProviderUnavailable
@@ -20,12 +21,33 @@ from store.sending import Outgoing
 from store.templates import Personaliser
 from store.window import body_hash
 
+if TYPE_CHECKING:
+    from store.drafts import TestTarget
+
 MARK = "[TEST] "
 
 log = logging.getLogger("campaigns.send")
 
 
-async def send_test(config: Config, campaign_id: int, text: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class TestResult:
+    """What became of the test sent to one address."""
+
+    to: str  # as typed
+    address: str | None  # normalised for the channel; None when it cannot be
+    state: str  # sent, refused (the address cannot take it) or failed (the provider said no, or is down)
+    error: str | None
+
+    @classmethod
+    def of(cls, target: TestTarget, state: str, error: str | None) -> TestResult:
+        return cls(target.given, target.address, state, error)
+
+    def as_document(self) -> dict[str, Any]:
+        """One result of `campaigns test --json` (docs/cli.md)."""
+        return {"to": self.to, "address": self.address, "state": self.state, "error": self.error}
+
+
+async def send_test(config: Config, campaign_id: int, text: str) -> list[TestResult]:
     """Sends the draft to the addresses in `text`; one result per address, in the order given."""
     from store.campaigns import get_campaign
     from store.drafts import test_targets
@@ -41,21 +63,19 @@ async def send_test(config: Config, campaign_id: int, text: str) -> list[dict[st
     personalise = Personaliser(
         campaign.body, campaign.subject, campaign.coupon, campaign.channel, config.limits
     )
-    results: list[dict[str, Any]] = []
+    results: list[TestResult] = []
     authored = authored_links(campaign.body, campaign.coupon) if campaign.channel == "email" else frozenset()
     transport = make_transport(campaign.channel, config, campaign.sender, secret, authored)
     connection = None
     try:
         for n, target in enumerate(targets, start=1):
-            result: dict[str, Any] = {"to": target.given, "address": target.address}
-            results.append(result)
             if target.address is None:
-                result.update(state="refused", error=target.problem)
+                results.append(TestResult.of(target, "refused", target.problem))
                 continue
             try:
                 body, subject = personalise(target.first_name, target.last_name)
             except TemplateError as exc:  # too long for the channel with this name, say
-                result.update(state="refused", error=str(exc))
+                results.append(TestResult.of(target, "refused", str(exc)))
                 continue
             if campaign.channel in ("email", "push"):  # the subject, or the push title
                 subject = MARK + (subject or campaign.sender)
@@ -69,20 +89,20 @@ async def send_test(config: Config, campaign_id: int, text: str) -> list[dict[st
                 connection = connection or await transport.connect()
                 outcome = await connection.send(message, _always_ready)
             except ProviderUnavailable as exc:
-                result.update(state="failed", error=str(exc))
+                results.append(TestResult.of(target, "failed", str(exc)))
                 continue
             except Exception as exc:  # one address's fault never hides the results of the others
                 log.error("test send of campaign %s: %s", campaign.id, type(exc).__name__)
-                result.update(state="failed", error=f"could not be sent ({type(exc).__name__})")
+                results.append(TestResult.of(target, "failed", f"could not be sent ({type(exc).__name__})"))
                 if connection is not None:
                     with contextlib.suppress(Exception):
                         await connection.close()
                 connection = None  # its state is unknown: the next address gets a new one
                 continue
             if outcome is None or outcome.state != "sent":
-                result.update(state="failed", error=outcome.error if outcome else "not sent")
+                results.append(TestResult.of(target, "failed", outcome.error if outcome else "not sent"))
             else:
-                result.update(state="sent", error=None)
+                results.append(TestResult.of(target, "sent", None))
     finally:
         if connection is not None:
             await connection.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from store.bulk import sql_value
 from store.clock import utcnow
@@ -55,9 +54,25 @@ def opens_per_hour(campaign_id: int, hours: int = 24, now: datetime | None = Non
     return _series(campaign_id, "opened_at", "hour", now - timedelta(hours=hours - 1), hours)
 
 
-@dataclass
+@dataclass(frozen=True)
+class RecipientRow:
+    """One recipient of a campaign and what became of its message, as the details' table shows it."""
+
+    id: int
+    address: str
+    first_name: str
+    last_name: str
+    state: str
+    error: str | None
+    sent_at: datetime | None
+    opened_at: datetime | None
+    clicked_at: datetime | None
+    resent_after_crash: bool
+
+
+@dataclass(frozen=True)
 class RecipientPage:
-    rows: list[dict[str, Any]]
+    rows: list[RecipientRow]
     matching: int  # all the recipients the filter and search match
 
 
@@ -83,6 +98,6 @@ def recipients_page(
         Message.id, Message.address, Message.first_name, Message.last_name, Message.state, Message.error,
         Message.sent_at, Message.opened_at, Message.clicked_at, Message.resent_after_crash,
     ).where(condition)  # fmt: skip
-    rows = list(dicts_of(query.order_by(Message.id).limit(limit)))
+    rows = [RecipientRow(**row) for row in dicts_of(query.order_by(Message.id).limit(limit))]
     matching = len(rows) if len(rows) < limit else query.count()
     return RecipientPage(rows, matching)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 MAX_ERRORS = 1000
+
+
+@dataclass(frozen=True)
+class RefusedRow:
+    """A row (of a paste or a file) or a contact an import refused, and why."""
+
+    row: int  # its place in the paste, the file or the list of contacts
+    value: str  # what it held, as the report quotes it
+    reason: str
 
 
 @dataclass
@@ -16,7 +25,7 @@ class ImportReport:
     opted_out: int = 0
     already_present: int = 0
     updated: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RefusedRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # What was refused: rows of a paste or a file, or contacts (picked, all patients) that this channel
     # cannot reach. Words only: the document keeps "invalid" for both (docs/files.md).
@@ -25,10 +34,10 @@ class ImportReport:
     def refuse_row(self, row: int, value: str, reason: str) -> None:
         """Counts an invalid row and keeps its details (the report shows the first 1,000 by row)."""
         self.invalid += 1
-        self.errors.append({"row": row, "value": value, "reason": reason})
+        self.errors.append(RefusedRow(row, value, reason))
 
-    def shown_errors(self) -> list[dict[str, Any]]:
-        return sorted(self.errors, key=lambda e: e["row"])[:MAX_ERRORS]
+    def shown_errors(self) -> list[RefusedRow]:
+        return sorted(self.errors, key=lambda e: e.row)[:MAX_ERRORS]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,7 +47,7 @@ class ImportReport:
             "opted_out": self.opted_out,
             "already_present": self.already_present,
             "updated": self.updated,
-            "errors": self.shown_errors(),
+            "errors": [asdict(e) for e in self.shown_errors()],  # row, value, reason
             "notes": self.notes,
         }
 

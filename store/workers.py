@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,28 +37,62 @@ def stopped(name: str, sent: int, now: datetime | None = None) -> None:
     Worker.update(stopped_at=now or utcnow(), sending=None, sent=sent).where(Worker.name == name).execute()
 
 
-def describe(worker: Worker, now: datetime) -> dict[str, Any]:
-    silent = worker.stopped_at is None and now - worker.heartbeat_at > SILENT_AFTER
-    state = "stopped" if worker.stopped_at else "silent" if silent else "alive"
-    return {
-        "name": worker.name, "host": worker.host, "pid": worker.pid, "state": state,
-        "started_at": iso(worker.started_at), "heartbeat_at": iso(worker.heartbeat_at),
-        "sending": [int(i) for i in worker.sending.split(",")] if worker.sending else [],
-        "sent": worker.sent, "silent_for_seconds": int((now - worker.heartbeat_at).total_seconds()),
-    }  # fmt: skip
+@dataclass(frozen=True)
+class WorkerState:
+    """An engine as `campaigns workers` and the details screen show it."""
+
+    name: str
+    host: str
+    pid: int
+    state: str  # alive, silent (no heartbeat for SILENT_AFTER) or stopped
+    started_at: datetime
+    heartbeat_at: datetime
+    sending: tuple[int, ...]  # the campaigns it sends now
+    sent: int  # messages it sent since it started, as of its last heartbeat
+    silent_for_seconds: int
+
+    @classmethod
+    def of(cls, worker: Worker, now: datetime) -> WorkerState:
+        silent = worker.stopped_at is None and now - worker.heartbeat_at > SILENT_AFTER
+        return cls(
+            name=worker.name,
+            host=worker.host,
+            pid=worker.pid,
+            state="stopped" if worker.stopped_at else "silent" if silent else "alive",
+            started_at=worker.started_at,
+            heartbeat_at=worker.heartbeat_at,
+            sending=tuple(int(i) for i in worker.sending.split(",")) if worker.sending else (),
+            sent=worker.sent,
+            silent_for_seconds=int((now - worker.heartbeat_at).total_seconds()),
+        )
+
+    def as_document(self) -> dict[str, Any]:
+        """The engine's JSON document (`campaigns workers --json`, docs/cli.md)."""
+        return {
+            "name": self.name,
+            "host": self.host,
+            "pid": self.pid,
+            "state": self.state,
+            "started_at": iso(self.started_at),
+            "heartbeat_at": iso(self.heartbeat_at),
+            "sending": list(self.sending),
+            "sent": self.sent,
+            "silent_for_seconds": self.silent_for_seconds,
+        }
 
 
-def all_workers(now: datetime | None = None) -> list[dict[str, Any]]:
+def all_workers(now: datetime | None = None) -> list[WorkerState]:
     """Every engine that ever ran here, the most recent first."""
     now = now or utcnow()
-    return [describe(w, now) for w in Worker.select().order_by(Worker.heartbeat_at.desc())]
+    return [WorkerState.of(w, now) for w in Worker.select().order_by(Worker.heartbeat_at.desc())]
 
 
-def workers_of(campaign_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
+def workers_of(campaign_id: int, now: datetime | None = None) -> list[WorkerState]:
     """The engines that claimed the campaign's messages, with their state."""
     now = now or utcnow()
     sql = f"SELECT DISTINCT worker FROM message WHERE campaign_id = {database.param} AND worker IS NOT NULL"
     names = [row[0] for row in database.execute_sql(sql, [campaign_id])]
     if not names:
         return []
-    return [describe(w, now) for w in Worker.select().where(Worker.name.in_(names)).order_by(Worker.name)]
+    query = Worker.select().where(Worker.name.in_(names)).order_by(Worker.name)
+    return [WorkerState.of(w, now) for w in query]

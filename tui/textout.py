@@ -52,7 +52,7 @@ def escape(value: object, limit: int = SHOWN_CHARACTERS, lines: bool = False) ->
 def report_text(report: ImportReport) -> str:
     lines = [report.summary() + "."]
     for error in report.shown_errors()[:SHOWN_ERRORS]:
-        lines.append(f"  row {error['row']}: {error['value']!r}: {error['reason']}")
+        lines.append(f"  row {error.row}: {error.value!r}: {error.reason}")
     hidden = report.invalid - min(len(report.errors), SHOWN_ERRORS)
     if hidden > 0:
         lines.append(f"  … and {hidden:,} more (--json lists up to 1,000)")

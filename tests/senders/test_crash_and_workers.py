@@ -77,8 +77,8 @@ def test_two_workers_on_one_database_send_each_message_once(store, gateway):
     assert senders <= {"a", "b"}
     from store.workers import all_workers
 
-    assert {w["name"]: w["state"] for w in all_workers()} == {"a": "stopped", "b": "stopped"}
-    assert sum(w["sent"] for w in all_workers()) == Message.select().count()  # each says what it sent
+    assert {w.name: w.state for w in all_workers()} == {"a": "stopped", "b": "stopped"}
+    assert sum(w.sent for w in all_workers()) == Message.select().count()  # each says what it sent
     assert Campaign.get_by_id(campaign_id).state == "sent"
 
 

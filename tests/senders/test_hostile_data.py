@@ -299,8 +299,8 @@ def test_a_test_send_reports_every_address_whatever_happens_to_one(sqlite_store,
     results = asyncio.run(
         send_test(config_for(sqlite_store, mail_server), draft.id, "josé@example.org, anna@example.org")
     )
-    assert [(r["to"], r["state"]) for r in results] == [
+    assert [(r.to, r.state) for r in results] == [
         ("josé@example.org", "failed"),
         ("anna@example.org", "sent"),
     ]
-    assert "SMTPUTF8" in results[0]["error"]
+    assert "SMTPUTF8" in results[0].error

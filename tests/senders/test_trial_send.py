@@ -20,8 +20,8 @@ def test_a_test_goes_through_smtp_marked_and_counts_nowhere(sqlite_store, mail_s
     add_pasted(draft.id, "a@example.org, b@example.org")
     config = config_for(sqlite_store, mail_server)
     results = asyncio.run(send_test(config, draft.id, "maria@example.org; not-an-email; admin@example.org"))
-    assert [r["state"] for r in results] == ["sent", "refused", "sent"]
-    assert "invalid email" in results[1]["error"]
+    assert [r.state for r in results] == ["sent", "refused", "sent"]
+    assert "invalid email" in results[1].error
     assert sorted(mail_server.count_by_recipient()) == ["admin@example.org", "maria@example.org"]
     subjects = {m["To"]: m["Subject"] for m in mail_server.received}
     assert subjects["maria@example.org"] == "[TEST] Visita Maria"  # rendered for the contact
@@ -35,7 +35,7 @@ def test_a_test_is_for_drafts_and_says_when_the_provider_is_down(sqlite_store):
     draft = create_campaign(channel="email", name="Cardio", sender="Centro", body="Ciao")
     config = config_for(sqlite_store)  # no SMTP server listens on its port
     results = asyncio.run(send_test(config, draft.id, "a@example.org"))
-    assert results[0]["state"] == "failed" and "cannot connect" in results[0]["error"]
+    assert results[0].state == "failed" and "cannot connect" in results[0].error
     add_pasted(draft.id, "a@example.org")
     queue_campaign(draft.id)
     with pytest.raises(InvalidState, match="tests are for drafts"):

@@ -23,14 +23,14 @@ def test_import_normalises_and_reports_each_refused_row(store, write_csv):
     )
     report = import_contacts(path)
     assert (report.added, report.invalid, report.duplicates) == (3, 4, 1)
-    assert [(e["row"], e["value"]) for e in report.shown_errors()] == [(4, "3"), (5, "4"), (6, "x"), (8, "5")]
+    assert [(e.row, e.value) for e in report.shown_errors()] == [(4, "3"), (5, "4"), (6, "x"), (8, "5")]
     assert (
-        "invalid email" in report.shown_errors()[0]["reason"]
-        and "the rest of the row was imported" in report.shown_errors()[0]["reason"]
+        "invalid email" in report.shown_errors()[0].reason
+        and "the rest of the row was imported" in report.shown_errors()[0].reason
     )
     assert contact(3).email is None and contact(3).first_name == "Anna"
-    assert "kind must be patient, resource or user" in report.shown_errors()[1]["reason"]
-    assert "consent must be yes or no" in report.shown_errors()[3]["reason"]
+    assert "kind must be patient, resource or user" in report.shown_errors()[1].reason
+    assert "consent must be yes or no" in report.shown_errors()[3].reason
     maria = contact(1)
     assert (maria.email, maria.phone, maria.consent, maria.kind) == (
         "maria.rossi@example.org",
@@ -61,7 +61,7 @@ def test_reimport_updates_only_the_columns_in_the_file(store, write_csv):
 def test_a_bad_address_never_blocks_a_consent_withdrawal(store, write_csv):
     import_contacts(write_csv("a.csv", "id,email,consent\n7,a@example.org,yes\n"))
     report = import_contacts(write_csv("b.csv", "id,email,phone,consent\n7,a@example.org,12345,no\n"))
-    assert report.invalid == 1 and "not a valid phone number" in report.shown_errors()[0]["reason"]
+    assert report.invalid == 1 and "not a valid phone number" in report.shown_errors()[0].reason
     assert contact(7).consent is False
 
 
@@ -79,7 +79,7 @@ def test_without_a_consent_column_new_contacts_have_no_consent(store, write_csv)
 def test_odd_ids_are_refused_rows_not_crashes(store, write_csv, odd):
     report = import_contacts(write_csv("c.csv", f"id,email\n{odd},a@example.org\n5,b@example.org\n"))
     assert (report.added, report.invalid) == (1, 1)
-    assert "id must be a whole number from 1 to 2,147,483,647" in report.shown_errors()[0]["reason"]
+    assert "id must be a whole number from 1 to 2,147,483,647" in report.shown_errors()[0].reason
 
 
 def test_an_unsubscribe_outlives_the_registry_copy(store, write_csv):
@@ -109,7 +109,7 @@ def test_app_tokens_are_unique_to_one_contact(store, write_csv):
     import_contacts(write_csv("a.csv", "id,app_token\n1,tok-1\n"))
     report = import_contacts(write_csv("b.csv", "id,app_token\n2,tok-1\n3,tok-3\n4,tok-3\n"))
     assert report.added == 1
-    assert [e["row"] for e in report.shown_errors()] == [2, 4]
+    assert [e.row for e in report.shown_errors()] == [2, 4]
     assert contact(1).app_token == "tok-1"
 
 

@@ -30,9 +30,7 @@ def test_a_registry_row_with_an_absurd_name_keeps_the_stored_one_and_the_rest(st
         write_csv("b.csv", f"id,first_name,last_name,app_token,consent\n1,{LONG},Bianchi,{'t' * 4097},no\n")
     )
     assert (report.updated, report.invalid) == (1, 1)
-    assert report.errors[0]["reason"].startswith(
-        "first_name is longer than 100 characters (100,000); app_token"
-    )
+    assert report.errors[0].reason.startswith("first_name is longer than 100 characters (100,000); app_token")
     maria = Contact.get_by_id(1)
     assert (maria.first_name, maria.last_name, maria.consent, maria.app_token) == (
         "Maria",
@@ -49,12 +47,12 @@ def test_csv_and_paste_rows_over_a_limit_are_refused_alone(store, write_csv):
         f'first_name,email\nMaria,maria@example.org\n{LONG},luca@example.org\n"Anna\nMaria",anna@example.org\n',
     )
     report = add_from_csv(draft.id, path)
-    assert (report.added, report.invalid, report.errors[0]["row"]) == (2, 1, 3)
+    assert (report.added, report.invalid, report.errors[0].row) == (2, 1, 3)
     names = [m.first_name for m in Message.select().where(Message.campaign == draft.id).order_by(Message.id)]
     assert names == ["Maria", "Anna Maria"]
     pasted = add_pasted(draft.id, f"sara@example.org, {'s' * 250}@example.org")
     assert (pasted.added, pasted.invalid) == (1, 1)
-    assert len(pasted.errors[0]["value"]) <= 80
+    assert len(pasted.errors[0].value) <= 80
 
 
 def test_a_picked_contact_stored_with_an_absurd_name_is_refused_alone(store, write_csv):
@@ -65,7 +63,7 @@ def test_a_picked_contact_stored_with_an_absurd_name_is_refused_alone(store, wri
     draft = create_campaign(channel="email", name="N", sender="Centro Medico", body="Ciao")
     report = add_contacts(draft.id, [1, 2])
     assert (report.added, report.invalid) == (1, 1)
-    assert "first_name is longer than 100 characters" in report.errors[0]["reason"]
+    assert "first_name is longer than 100 characters" in report.errors[0].reason
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from store.errors import ImportRefused, InvalidState
 from store.forecast import forecast
 from store.models import Campaign, Contact, Message, SentLedger
 from store.recipients import CSV_LIMIT, PASTE_LIMIT, add_all_patients, add_contacts, add_from_csv, add_pasted
+from store.report import RefusedRow
 from store.templates import render
 from store.window import body_hash
 from tests.conftest import NOW
@@ -43,7 +44,7 @@ def test_paste_normalises_matches_contacts_and_reports(center):
         draft.id, "Maria@Example.org; new@example.org,\nnot-an-email ; maria@example.org,anna@example.org"
     )
     assert (report.added, report.duplicates, report.invalid, report.opted_out) == (2, 1, 1, 1)
-    assert report.shown_errors()[0]["row"] == 3 and report.shown_errors()[0]["value"] == "not-an-email"
+    assert report.shown_errors()[0].row == 3 and report.shown_errors()[0].value == "not-an-email"
     assert recipients(draft) == [
         ("maria@example.org", 1, "Maria", "paste"),
         ("new@example.org", None, "", "paste"),
@@ -56,7 +57,7 @@ def test_sms_refuses_landlines(center):
     draft = campaign("sms")
     report = add_pasted(draft.id, "02 1234 5678; 800 123456; 347 123 4567")
     assert report.added == 1
-    assert [e["reason"] for e in report.shown_errors()] == ["not a mobile number: an SMS cannot reach it"] * 2
+    assert [e.reason for e in report.shown_errors()] == ["not a mobile number: an SMS cannot reach it"] * 2
 
 
 def test_sms_paste_takes_phone_numbers_as_people_write_them(center):
@@ -87,7 +88,7 @@ def test_csv_with_the_template_columns_personalises_and_matches(center, write_cs
     )
     report = add_from_csv(draft.id, path)
     assert (report.added, report.invalid) == (3, 1)
-    assert report.shown_errors() == [{"row": 5, "value": "", "reason": "no email"}]
+    assert report.shown_errors() == [RefusedRow(5, "", "no email")]
     assert recipients(draft) == [
         ("maria@example.org", 1, "Mariella", "csv"),
         ("luca@example.org", 2, "Luca", "csv"),
@@ -123,7 +124,7 @@ def test_picked_contacts_and_all_patients(center):
     draft = campaign("sms")
     report = add_contacts(draft.id, [2, 3, 4, 99, 2])
     assert (report.added, report.opted_out, report.invalid, report.duplicates) == (2, 0, 2, 1)
-    assert [e["reason"] for e in report.shown_errors()] == [
+    assert [e.reason for e in report.shown_errors()] == [
         "the contact has no mobile number",
         "no contact has this id",
     ]
@@ -143,7 +144,7 @@ def test_push_goes_to_the_contacts_device(center):
     Contact.update(push_token_dead_at=NOW).where(Contact.id == 5).execute()
     report = add_pasted(draft.id, "maria@example.org, luca@example.org, 3281234567, nobody@example.org")
     assert report.added == 1
-    assert [e["reason"] for e in report.shown_errors()] == [
+    assert [e.reason for e in report.shown_errors()] == [
         "the contact has not installed the app",
         "the contact's app no longer receives push messages",
         "no contact with this address has the app",

@@ -26,7 +26,7 @@ def test_reservations_load_once_and_times_become_utc(patients, write_csv):
     )
     report = import_reservations(path)
     assert (report.added, report.duplicates, report.invalid) == (3, 1, 2)
-    assert [(e["row"], e["reason"]) for e in report.shown_errors()] == [
+    assert [(e.row, e.reason) for e in report.shown_errors()] == [
         (6, "no contact has this patient_id"),
         (7, "created_at is not an ISO 8601 date and time"),
     ]

@@ -35,7 +35,7 @@ def campaign(store, write_csv):
 def found(campaign_id, search):
     page = recipients_page(campaign_id, search=search)
     assert page.matching == len(page.rows)
-    return sorted(row["address"] for row in page.rows)
+    return sorted(row.address for row in page.rows)
 
 
 @pytest.mark.parametrize(

@@ -32,12 +32,12 @@ def test_send(campaign_id: int, to: str) -> None:
     def text() -> str:
         lines = []
         for r in results:
-            what = "sent" if r["state"] == "sent" else f"{r['state']}: {r['error']}"
-            lines.append(f"{r['to']}: {what}")
+            what = "sent" if r.state == "sent" else f"{r.state}: {r.error}"
+            lines.append(f"{r.to}: {what}")
         return "\n".join(lines)
 
-    rt.emit(results, text)
-    if not any(r["state"] == "sent" for r in results):
+    rt.emit([r.as_document() for r in results], text)
+    if not any(r.state == "sent" for r in results):
         raise SystemExit(1)
 
 

@@ -138,13 +138,13 @@ def workers() -> None:
             return "No engine has sent from this database yet: campaigns worker, or the app, starts one."
         lines = []
         for w in found:
-            sending = f"sending {', '.join(f'#{i}' for i in w['sending'])}" if w["sending"] else "idle"
-            if w["state"] != "alive":
-                sending = w["state"] + (f" for {w['silent_for_seconds']} s" if w["state"] == "silent" else "")
-            lines.append(f"{w['name']:<24} {w['host']}:{w['pid']:<8} {sending:<28} {w['sent']:>9,} sent")
+            sending = f"sending {', '.join(f'#{i}' for i in w.sending)}" if w.sending else "idle"
+            if w.state != "alive":
+                sending = w.state + (f" for {w.silent_for_seconds} s" if w.state == "silent" else "")
+            lines.append(f"{w.name:<24} {w.host}:{w.pid:<8} {sending:<28} {w.sent:>9,} sent")
         return "\n".join(lines)
 
-    rt.emit(found, text)
+    rt.emit([w.as_document() for w in found], text)
 
 
 COMMANDS = [send, pause, resume, cancel, worker, serve, workers]

@@ -25,11 +25,11 @@ def save_refused_rows(report: ImportReport, folder: Path) -> Path:
     with open_private(path, "w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, delimiter=";")
         writer.writerow(["row", "value", "reason"])
-        for error in sorted(report.errors, key=lambda e: e["row"]):
-            value = str(error["value"])
+        for error in sorted(report.errors, key=lambda e: e.row):
+            value = str(error.value)
             if value[:1] in ("=", "+", "-", "@"):
                 value = "'" + value  # a spreadsheet must not run it as a formula
-            writer.writerow([error["row"], value, error["reason"]])
+            writer.writerow([error.row, value, error.reason])
     return path
 
 
@@ -71,8 +71,8 @@ class ReportScreen(ModalScreen[None]):
                     yield Static(f"Refused rows{more}:")
                     table.add_columns("Row", "Value", "Reason")
                 for error in errors:
-                    cells = [Text(plain(str(error["value"])[:40])), Text(plain(error["reason"]))]
-                    table.add_row(*(cells if report.of_contacts else [Text(str(error["row"])), *cells]))
+                    cells = [Text(plain(str(error.value)[:40])), Text(plain(error.reason))]
+                    table.add_row(*(cells if report.of_contacts else [Text(str(error.row)), *cells]))
                 yield table
                 yield Static("s saves them as CSV · Enter or Esc closes", classes="hint")
             else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -35,7 +35,7 @@ from tui.screens.summary_actions import pause_key_applies, toggle_pause
 from tui.textout import escape, plain, plural
 
 if TYPE_CHECKING:
-    from store.campaign_detail import RecipientPage
+    from store.campaign_detail import RecipientPage, RecipientRow
 
 REFRESH_SECONDS = 1.0
 SERIES_EVERY = 5  # rounds between two reads of the slow figures, who sends it, sends and opens over time
@@ -78,7 +78,7 @@ class DetailScreen(Screen[int | None]):
         self.rounds = 0
         self.samples: deque[tuple[float, int]] = deque(maxlen=120)  # (monotonic time, sent)
         self.last_minute_rate: float | None = None
-        self.rows: dict[str, dict[str, Any]] = {}  # the recipients in the table, by key
+        self.rows: dict[str, RecipientRow] = {}  # the recipients in the table, by key
         self.page: RecipientPage | None = None  # the recipients in the table
         self.refresh_timer: Timer | None = None
         self.workers_line = ""  # who sends it, read with the slow figures
@@ -226,9 +226,9 @@ class DetailScreen(Screen[int | None]):
         selected = table.cursor_row
         with self.app.batch_update():
             table.clear()
-            self.rows = {str(row["id"]): row for row in page.rows}
+            self.rows = {str(row.id): row for row in page.rows}
             for row in page.rows:
-                table.add_row(*recipient_cells(row, address_width), key=str(row["id"]))
+                table.add_row(*recipient_cells(row, address_width), key=str(row.id))
             if page.rows:
                 table.move_cursor(row=min(selected, len(page.rows) - 1), animate=False)
         what = plural(page.matching, "recipient")

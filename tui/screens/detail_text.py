@@ -3,9 +3,9 @@ cells of its recipients. Pure text from what was read; the screen draws it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
@@ -13,6 +13,10 @@ from store import lifecycle
 from store.figures import CampaignFigures
 from tui.screens.summary import percent
 from tui.textout import escape, plain, plural
+
+if TYPE_CHECKING:
+    from store.campaign_detail import RecipientRow
+    from store.workers import WorkerState
 
 MESSAGE_STYLES = {
     "pending": "dim", "sending": "bold green", "delivered": "green", "failed": "red", "cancelled": "red",
@@ -64,16 +68,12 @@ def engagement_line(stats: CampaignFigures) -> str:
     return " · ".join(parts)
 
 
-def workers_text(workers: Sequence[Mapping[str, Any]]) -> str:
+def workers_text(workers: Sequence[WorkerState]) -> str:
     """Who sends it, and any engine that stopped answering while holding some of its messages."""
     if not workers:
         return ""
-    alive = [escape(w["name"]) for w in workers if w["state"] == "alive" and w["sending"]]
-    silent = [
-        f"{escape(w['name'])} silent for {w['silent_for_seconds']} s"
-        for w in workers
-        if w["state"] == "silent"
-    ]
+    alive = [escape(w.name) for w in workers if w.state == "alive" and w.sending]
+    silent = [f"{escape(w.name)} silent for {w.silent_for_seconds} s" for w in workers if w.state == "silent"]
     parts = [f"by {', '.join(alive)}"] if alive else []
     if silent:
         parts.append(f"[b yellow]{'; '.join(silent)}[/b yellow]: its messages go back to the others "
@@ -110,33 +110,32 @@ def local_time(moment: datetime) -> str:
     return moment.replace(tzinfo=UTC).astimezone().strftime("%d %b %H:%M")
 
 
-def recipient_cells(row: Mapping[str, Any], address_width: int) -> list[Text]:
-    """The cells of one recipient's row (a row of store.campaign_detail.recipients_page)."""
-    name = f"{row['first_name']} {row['last_name']}".strip()
-    detail = row["error"] or ""
-    if not detail and row["clicked_at"]:
+def recipient_cells(row: RecipientRow, address_width: int) -> list[Text]:
+    """The cells of one recipient's row in the table."""
+    name = f"{row.first_name} {row.last_name}".strip()
+    detail = row.error or ""
+    if not detail and row.clicked_at:
         detail = "clicked"
-    elif not detail and row["opened_at"]:
+    elif not detail and row.opened_at:
         detail = "opened"
-    if row["resent_after_crash"]:
+    if row.resent_after_crash:
         detail = ("resent after a crash · " + detail).rstrip(" ·")
-    sent_at = row["sent_at"]
-    when = local_time(sent_at) if isinstance(sent_at, datetime) else ""
-    state = SHORT_STATES.get(row["state"], row["state"])
+    when = local_time(row.sent_at) if isinstance(row.sent_at, datetime) else ""
+    state = SHORT_STATES.get(row.state, row.state)
     return [
-        Text(" " + plain(row["address"][: address_width - 1]), no_wrap=True),
+        Text(" " + plain(row.address[: address_width - 1]), no_wrap=True),
         Text(" " + plain(name[: NAME_WIDTH - 1]), no_wrap=True),
-        Text(" " + state, style=MESSAGE_STYLES.get(row["state"], ""), no_wrap=True),
+        Text(" " + state, style=MESSAGE_STYLES.get(row.state, ""), no_wrap=True),
         Text(" " + when, no_wrap=True),
         Text(" " + plain(detail), no_wrap=True),
     ]
 
 
-def recipient_line(row: Mapping[str, Any]) -> str:
+def recipient_line(row: RecipientRow) -> str:
     """The highlighted recipient in full, as markup: the table's columns cut long addresses and reasons."""
-    name = f"{row['first_name']} {row['last_name']}".strip()
-    parts = [row["address"], name, SHORT_STATES.get(row["state"], row["state"]), row["error"] or ""]
-    for label, moment in (("opened", row["opened_at"]), ("clicked", row["clicked_at"])):
+    name = f"{row.first_name} {row.last_name}".strip()
+    parts = [row.address, name, SHORT_STATES.get(row.state, row.state), row.error or ""]
+    for label, moment in (("opened", row.opened_at), ("clicked", row.clicked_at)):
         if isinstance(moment, datetime):
             parts.append(f"{label} {local_time(moment)}")
     return " · ".join(escape(p) for p in parts if p)

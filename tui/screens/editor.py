@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict, dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -58,6 +58,18 @@ def preview_of(
     return heading + escape(rendered, PREVIEW_CHARACTERS, lines=True), escape(counter), problem
 
 
+@dataclass(frozen=True)
+class DraftContent:
+    """The form's fields as typed: the keywords a save gives create_campaign or edit_campaign."""
+
+    name: str = ""
+    sender: str = ""
+    subject: str = ""
+    coupon: str = ""
+    channel: str = "sms"
+    body: str = ""
+
+
 class DraftLoaded(Message):
     """The draft being edited (None for a new one) and the person its preview shows, read off the loop."""
 
@@ -80,7 +92,7 @@ class EditorScreen(Screen[int | None]):
         super().__init__()
         self.campaign_id = campaign_id
         self.person: tuple[str, str] = ("Maria", "Rossi")
-        self.saved: dict[str, Any] = {}
+        self.saved = DraftContent()  # as last read or saved; a new draft starts empty
         self.loading_draft = campaign_id is not None
         self.saving = False
 
@@ -146,19 +158,22 @@ class EditorScreen(Screen[int | None]):
         self.query_one("#body", TextArea).text = draft.body
         self.saved = self.content()
 
-    def content(self) -> dict[str, Any]:
-        values: dict[str, Any] = {f: self.query_one(f"#{f}", Input).value for f in FIELDS}
-        values["channel"] = self.query_one("#channel", Select).value
-        values["body"] = self.query_one("#body", TextArea).text
-        return values
+    def content(self) -> DraftContent:
+        def typed(field: str) -> str:
+            return self.query_one(f"#{field}", Input).value
+
+        return DraftContent(
+            name=typed("name"),
+            sender=typed("sender"),
+            subject=typed("subject"),
+            coupon=typed("coupon"),
+            channel=str(self.query_one("#channel", Select).value),  # never blank: allow_blank=False
+            body=self.query_one("#body", TextArea).text,
+        )
 
     @property
     def dirty(self) -> bool:
-        return not self.loading_draft and self.content() != (self.saved or self.empty_content())
-
-    @staticmethod
-    def empty_content() -> dict[str, Any]:
-        return {"name": "", "sender": "", "subject": "", "coupon": "", "channel": "sms", "body": ""}
+        return not self.loading_draft and self.content() != self.saved
 
     # -- live checks ----------------------------------------------------------------------------
 
@@ -174,21 +189,16 @@ class EditorScreen(Screen[int | None]):
         from store.campaigns import check_sender
 
         content = self.content()
-        channel = content["channel"]
+        channel = content.channel
         subject_row = self.query_one("#subject-row")
         subject_row.display = channel != "sms"
         self.query_one("#subject-label", Label).update("Title" if channel == "push" else "Subject")
         preview, counter, problem = preview_of(
-            channel,
-            content["body"],
-            content["subject"],
-            content["coupon"],
-            self.person,
-            config_of(self).limits,
+            channel, content.body, content.subject, content.coupon, self.person, config_of(self).limits
         )
-        if problem is None and content["sender"].strip():
+        if problem is None and content.sender.strip():
             try:
-                check_sender(channel, content["sender"])
+                check_sender(channel, content.sender)
             except CampaignsError as exc:
                 problem = str(exc)
         self.query_one("#counter", Static).update(counter)
@@ -221,10 +231,10 @@ class EditorScreen(Screen[int | None]):
         content = self.content()
         try:
             if self.campaign_id is None:
-                campaign = await off_loop(create_campaign, **content, limits=config_of(self).limits)
+                campaign = await off_loop(create_campaign, **asdict(content), limits=config_of(self).limits)
                 self.campaign_id = campaign.id
             else:
-                await off_loop(edit_campaign, self.campaign_id, config_of(self).limits, **content)
+                await off_loop(edit_campaign, self.campaign_id, config_of(self).limits, **asdict(content))
         except CampaignsError as exc:
             self.show_status(str(exc))
             return False

@@ -349,8 +349,8 @@ class SummaryActions(Screen[None]):
             self.notify(plain(exc, lines=True), severity="error", markup=False)
             return
         # markup off: the addresses as typed and the providers' answers
-        sent = [plain(r["to"]) for r in results if r["state"] == "sent"]
-        other = [f"{plain(r['to'])} ({plain(r['error'])})" for r in results if r["state"] != "sent"]
+        sent = [plain(r.to) for r in results if r.state == "sent"]
+        other = [f"{plain(r.to)} ({plain(r.error)})" for r in results if r.state != "sent"]
         lines = [f"sent to {', '.join(sent)}"] if sent else []
         lines += [f"not sent: {'; '.join(other)}"] if other else []
         self.notify("\n".join(lines), title=f"Test of #{draft.id}",

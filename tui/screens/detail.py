@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Sparkline, Static
+from textual.worker import Worker, WorkerState
 
 from store import lifecycle
 from store.figure_cache import SlowFigureCache
@@ -54,6 +55,7 @@ class DetailLoaded(Message):
     filter_key: tuple[str, str]
     round: int  # the round it was read in
     workers: str | None  # who sends it; None: not read this round
+    ticket: int  # which read it is: one overtaken by a newer read (a key's, the timer's) is not shown
 
 
 class DetailScreen(Screen[int | None]):
@@ -76,6 +78,7 @@ class DetailScreen(Screen[int | None]):
         self.search_text = ""
         self.shown_filter: tuple[str, str] | None = None
         self.rounds = 0
+        self.reads = 0  # reads started; only the newest is shown
         self.samples: deque[tuple[float, int]] = deque(maxlen=120)  # (monotonic time, sent)
         self.last_minute_rate: float | None = None
         self.rows: dict[str, RecipientRow] = {}  # the recipients in the table, by key
@@ -142,12 +145,15 @@ class DetailScreen(Screen[int | None]):
         """Reads a round off the loop, the slow figures given while they are fresh."""
         slow = self.slow_figures.fresh(self.rounds).get(self.campaign_id)
         seconds = config_of(self).feedback.machine_open_seconds
-        self.read_round(self.rounds, (self.filter, self.search_text), self.shown_filter, slow, seconds)
+        self.reads += 1
+        wanted = (self.filter, self.search_text)
+        self.read_round(self.rounds, self.reads, wanted, self.shown_filter, slow, seconds)
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def read_round(
         self,
         number: int,
+        ticket: int,
         wanted: tuple[str, str],
         shown: tuple[str, str] | None,
         slow: SlowFigures | None,
@@ -168,16 +174,28 @@ class DetailScreen(Screen[int | None]):
             opens = opens_per_hour(self.campaign_id) if slow is None and stats.opens is not None else None
             fresh = wanted != shown or (live and number % 3 == 0)
             page = recipients_page(self.campaign_id, *wanted) if fresh else None
-        self.post_message(DetailLoaded(stats, sends, opens, page, wanted, number, workers))
+        self.post_message(DetailLoaded(stats, sends, opens, page, wanted, number, workers, ticket))
 
-    @on(DetailLoaded)
-    def show(self, event: DetailLoaded) -> None:
-        self.rounds += 1
-        # Re-armed when a round lands, never piling up: a key that reloads at once (f, a search)
-        # replaces the waiting round instead of starting a second series.
+    def arm_refresh(self) -> None:
+        """The next round, in a second: re-armed when a round lands or fails, never piling up (a key that
+        reloads at once, f or a search, replaces the waiting round instead of starting a second series)."""
         if self.refresh_timer is not None:
             self.refresh_timer.stop()
         self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.load)
+
+    @on(Worker.StateChanged)
+    def read_failed(self, event: Worker.StateChanged) -> None:
+        """A round whose read failed (the database busy a moment) still arms the next: the details go on
+        refreshing."""
+        if event.worker.group == "detail" and event.state == WorkerState.ERROR:
+            self.arm_refresh()
+
+    @on(DetailLoaded)
+    def show(self, event: DetailLoaded) -> None:
+        if event.ticket != self.reads:
+            return  # overtaken by a newer read, whose round is on its way (a cancelled thread still posts)
+        self.rounds += 1
+        self.arm_refresh()
         self.slow_figures.keep([event.stats], event.round)
         if event.workers is not None:
             self.workers_line = event.workers

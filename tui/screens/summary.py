@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import Worker, WorkerState
 
 from store import lifecycle
 from store.figure_cache import SlowFigureCache
@@ -24,16 +25,17 @@ from tui.screens.summary_actions import PAGE, SummaryActions
 from tui.textout import escape, plain, plural
 
 REFRESH_SECONDS = 2.0
-# A sent campaign's reservations come over weeks: its costliest figure is read less often.
-CONVERSION_SECONDS = 30.0
+# A sent campaign's reservations come over weeks: its slow figures (conversion, proxy opens,
+# unsubscribes) are read less often.
+SLOW_FIGURES_SECONDS = 30.0
 STATE_STYLES = {
-    "draft": "dim",
-    "queued": "cyan",
-    "sending": "bold green",
-    "paused": "yellow",
-    "sent": "",
-    "completed": "green",
-    "cancelled": "red",
+    lifecycle.DRAFT: "dim",
+    lifecycle.QUEUED: "cyan",
+    lifecycle.SENDING: "bold green",
+    lifecycle.PAUSED: "yellow",
+    lifecycle.SENT: "",
+    lifecycle.COMPLETED: "green",
+    lifecycle.CANCELLED: "red",
 }
 # (key, label, width); the name column takes what is left of the screen's width.
 COLUMNS = (
@@ -173,7 +175,7 @@ class SummaryScreen(SummaryActions):
         self.cursor_row_next: int | None = None  # where the cursor goes when the next rows land
         self.matching = 0
         self.total = 0
-        self.slow_figures = SlowFigureCache(CONVERSION_SECONDS, keep_live=False)
+        self.slow_figures = SlowFigureCache(SLOW_FIGURES_SECONDS, keep_live=False)
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -231,12 +233,21 @@ class SummaryScreen(SummaryActions):
         else:
             self.set_timer(REFRESH_SECONDS, self.refresh_if_visible)
 
-    @on(SummaryLoaded)
-    def show(self, event: SummaryLoaded) -> None:
-        # The next round is armed when this one lands: slow rounds never pile up (dolphie's way).
+    def arm_refresh(self) -> None:
+        """The next round, armed when this one lands or fails: slow rounds never pile up (dolphie's way)."""
         if self.refresh_timer is not None:
             self.refresh_timer.stop()
         self.refresh_timer = self.set_timer(REFRESH_SECONDS, self.refresh_if_visible)
+
+    @on(Worker.StateChanged)
+    def read_failed(self, event: Worker.StateChanged) -> None:
+        """A read that failed (the database busy a moment) still arms the next: the summary goes on."""
+        if event.worker.group == "summary" and event.state == WorkerState.ERROR:
+            self.arm_refresh()
+
+    @on(SummaryLoaded)
+    def show(self, event: SummaryLoaded) -> None:
+        self.arm_refresh()
         if event.number < self.loads or event.period != self.period or event.name_filter != self.name_filter:
             return  # a read overtaken by a newer one (the thread of a cancelled worker still posts)
         self.slow_figures.keep(event.figures, event.read_at)

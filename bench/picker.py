@@ -35,7 +35,7 @@ async def measure(url: str) -> tuple[list[float], list[float]]:
     timings: list[float] = []
     work: list[float] = []
     async with app.run_test(size=(80, 24)) as pilot:
-        picker = ContactPicker("email")
+        picker = ContactPicker()
         app.push_screen(picker)
         while picker.directory is None:
             await pilot.pause(0.05)

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from store.clock import iso, utcnow
+from store.clock import utcnow
 from store.db import rows_of
 from store.errors import BadInput, InvalidState, NotFound
 from store.lifecycle import DRAFT, EDITABLE, can_edit
@@ -179,23 +179,3 @@ def campaigns_by_ids(ids: list[int]) -> list[Campaign]:
         return []
     found = {c.id: c for c in Campaign.select().where(Campaign.id.in_(ids))}
     return [found[i] for i in ids if i in found]
-
-
-def campaign_dict(campaign: Campaign) -> dict[str, Any]:
-    return {
-        "id": campaign.id,
-        "name": campaign.name,
-        "channel": campaign.channel,
-        "state": campaign.state,
-        "sender": campaign.sender,
-        "subject": campaign.subject,
-        "coupon": campaign.coupon,
-        "body": campaign.body,
-        "created_at": iso(campaign.created_at),
-        "updated_at": iso(campaign.updated_at),
-        "queued_at": iso(campaign.queued_at),
-        "first_sent_at": iso(campaign.first_sent_at),
-        "last_sent_at": iso(campaign.last_sent_at),
-        "completed_at": iso(campaign.completed_at),
-        "cancelled_at": iso(campaign.cancelled_at),
-    }

@@ -38,7 +38,6 @@ class Dialect(ABC):
     """One engine's SQL and driver: a fragment or a call where SQLite and PostgreSQL differ."""
 
     name: str
-    row_locks: bool  # SELECT … FOR UPDATE locks rows; SQLite's write lock, taken at BEGIN, holds the file
     writable_with: bool  # INSERT … RETURNING inside WITH: one statement, its own transaction in autocommit
 
     def __init__(self, db: Database | DatabaseProxy) -> None:
@@ -153,7 +152,6 @@ class SqliteDialect(Dialect):
     """SQLite: times are text, and one writer at a time holds the file's write lock from BEGIN."""
 
     name = "sqlite"
-    row_locks = False
     writable_with = False
 
     def shifted(self, expr: str, amount: int, step: Step) -> str:
@@ -309,7 +307,6 @@ class PostgresDialect(Dialect):
     """PostgreSQL: typed timestamps, row locks and advisory locks, a round trip per page of rows."""
 
     name = "postgresql"
-    row_locks = True
     writable_with = True
 
     def shifted(self, expr: str, amount: int, step: Step) -> str:

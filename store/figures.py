@@ -5,12 +5,12 @@ by the summary and the details, printed by `campaigns stats` (`as_document()`: d
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from store import lifecycle
-from store.clock import iso, to_utc
+from store.clock import iso
 from store.models import ACCEPTED_STATES, MESSAGE_STATES, Campaign
 from store.stats import conversion_of, machine_opened_of, message_counts, unsubscribed_of
 
@@ -154,36 +154,6 @@ class CampaignFigures:
             "waiting_reason": self.waiting_reason,
             "final": self.final,
         }
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> CampaignFigures:
-        """Back from a stats document; a count it lacks reads 0, a time or a reason none."""
-
-        def moment(key: str) -> datetime | None:
-            stamp = doc.get(key)
-            return to_utc(datetime.fromisoformat(stamp)) if stamp else None
-
-        conversion = doc.get("conversion") or {}
-        opened = doc.get("opened")
-        return cls(
-            id=doc["id"],
-            name=doc["name"],
-            channel=doc["channel"],
-            state=doc["state"],
-            counts=MessageCounts(**{f.name: doc.get(f.name) or 0 for f in fields(MessageCounts)}),
-            opens=None
-            if opened is None
-            else Opens(opened, doc.get("machine_opened") or 0, doc.get("clicked") or 0),
-            unsubscribed=doc.get("unsubscribed") or 0,
-            conversion=Conversion(conversion.get("patients", 0), conversion.get("reservations", 0)),
-            created_at=moment("created_at"),
-            queued_at=moment("queued_at"),
-            first_sent_at=moment("first_sent_at"),
-            last_sent_at=moment("last_sent_at"),
-            completed_at=moment("completed_at"),
-            waiting_reason=doc.get("waiting_reason"),
-            final=bool(doc.get("final")),
-        )
 
 
 def figures_of(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from store.claims import LEASE, Claim, claim, recover_expired
 from store.clock import utcnow
 from store.db import dialect, rows_of, write_transaction
-from store.lifecycle import LIVE
+from store.lifecycle import TAKES_BACK_LEASES
 from store.message_limits import MessageLimits
 from store.models import Campaign, Message
 from store.queue import blocking, campaigns_in_flight, in_turn
@@ -42,7 +42,9 @@ def _take_back_expired(now: datetime) -> None:
     expired = (
         Message.select(Message.campaign)
         .join(Campaign)
-        .where(Campaign.state.in_(LIVE) & (Message.state == "sending") & (Message.lease_until < now))
+        .where(
+            Campaign.state.in_(TAKES_BACK_LEASES) & (Message.state == "sending") & (Message.lease_until < now)
+        )
         .distinct()
     )
     for (campaign_id,) in list(rows_of(expired)):

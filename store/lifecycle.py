@@ -29,6 +29,9 @@ MAY_HAVE_IN_FLIGHT = (QUEUED, SENDING, PAUSED, CANCELLED)
 # Some of its messages may have gone out, and their opens, clicks and bookings still come in.
 MAY_HAVE_GONE_OUT = (SENDING, PAUSED, SENT, CANCELLED)
 BEFORE_SENT = (DRAFT, QUEUED, SENDING, PAUSED)
+# Will send again: what an engine that vanished held of theirs goes back to pending (a cancelled
+# campaign's never goes).
+TAKES_BACK_LEASES = LIVE
 
 
 def is_draft(state: str | None) -> bool:

@@ -21,11 +21,12 @@ from peewee import (
 
 from store.clock import utcnow
 from store.db import database
+from store.lifecycle import DRAFT, STATES
 
 CHANNELS = ("sms", "email", "push")
 CONTACT_KINDS = ("patient", "resource", "user")
 
-CAMPAIGN_STATES = ("draft", "queued", "sending", "paused", "sent", "completed", "cancelled")
+CAMPAIGN_STATES = STATES  # store.lifecycle says what each allows
 MESSAGE_STATES = (
     "pending",
     "sending",
@@ -80,7 +81,7 @@ class Campaign(BaseModel):
     subject = TextField(null=True)  # email subject, push title
     coupon = TextField(null=True)
     body = TextField()
-    state = CharField(max_length=16, default="draft", index=True)
+    state = CharField(max_length=16, default=DRAFT, index=True)
     created_at = DateTimeField(default=utcnow, index=True)
     updated_at = DateTimeField(default=utcnow)
     queued_at = DateTimeField(null=True)

@@ -55,9 +55,7 @@ def _locked(campaign_id: int) -> Campaign:
 
     A hand-over locks it `FOR KEY SHARE` (store.send_journal): a pause or cancel waits for one under way,
     and one that comes meanwhile waits, then sees the new state."""
-    if not dialect().row_locks:
-        return get_campaign(campaign_id)
-    found = Campaign.select().where(Campaign.id == campaign_id).for_update().first()
+    found = dialect().for_update(Campaign.select().where(Campaign.id == campaign_id)).first()
     return found if found is not None else get_campaign(campaign_id)  # get_campaign says it is missing
 
 

@@ -75,7 +75,8 @@ def create(**options: Any) -> None:
     Example: campaigns create --channel sms --name "Flu shots" --sender CentroMed
     --body "Hi {{ first_name }}, flu shots are open: call 02 1234567"
     """
-    from store.campaigns import campaign_dict, create_campaign
+    from store.campaign_view import CampaignView
+    from store.campaigns import create_campaign
 
     body = read_body(options.pop("body"), options.pop("body_file"))
     missing = [f"--{k}" for k in ("channel", "name", "sender") if not options.get(k)]
@@ -88,7 +89,8 @@ def create(**options: Any) -> None:
     campaign = create_campaign(body=body, limits=rt.config.limits, **options)
     warn_unknown_names(campaign)
     rt.emit(
-        campaign_dict(campaign), f"Created draft {campaign.id}: {campaign.name} ({campaign.channel.upper()})"
+        CampaignView.of(campaign).as_document(),
+        f"Created draft {campaign.id}: {campaign.name} ({campaign.channel.upper()})",
     )
 
 
@@ -98,14 +100,15 @@ def create(**options: Any) -> None:
 @common_options
 def edit(campaign_id: int, **options: Any) -> None:
     """Change a draft (refused once it is queued)."""
-    from store.campaigns import campaign_dict, edit_campaign
+    from store.campaign_view import CampaignView
+    from store.campaigns import edit_campaign
 
     options["body"] = read_body(options.pop("body"), options.pop("body_file"))
     rt = runtime()
     rt.open_store()
     campaign = edit_campaign(campaign_id, limits=rt.config.limits, **options)
     warn_unknown_names(campaign)
-    rt.emit(campaign_dict(campaign), f"Updated draft {campaign.id}: {campaign.name}")
+    rt.emit(CampaignView.of(campaign).as_document(), f"Updated draft {campaign.id}: {campaign.name}")
 
 
 @click.command("list")

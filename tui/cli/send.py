@@ -20,13 +20,13 @@ def _state_command(name: str, change: str, done: str, doc: str) -> click.Command
     @common_options
     def command(campaign_id: int) -> None:
         from store import queue
-        from store.campaigns import campaign_dict
+        from store.campaign_view import CampaignView
 
         rt = runtime()
         rt.open_store()
         campaign = getattr(queue, change)(campaign_id)
         state = "" if campaign.state in done else f" ({campaign.state})"
-        rt.emit(campaign_dict(campaign), f"Campaign {campaign.id} {done}{state}.")
+        rt.emit(CampaignView.of(campaign).as_document(), f"Campaign {campaign.id} {done}{state}.")
 
     return command
 

@@ -40,9 +40,8 @@ class ContactPicker(Screen[list[int] | None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, channel: str) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.channel = channel
         self.directory: Directory | None = None
         self.matches: list[int] = []
         self.selected: set[int] = set()

@@ -126,12 +126,12 @@ class EditorScreen(Screen[int | None]):
         # would replace it instead of adding to it.
         self.set_focus(self.query_one("#channel" if self.campaign_id is None else "#name"))
         self.show_title()
-        self.load()
+        self.load(self.campaign_id)
 
     # -- data -----------------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="editor-load", exit_on_error=False)
-    def load(self) -> None:
+    def load(self, campaign_id: int | None) -> None:
         """Reads the draft and the person its preview shows in a thread, which hands them over in a
         message: only the message's handler touches the fields."""
         from store.campaign_view import read_campaign
@@ -139,8 +139,8 @@ class EditorScreen(Screen[int | None]):
         from store.recipients import sample_person
 
         with connection():
-            person = sample_person(self.campaign_id)
-            draft = read_campaign(self.campaign_id) if self.campaign_id is not None else None
+            person = sample_person(campaign_id)
+            draft = read_campaign(campaign_id) if campaign_id is not None else None
         self.post_message(DraftLoaded(person, draft))
 
     @on(DraftLoaded)

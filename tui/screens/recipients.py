@@ -205,9 +205,7 @@ class RecipientsScreen(Screen[None]):
 
         if self.still_busy():
             return
-        ids = await self.app.push_screen_wait(
-            ContactPicker(self.campaign.channel if self.campaign else "sms")
-        )
+        ids = await self.app.push_screen_wait(ContactPicker())
         if ids:
             await self.add(f"Picked {len(ids):,} contacts", add_contacts, ids)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from store.campaign_view import CampaignView
 from store.campaigns import get_campaign
 from store.clock import iso, utcnow
 from store.db import database, dialect
@@ -118,7 +119,7 @@ def export_recipients(campaign_id: int, who: str, path: str | Path, separator: s
 
 def retarget(
     campaign_id: int, who: str, now: Any = None, limits: MessageLimits | None = None
-) -> tuple[Campaign, int, int]:
+) -> tuple[CampaignView, int, int]:
     """A new draft with the same content for this audience of the campaign; (draft, recipients, left
     out because they unsubscribed or withdrew consent since). BadInput when nobody is left."""
     from store.drafts import new_draft_from

@@ -6,13 +6,16 @@ campaign (docs/cli.md) made from it in one place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec
 
 from store.clock import iso
 from store.db import connection
 from store.models import Campaign
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -80,3 +83,13 @@ def read_campaign(campaign_id: int) -> CampaignView:
 
     with connection():
         return CampaignView.of(get_campaign(campaign_id))
+
+
+def viewed(change: Callable[P, Campaign]) -> Callable[P, CampaignView]:
+    """The same store call, handing back a frozen copy of the campaign it returns instead of its row: what
+    a screen gets back from the thread that ran it."""
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> CampaignView:
+        return CampaignView.of(change(*args, **kwargs))
+
+    return call

@@ -9,6 +9,7 @@ from typing import Any
 from peewee import Field
 
 from store.bulk import insert_rows
+from store.campaign_view import CampaignView
 from store.campaigns import create_campaign, get_campaign
 from store.clock import utcnow
 from store.db import bulk_transaction, database, write_transaction
@@ -22,7 +23,7 @@ COPY_SUFFIX = " (copy)"
 
 def clone_campaign(
     campaign_id: int, now: datetime | None = None, limits: MessageLimits | None = None
-) -> tuple[Campaign, int]:
+) -> tuple[CampaignView, int]:
     """A new draft with the campaign's content and recipients (all of them, pending); (draft, recipients).
 
     Consent and the one-week window are checked again when the copy is sent, as for any draft."""
@@ -43,7 +44,7 @@ def new_draft_from(
     recipients: list[tuple[Any, ...]],
     now: datetime,
     limits: MessageLimits | None = None,
-) -> tuple[Campaign, int]:
+) -> tuple[CampaignView, int]:
     """A draft with the content of `source` and these recipients (contact id, address, first name, last
     name, where they came from), in one transaction; (draft, recipients added)."""
     fields: list[Field] = [
@@ -65,7 +66,7 @@ def new_draft_from(
         }
         added = insert_rows(Message, fields, [tuple(r) for r in recipients], constants=constants,
                             ignore_conflicts=True)  # fmt: skip
-    return draft, added
+    return CampaignView.of(draft), added
 
 
 def delete_draft(campaign_id: int) -> int:

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from store.clock import utcnow
 from store.db import database
@@ -26,6 +26,9 @@ from store.eligibility import (
 from store.message_limits import MessageLimits
 from store.models import Campaign
 from store.templates import bare_names
+
+if TYPE_CHECKING:
+    from store.campaign_view import CampaignView
 
 
 @dataclass(frozen=True)
@@ -110,3 +113,14 @@ def _pending_pages(campaign_id: int) -> Iterator[list[Pending]]:
 def _blank_names(used: frozenset[str], sent: list[Pending]) -> int:
     first, last = "first_name" in used, "last_name" in used
     return sum(1 for p in sent if (first and not p.first_name.strip()) or (last and not p.last_name.strip()))
+
+
+def send_now_check(
+    campaign_id: int, window: str = "7d", limits: MessageLimits | None = None
+) -> tuple[CampaignView, Forecast]:
+    """The draft and what Send Now would do with it now: what the Send Now question says, read at once."""
+    from store.campaign_view import CampaignView
+    from store.campaigns import get_campaign
+
+    campaign = get_campaign(campaign_id)
+    return CampaignView.of(campaign), forecast(campaign, window, None, limits)

@@ -46,14 +46,13 @@ def test_send(campaign_id: int, to: str) -> None:
 @common_options
 def clone(campaign_id: int) -> None:
     """A new draft with campaign ID's content and recipients (any state: re-send last month's, edited)."""
-    from store.campaign_view import CampaignView
     from store.drafts import clone_campaign
 
     rt = runtime()
     rt.open_store()
     draft, recipients = clone_campaign(campaign_id, limits=rt.config.limits)
     rt.emit(
-        CampaignView.of(draft).as_document() | {"recipients": recipients},
+        draft.as_document() | {"recipients": recipients},
         f"Draft {draft.id} ({draft.name}) created with {recipients:,} recipients.",
     )
 

@@ -223,6 +223,7 @@ class EditorScreen(Screen[int | None]):
     # -- actions --------------------------------------------------------------------------------
 
     async def save(self) -> bool:
+        from store.campaign_view import viewed
         from store.campaigns import create_campaign, edit_campaign
 
         if self.saving:
@@ -231,10 +232,14 @@ class EditorScreen(Screen[int | None]):
         content = self.content()
         try:
             if self.campaign_id is None:
-                campaign = await off_loop(create_campaign, **asdict(content), limits=config_of(self).limits)
+                campaign = await off_loop(
+                    viewed(create_campaign), **asdict(content), limits=config_of(self).limits
+                )
                 self.campaign_id = campaign.id
             else:
-                await off_loop(edit_campaign, self.campaign_id, config_of(self).limits, **asdict(content))
+                await off_loop(
+                    viewed(edit_campaign), self.campaign_id, config_of(self).limits, **asdict(content)
+                )
         except CampaignsError as exc:
             self.show_status(str(exc))
             return False

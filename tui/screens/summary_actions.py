@@ -46,13 +46,14 @@ def pause_key_applies(action: str, state: str | None) -> bool:
 
 async def toggle_pause(screen: Screen[Any], campaign_id: int, state: str) -> bool:
     """Pauses or resumes the campaign as its `state` says; a refusal is one warning. True if done."""
+    from store.campaign_view import viewed
     from store.db import off_loop
     from store.errors import CampaignsError
     from store.queue import pause_campaign, resume_campaign
 
     change = resume_campaign if lifecycle.can_resume(state) else pause_campaign
     try:
-        campaign = await off_loop(change, campaign_id)
+        campaign = await off_loop(viewed(change), campaign_id)
     except CampaignsError as exc:
         screen.notify(plain(exc, lines=True), severity="warning", markup=False)
         return False
@@ -229,10 +230,9 @@ class SummaryActions(Screen[None]):
 
     @work(group="summary-action", exit_on_error=False)
     async def action_send_now(self) -> None:
-        from store.campaigns import get_campaign
         from store.db import off_loop
         from store.errors import CampaignsError
-        from store.forecast import forecast
+        from store.forecast import send_now_check
         from store.queue import queue_campaign
         from store.templates import unknown_names_note
         from tui.dialogs.confirm import ConfirmDialog, WaitScreen
@@ -247,8 +247,9 @@ class SummaryActions(Screen[None]):
             waiting = WaitScreen(f"Checking what Send Now would do for {recipients:,} recipients…")
             await self.app.push_screen(waiting)
         try:
-            campaign = await off_loop(get_campaign, draft.id)
-            found = await off_loop(forecast, campaign, config.dedup.campaign_window, None, config.limits)
+            campaign, found = await off_loop(
+                send_now_check, draft.id, config.dedup.campaign_window, config.limits
+            )
         finally:
             if waiting is not None:
                 await waiting.finish()

@@ -79,9 +79,10 @@ class Violation:
         return f"{self.path}:{self.line}: imports {self.imported}: {self.rule.why}"
 
 
-def imports_of(source: str) -> Iterator[tuple[int, str, bool]]:
+def imports_of(source: str, package: str = "") -> Iterator[tuple[int, str, bool]]:
     """Each imported module: its line, its dotted name and whether it is imported at the top of the module
-    (not in a function, nor under `if TYPE_CHECKING:`)."""
+    (not in a function, nor under `if TYPE_CHECKING:`). A relative import is named from `package`, the
+    dotted package the source is in."""
     tree = ast.parse(source)
     deferred: set[int] = set()
     for node in ast.walk(tree):
@@ -94,10 +95,14 @@ def imports_of(source: str) -> Iterator[tuple[int, str, bool]]:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name, at_top
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.lineno, node.module, at_top
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".") if package else []
+            base = parts[: len(parts) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            if module:
+                yield node.lineno, module, at_top
             for alias in node.names:  # `from store import models` imports store.models
-                yield node.lineno, f"{node.module}.{alias.name}", at_top
+                yield node.lineno, f"{module}.{alias.name}" if module else alias.name, at_top
 
 
 def _names(imported: str, forbidden: str) -> bool:
@@ -115,7 +120,8 @@ def violations(root: Path = ROOT) -> list[Violation]:
             if not rules:
                 continue
             seen: set[tuple[int, Rule]] = set()
-            for line, imported, at_top in imports_of(path.read_text(encoding="utf-8")):
+            source = path.read_text(encoding="utf-8")
+            for line, imported, at_top in imports_of(source, _package_of(path, root)):
                 for rule in rules:
                     if (rule.top_only and not at_top) or (line, rule) in seen:
                         continue
@@ -123,6 +129,11 @@ def violations(root: Path = ROOT) -> list[Violation]:
                         seen.add((line, rule))
                         found.append(Violation(relative, line, imported, rule))
     return found
+
+
+def _package_of(path: Path, root: Path) -> str:
+    """The dotted package a source file is in (a package's __init__ is in the package itself)."""
+    return ".".join(path.relative_to(root).parent.parts)
 
 
 def _module_of(path: Path, root: Path) -> str:
@@ -135,7 +146,7 @@ def import_circles(root: Path = ROOT) -> list[list[str]]:
     paths = {_module_of(path, root): path for package in PACKAGES for path in (root / package).rglob("*.py")}
     graph: dict[str, set[str]] = {module: set() for module in paths}
     for module, path in paths.items():
-        for _line, imported, at_top in imports_of(path.read_text(encoding="utf-8")):
+        for _line, imported, at_top in imports_of(path.read_text(encoding="utf-8"), _package_of(path, root)):
             parts = imported.split(".")
             known = next(
                 (".".join(parts[:n]) for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in paths), None
@@ -194,7 +205,8 @@ def threads_touching_the_screen(root: Path = ROOT) -> list[str]:
                             f"{relative}:{node.lineno}: {function.name} writes {ast.unparse(target)}"
                         )
                 called = node.func if isinstance(node, ast.Call) else None
-                if isinstance(called, ast.Attribute) and called.attr in _SCREEN_TOUCHES:
+                on_screen = isinstance(called, ast.Attribute) and ast.unparse(called.value).startswith("self")
+                if on_screen and isinstance(called, ast.Attribute) and called.attr in _SCREEN_TOUCHES:
                     found.append(f"{relative}:{node.lineno}: {function.name} calls {called.attr}")
     return found
 

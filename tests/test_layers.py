@@ -42,6 +42,7 @@ def test_the_check_fails_each_kind_of_violation(tmp_path):
     write(tmp_path, "tui/screens/peeks.py", "from store import models\n")
     write(tmp_path, "tui/cli/eager.py", "import textual.app\n")
     write(tmp_path, "fixtures/writes.py", "from store.models import Contact\n")
+    write(tmp_path, "store/sneaks.py", "from ..tui import app\n")  # a relative import is named too
     write(tmp_path, "tui/cli/lazy.py", "def tui():\n    from tui.app import make_app\n    import textual\n")
     write(
         tmp_path,
@@ -62,6 +63,7 @@ def test_the_check_fails_each_kind_of_violation(tmp_path):
         ("tui/screens/peeks.py", "store.models"),
         ("tui/cli/eager.py", "textual.app"),
         ("fixtures/writes.py", "store.models"),
+        ("store/sneaks.py", "tui"),
     }
 
 
@@ -88,6 +90,8 @@ def test_the_check_finds_a_thread_worker_that_touches_the_screen(tmp_path):
         "    @work(thread=True, exclusive=True)\n"
         "    def load(self):\n"
         "        rows = read()\n"  # its own locals: fine
+        "        seen = set()\n"
+        "        seen.update(rows)\n"
         "        self.rows = rows\n"
         "        self.query_one('#t').update(rows)\n"
         "        self.post_message(Loaded(rows))\n"
@@ -96,7 +100,7 @@ def test_the_check_finds_a_thread_worker_that_touches_the_screen(tmp_path):
         "        self.done = True\n",
     )
     assert threads_touching_the_screen(tmp_path) == [
-        "tui/screens/eager.py:5: load writes self.rows",
-        "tui/screens/eager.py:6: load calls update",
-        "tui/screens/eager.py:6: load calls query_one",
+        "tui/screens/eager.py:7: load writes self.rows",
+        "tui/screens/eager.py:8: load calls update",
+        "tui/screens/eager.py:8: load calls query_one",
     ]

@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from store.bulk import stored_time
 from store.campaign_view import CampaignView
 from store.campaigns import get_campaign
 from store.clock import iso, utcnow
 from store.db import database, dialect
 from store.errors import BadInput
 from store.message_limits import MessageLimits
-from store.models import ACCEPTED_STATES, Campaign, Message
+from store.models import ACCEPTED_STATES, Campaign
 from store.private_files import open_private
 from store.stats import CONVERSION_DAYS
 
@@ -94,7 +95,7 @@ def write_recipients(campaign_id: int, who: str, out: IO[str], separator: str = 
     count = 0
     for row in _rows(campaign, who):
         address, first, last, contact_id, state, error, *times = row
-        times = [iso(Message.sent_at.python_value(t)) if t is not None else "" for t in times]
+        times = [iso(stored_time(t)) if t is not None else "" for t in times]
         writer.writerow([safe_cell(v) for v in (address, first, last, contact_id or "", state,
                                                  error or "", *times)])  # fmt: skip
         count += 1

@@ -7,6 +7,7 @@ statement) and `execute_values` on PostgreSQL, in chunks, inside the caller's tr
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from peewee import Field
@@ -27,6 +28,14 @@ def chunk_size(columns: int) -> int:
 def sql_value(value: Any) -> Any:
     """A value as the engine's driver takes it in hand-written SQL."""
     return dialect().value(value)
+
+
+def stored_time(value: datetime | str | None) -> datetime | None:
+    """A time as hand-written SQL gives it back: text on SQLite (`2026-12-01 09:30:00.250`), a datetime on
+    PostgreSQL; the inverse of `sql_value`."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
 
 
 def insert_rows(

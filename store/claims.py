@@ -165,11 +165,12 @@ def _mark_sending(messages: list[Outgoing], worker: str, lease_until: datetime) 
 def expire_claims_of(worker: str, now: datetime | None = None) -> int:
     """A worker starting under a name frees what an earlier process of that name left claimed."""
     with write_transaction():
-        return (
+        freed: int = (
             Message.update(lease_until=(now or utcnow()) - timedelta(seconds=1))
             .where((Message.worker == worker) & (Message.state == "sending"))
             .execute()
         )
+    return freed
 
 
 def release(message_ids: list[int]) -> None:

@@ -44,7 +44,10 @@ def unsubscribe(message_id: int, now: datetime | None = None) -> bool:
 
 def sender_of(message_id: int) -> str | None:
     """The sender name of the message's campaign (who the mail came from); None when no such message."""
-    return Campaign.select(Campaign.sender).join(Message).where(Message.id == message_id).scalar()
+    sender: str | None = (
+        Campaign.select(Campaign.sender).join(Message).where(Message.id == message_id).scalar()
+    )
+    return sender
 
 
 def opted_out_among(addresses: list[str]) -> set[str]:

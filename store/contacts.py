@@ -87,7 +87,8 @@ def _address(normalise: Any, text: str, contact: dict[str, Any], *args: str) -> 
     if not text:
         return None
     try:
-        return normalise(text, *args)
+        address: str = normalise(text, *args)
+        return address
     except InvalidAddress as exc:
         contact.setdefault("_problems", []).append(str(exc))
         return None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from store.bulk import sql_value
+from store.bulk import sql_value, stored_time
 from store.db import database
-from store.models import Message
 
 # (message id, channel, sent_at, whether it was opened)
 SentMessage = tuple[int, str, datetime, bool]
@@ -22,8 +21,7 @@ def sent_unclicked_since(since: datetime, limit: int = 50_000) -> list[SentMessa
         f"AND c.channel IN ('sms', 'email') LIMIT {int(limit)}",
         [sql_value(since)],
     ).fetchall()
-    read_time = Message.sent_at.python_value
     return [
-        (message_id, channel, read_time(sent_at), opened_at is not None)
+        (message_id, channel, stored_time(sent_at) or since, opened_at is not None)
         for message_id, channel, sent_at, opened_at in rows
     ]

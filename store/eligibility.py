@@ -20,11 +20,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from store.bulk import select_in, sql_value
+from store.bulk import select_in, sql_value, stored_time
 from store.db import database
 from store.errors import TemplateError
 from store.message_limits import MessageLimits
-from store.models import Campaign, SentLedger
+from store.models import Campaign
 from store.templates import Personaliser
 from store.window import body_hash, parse_window
 
@@ -133,9 +133,5 @@ class Eligibility:
         seen: dict[Key, datetime] = {}
         for address, digest, when in [*sent, *in_flight]:
             if (address, digest) in wanted and (address, digest) not in seen:
-                seen[address, digest] = _as_time(when) or self.now
+                seen[address, digest] = stored_time(when) or self.now
         return seen
-
-
-def _as_time(value: datetime | str | None) -> datetime | None:
-    return SentLedger.sent_at.python_value(value) if value is not None else None

@@ -18,7 +18,8 @@ def owner_of(app_token: str) -> int | None:
     """The contact whose app session holds this token."""
     if not app_token:
         return None
-    return Contact.select(Contact.id).where(Contact.app_token == app_token).scalar()
+    contact_id: int | None = Contact.select(Contact.id).where(Contact.app_token == app_token).scalar()
+    return contact_id
 
 
 def inbox_of(contact_id: int, limit: int = INBOX_LIMIT) -> list[dict[str, Any]]:

@@ -148,7 +148,8 @@ def complete_due(now: datetime | None = None) -> int:
         (Campaign.last_sent_at <= now - COMPLETED_AFTER)
         | (Campaign.last_sent_at.is_null() & (Campaign.updated_at <= now - COMPLETED_AFTER))
     )
-    return Campaign.update(state=COMPLETED, completed_at=now).where(due).execute()
+    completed: int = Campaign.update(state=COMPLETED, completed_at=now).where(due).execute()
+    return completed
 
 
 def set_waiting(campaign_id: int, until: datetime | None, reason: str | None) -> None:

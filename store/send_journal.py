@@ -15,11 +15,11 @@ from typing import Any
 
 from peewee import chunked
 
-from store.bulk import insert_many, run_many, select_in, sql_value, update_rows
+from store.bulk import insert_many, run_many, select_in, sql_value, stored_time, update_rows
 from store.clock import utcnow
 from store.db import database, dialect
 from store.lifecycle import IN_QUEUE
-from store.models import Campaign, SentLedger
+from store.models import Campaign
 
 # A hand-over goes only while its campaign is in the queue (store.lifecycle), as SQL: ('queued', 'sending')
 _IN_QUEUE = "(" + ", ".join(f"'{state}'" for state in IN_QUEUE) + ")"
@@ -176,10 +176,6 @@ def _apply(cursor: Any, entries: list[Entry], handed: list[tuple[Any, Any]]) -> 
         run_many(cursor, _sql("UPDATE contact SET push_token_dead_at = ? WHERE push_token = ?"), dead)
 
 
-def _as_time(value: datetime | str | None) -> datetime | None:
-    return SentLedger.sent_at.python_value(value) if value is not None else None
-
-
 def fold_left_behind(campaign_id: int, expired: list[int]) -> None:
     """What a stopped engine journaled for these messages and never folded: folded now."""
     rows = list(
@@ -195,7 +191,7 @@ def fold_left_behind(campaign_id: int, expired: list[int]) -> None:
     channel = Campaign.select(Campaign.channel).where(Campaign.id == campaign_id).scalar()
     handed = [(r[0], r[2]) for r in rows if r[1] == "handed"]
     entries = [
-        Entry(r[0], r[1], _as_time(r[2]) or utcnow(), r[3], r[4], _as_time(r[5]), bool(r[6]), r[7],
+        Entry(r[0], r[1], stored_time(r[2]) or utcnow(), r[3], r[4], stored_time(r[5]), bool(r[6]), r[7],
               campaign_id, channel, r[8], r[9])
         for r in rows
         if r[1] != "handed"

@@ -241,7 +241,8 @@ class FeedbackApp:
 def _bearer(scope: Scope) -> bytes:
     for name, value in scope["headers"]:
         if name == b"authorization" and value[:7].lower() == b"bearer ":
-            return value[7:].strip()
+            token: bytes = value[7:].strip()
+            return token
     return b""
 
 

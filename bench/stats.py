@@ -35,8 +35,8 @@ def fill(recipients: int, reservations: int) -> Campaign:
     rng = random.Random(7)
     campaign = create_campaign(channel="email", name="Check-up", sender="Centro", body="Ciao", now=SENT)
     with bulk_transaction():
-        insert_rows(Contact, [Contact.id, Contact.kind, Contact.email],
-                    [(i, "patient", f"p{i}@example.org") for i in range(1, recipients + 1)])  # fmt: skip
+        people = [(i, f"P{i:06d}", "patient", f"p{i}@example.org") for i in range(1, recipients + 1)]
+        insert_rows(Contact, [Contact.id, Contact.registry_id, Contact.kind, Contact.email], people)
         rows, opens = [], []
         for i in range(1, recipients + 1):
             sent = SENT + timedelta(seconds=i * 3600 / recipients)

@@ -27,6 +27,7 @@ class CsvTable:
     header: list[str]
     rows: list[list[str]]
     lines: list[int]
+    sheet: str | None = None  # the sheet read, for a spreadsheet (store.sheets)
 
     def numbered(self) -> Iterator[tuple[int, list[str]]]:
         return zip(self.lines, self.rows, strict=True)
@@ -104,6 +105,14 @@ def read_csv_table(path: str | Path, *, max_rows: int | None = None, what: str =
         records = list(reader)
     except csv.Error as exc:
         raise ImportRefused(f"{shown} is not a readable CSV file (line {reader.line_num}: {exc})") from None
+    return table_of(shown, records, max_rows=max_rows, what=what)
+
+
+def table_of(
+    shown: str, records: list[list[str]], *, max_rows: int | None, what: str, sheet: str | None = None
+) -> CsvTable:
+    """The table of a file's records (a CSV's lines, or a sheet's rows from A1): `records[i]` is row i + 1.
+    The first row that is not blank is the header; blank rows are skipped, the others keep their numbers."""
     start = next((i for i, r in enumerate(records) if "".join(r).strip()), None)
     if start is None:
         raise ImportRefused(f"{shown} has no header row")
@@ -117,7 +126,7 @@ def read_csv_table(path: str | Path, *, max_rows: int | None = None, what: str =
     for row in rows:
         if len(row) < width:
             row.extend([""] * (width - len(row)))
-    return CsvTable(path=shown, header=header, rows=rows, lines=[i + 1 for i in lines])
+    return CsvTable(path=shown, header=header, rows=rows, lines=[i + 1 for i in lines], sheet=sheet)
 
 
 def refuse_repeated_columns(shown: str, header: list[str], given: list[str]) -> None:

@@ -15,8 +15,8 @@ from store.models import ACCEPTED_STATES, Campaign, Contact, Message, Reservatio
 
 # A contact row's values, in this order.
 CONTACT_COLUMNS = (
-    "id", "kind", "first_name", "last_name", "email", "phone", "push_token", "app_token", "consent",
-    "created_at", "updated_at",
+    "id", "registry_id", "kind", "first_name", "last_name", "email", "phone", "push_token", "app_token",
+    "consent", "created_at", "updated_at",
 )  # fmt: skip
 # The keys a past message may have; a missing one is NULL (`attempts`: 0). Its campaign is given apart.
 MESSAGE_COLUMNS = (

@@ -15,6 +15,7 @@ EMAIL_MAX = 254  # RFC 5321's longest path, less its angle brackets
 PHONE_MAX = 32
 TOKEN_MAX = 4096  # a push device token or an app session token; FCM's are about 160
 SHOWN_VALUE_MAX = 80  # how much of a refused value the import report quotes
+REGISTRY_ID_MAX = 64  # a contact's id in the center's registry: a code, a tax code, a UUID (36)
 
 
 class TooLong(ValueError):

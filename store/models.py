@@ -55,9 +55,14 @@ class Setting(BaseModel):
 
 
 class Contact(BaseModel):
-    """A person of the center's registry: patient, resource (doctor, staff) or non-patient user."""
+    """A person of the center's registry: patient, resource (doctor, staff) or non-patient user.
+
+    `registry_id` is the registry's own id, opaque text (`P000123`, a UUID); `id` is ours, internal:
+    messages and reservations point at it (schema 6).
+    """
 
     id = IntegerField(primary_key=True)
+    registry_id = CharField(max_length=64, unique=True)
     kind = CharField(max_length=16, default="patient", index=True)
     first_name = TextField(default="")
     last_name = TextField(default="")

@@ -21,7 +21,7 @@ from store.bulk import insert_rows, select_in
 from store.campaigns import get_campaign
 from store.clock import utcnow
 from store.consent import opted_out_among
-from store.csvfile import decode, read_csv_table
+from store.csvfile import decode
 from store.db import bulk_transaction, dicts_of, rows_of
 from store.errors import ImportRefused, InvalidState
 from store.lifecycle import ADDING_RECIPIENTS, can_add_recipients
@@ -29,6 +29,7 @@ from store.limits import PHONE_MAX, TooLong, clean_name, shown
 from store.models import Campaign, Contact, Message
 from store.phones import is_mobile, to_e164_many
 from store.report import ImportReport
+from store.sheets import read_table, sheet_note
 
 PASTE_LIMIT = 20_000
 CSV_LIMIT = 100_000
@@ -103,10 +104,13 @@ def address_column(channel: str) -> tuple[str, ...]:
     return {"email": ("email",), "sms": ("phone",), "push": ("email", "phone")}[channel]
 
 
-def add_from_csv(campaign_id: int, path: str | Path, default_region: str = "IT") -> ImportReport:
-    """A CSV with the template's columns (`first_name, last_name, email, phone`), at most 100,000 rows."""
+def add_from_csv(
+    campaign_id: int, path: str | Path, default_region: str = "IT", sheet: str | None = None
+) -> ImportReport:
+    """A CSV or a workbook's sheet (store.sheets) with the template's columns (`first_name, last_name,
+    email, phone`), at most 100,000 rows."""
     campaign = _draft(campaign_id)
-    table = read_csv_table(path, max_rows=CSV_LIMIT, what="rows")
+    table = read_table(path, max_rows=CSV_LIMIT, what="rows", sheet=sheet)
     where = {name: _find_column(table.header, name) for name in COLUMN_ALIASES}
     wanted = address_column(campaign.channel)
     present = [c for c in wanted if where[c] is not None]
@@ -122,32 +126,40 @@ def add_from_csv(campaign_id: int, path: str | Path, default_region: str = "IT")
         values = [v or alt for v, alt in zip(values, table.column(where[other]), strict=True)]  # type: ignore[arg-type]
     names = [table.column(where[n]) if where[n] is not None else None for n in ("first_name", "last_name")]  # type: ignore[arg-type]
     incoming = Incoming(rows=table.lines, values=values, first_names=names[0], last_names=names[1])
-    return _add_addresses(campaign, incoming, default_region, source="csv")
+    return sheet_note(_add_addresses(campaign, incoming, default_region, source="csv"), table)
 
 
 def add_contacts(campaign_id: int, contact_ids: Iterable[int]) -> ImportReport:
-    """Contacts picked by id."""
+    """Contacts picked in the app, by their internal id."""
+    return _add_picked(campaign_id, list(contact_ids), "id")
+
+
+def add_registry_contacts(campaign_id: int, registry_ids: Iterable[str]) -> ImportReport:
+    """Contacts named by their registry ids (`recipients add --contacts`), matched exactly as given."""
+    return _add_picked(campaign_id, [i.strip() for i in registry_ids], "registry_id")
+
+
+def _add_picked(campaign_id: int, keys: list[Any], column: str) -> ImportReport:
     campaign = _draft(campaign_id)
-    ids = list(contact_ids)
-    if not ids:
+    if not keys:
         raise ImportRefused("no contacts given")
-    found = {contact["id"]: contact for contact in _contacts_where_in("id", ids)}
+    found = {contact[column]: contact for contact in _contacts_where_in(column, keys)}
     report = ImportReport()
     contacts = []
-    for position, contact_id in enumerate(ids, start=1):
-        contact = found.get(contact_id)
+    for position, key in enumerate(keys, start=1):
+        contact = found.get(key)
         if contact is None:
-            report.refuse_row(position, str(contact_id), "no contact has this id")
+            report.refuse_row(position, shown(str(key)), "no contact has this id")
         else:
             contacts.append((position, contact))
     return _add_known(campaign, contacts, report, source="contacts")
 
 
 def add_all_patients(campaign_id: int) -> ImportReport:
-    """Every patient of the center; a refused one is reported under its contact id."""
+    """Every patient of the center; a refused one is reported under its place among them, oldest first."""
     campaign = _draft(campaign_id)
-    contacts = [(contact["id"], contact) for contact in _contact_rows(Contact.kind == "patient")]
-    return _add_known(campaign, contacts, ImportReport(), source="all_patients")
+    patients = _contact_rows(Contact.kind == "patient")
+    return _add_known(campaign, list(enumerate(patients, start=1)), ImportReport(), source="all_patients")
 
 
 # -- the shared pipeline ---------------------------------------------------------------------------
@@ -161,7 +173,8 @@ def _find_column(header: list[str], name: str) -> int | None:
 
 
 CONTACT_COLUMNS = (
-    "id", "kind", "first_name", "last_name", "email", "phone", "push_token", "push_token_dead_at", "consent",
+    "id", "registry_id", "kind", "first_name", "last_name", "email", "phone", "push_token",
+    "push_token_dead_at", "consent",
 )  # fmt: skip
 _SELECT_CONTACTS = f"SELECT {', '.join(CONTACT_COLUMNS)} FROM contact"
 
@@ -325,7 +338,8 @@ def _add_known(
 
 
 def _who(contact: dict[str, Any]) -> str:
-    return f"{shown(contact['first_name'])} {shown(contact['last_name'])} (id {contact['id']})"
+    name = f"{shown(contact['first_name'])} {shown(contact['last_name'])}"
+    return f"{name} (id {shown(contact['registry_id'])})"
 
 
 def _store(campaign: Campaign, ready: list[Ready], report: ImportReport, source: str) -> ImportReport:

@@ -9,12 +9,13 @@ from peewee import Field, chunked
 
 from store.bulk import chunk_size, insert_rows
 from store.clock import to_utc
-from store.contacts import RowRefused, parse_id
-from store.csvfile import read_csv_table, require_columns
-from store.db import write_transaction
+from store.contacts import RowRefused, parse_registry_id
+from store.csvfile import require_columns
+from store.db import rows_of, write_transaction
 from store.limits import shown
 from store.models import Contact, Reservation
 from store.report import ImportReport
+from store.sheets import read_table, sheet_note
 
 MAX_RESERVATION_ROWS = 5_000_000
 
@@ -24,17 +25,18 @@ def parse_moment(text: str) -> datetime:
     return to_utc(datetime.fromisoformat(text.strip()))
 
 
-def import_reservations(path: str | Path) -> ImportReport:
-    """Adds the reservations of a CSV (`patient_id`, `created_at`); one already known is kept once."""
-    table = read_csv_table(path, max_rows=MAX_RESERVATION_ROWS, what="reservations")
+def import_reservations(path: str | Path, sheet: str | None = None) -> ImportReport:
+    """Adds the reservations of a CSV (`patient_id`: the contact's registry id, `created_at`); one already
+    known is kept once."""
+    table = read_table(path, max_rows=MAX_RESERVATION_ROWS, what="reservations", sheet=sheet)
     require_columns(table, "patient_id", "created_at")
     who, when = table.index("patient_id"), table.index("created_at")
     report = ImportReport()
-    seen: dict[tuple[int, datetime], int] = {}
+    seen: dict[tuple[str, datetime], int] = {}
     for row_number, values in table.numbered():
         raw_id, raw_at = values[who].strip(), values[when].strip()  # type: ignore[index]
         try:
-            patient_id = parse_id(raw_id, "patient_id")
+            patient_id = parse_registry_id(raw_id, "patient_id")
         except RowRefused as exc:
             report.refuse_row(row_number, shown(raw_id), str(exc))
             continue
@@ -49,22 +51,24 @@ def import_reservations(path: str | Path) -> ImportReport:
             continue
         seen[key] = row_number
     with write_transaction():
-        known = _known_contacts({contact_id for contact_id, _ in seen})
+        known = _known_contacts({patient_id for patient_id, _ in seen})
         rows = []
-        for (contact_id, created_at), row_number in seen.items():
-            if contact_id in known:
+        for (patient_id, created_at), row_number in seen.items():
+            contact_id = known.get(patient_id)
+            if contact_id is not None:
                 rows.append((contact_id, created_at))
             else:
-                report.refuse_row(row_number, str(contact_id), "no contact has this patient_id")
+                report.refuse_row(row_number, shown(patient_id), "no contact has this patient_id")
         fields: list[Field] = [Reservation.contact, Reservation.created_at]
         report.added = insert_rows(Reservation, fields, rows, ignore_conflicts=True)
         report.already_present = len(rows) - report.added
-    return report
+    return sheet_note(report, table)
 
 
-def _known_contacts(ids: set[int]) -> set[int]:
-    known: set[int] = set()
-    for batch in chunked(sorted(ids), chunk_size(1)):
-        query = Contact.select(Contact.id).where(Contact.id.in_(batch))
-        known.update(contact.id for contact in query)
+def _known_contacts(registry_ids: set[str]) -> dict[str, int]:
+    """The contacts these registry ids name: their internal id by registry id."""
+    known: dict[str, int] = {}
+    for batch in chunked(sorted(registry_ids), chunk_size(1)):
+        query = Contact.select(Contact.registry_id, Contact.id).where(Contact.registry_id.in_(batch))
+        known.update((registry_id, contact_id) for registry_id, contact_id in rows_of(query))
     return known

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-from store.migrations import v1_initial, v2_sending, v3_send_journal, v4_feedback, v5_workers
+from store.migrations import (
+    v1_initial,
+    v2_sending,
+    v3_send_journal,
+    v4_feedback,
+    v5_workers,
+    v6_registry_ids,
+)
 
 Upgrade = Callable[[SchemaMigrator], None]
 Create = Callable[[Database], None]
@@ -25,11 +32,13 @@ UPGRADES: list[tuple[int, Upgrade]] = [
     (v3_send_journal.VERSION, v3_send_journal.upgrade),
     (v4_feedback.VERSION, v4_feedback.upgrade),
     (v5_workers.VERSION, v5_workers.upgrade),
+    (v6_registry_ids.VERSION, v6_registry_ids.upgrade),
 ]
 # (N, create): whole schemas; an empty database starts from the newest and takes the upgrades after it.
 CREATES: list[tuple[int, Create]] = [
     (v1_initial.VERSION, v1_initial.create),
     (v5_workers.VERSION, v5_workers.create),
+    (v6_registry_ids.VERSION, v6_registry_ids.create),
 ]
 
 LATEST = UPGRADES[-1][0]

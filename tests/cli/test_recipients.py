@@ -20,7 +20,7 @@ def test_add_each_way_and_check(campaigns, write_csv, tmp_path):
     assert template.read_text().splitlines()[0] == "first_name,last_name,email,phone"
     from_csv = campaigns("recipients", "add", campaign, "--csv", str(template), "--json").json
     assert from_csv["added"] == 2
-    picked = campaigns("recipients", "add", campaign, "--contacts", "1, 2,3", "--json").json
+    picked = campaigns("recipients", "add", campaign, "--contacts", "P000001, P000002;P000003", "--json").json
     assert picked["added"] + picked["opted_out"] + picked["invalid"] == 3
     everyone = campaigns("recipients", "add", campaign, "--all-patients", "--json").json
     assert everyone["added"] > 100
@@ -48,7 +48,9 @@ def test_refusals_are_one_line(campaigns, write_csv):
     assert "exactly one of" in one_line_error(
         campaigns("recipients", "add", campaign, "--paste", "x", "--all-patients")
     )
-    assert "not one" in one_line_error(campaigns("recipients", "add", campaign, "--contacts", "1,two"))
+    assert "no contacts given" in one_line_error(
+        campaigns("recipients", "add", campaign, "--contacts", " ,; ")
+    )
     no_column = write_csv("p.csv", "name,phone\nMaria,3471234567\n")
     said = one_line_error(campaigns("recipients", "add", campaign, "--csv", str(no_column)))
     assert "has no email column for an EMAIL campaign" in said

@@ -148,7 +148,7 @@ async def test_opens_all_within_seconds_of_sending_are_counted_as_machine_opened
 
 
 async def test_one_click_unsubscribe_by_post_withdraws_consent_and_later_sends_skip_it(feedback):
-    Contact.create(id=7, kind="patient", email="maria@example.org", consent=True)
+    Contact.create(id=7, registry_id="7", kind="patient", email="maria@example.org", consent=True)
     message = sent_message(contact=7)
     link = links_of(message, feedback).unsubscribe(message.id)
     assert (await feedback.get(link)).status_code == 200  # a scanner's fetch first: nothing changes
@@ -168,7 +168,7 @@ async def test_one_click_unsubscribe_by_post_withdraws_consent_and_later_sends_s
 
 async def test_opening_the_unsubscribe_link_only_asks_naming_the_centre_and_changes_nothing(feedback):
     """Mail security scanners fetch every link of an incoming mail: only a POST may unsubscribe."""
-    Contact.create(id=7, kind="patient", email="maria@example.org", consent=True)
+    Contact.create(id=7, registry_id="7", kind="patient", email="maria@example.org", consent=True)
     message = sent_message(contact=7, sender='Cura & "Salute" <b>Centro</b>')
     link = links_of(message, feedback).unsubscribe(message.id)
     for _ in range(2):  # the scanner, then the patient
@@ -291,8 +291,12 @@ async def test_a_receipt_that_overtakes_the_engines_record_is_applied_once_the_a
 
 
 async def test_the_inbox_shows_a_patient_only_their_own_push_messages_newest_first(feedback):
-    Contact.create(id=1, kind="patient", first_name="Maria", push_token="tok-1", app_token="app-maria")
-    Contact.create(id=2, kind="patient", first_name="Luca", push_token="tok-2", app_token="app-luca")
+    Contact.create(
+        id=1, registry_id="1", kind="patient", first_name="Maria", push_token="tok-1", app_token="app-maria"
+    )
+    Contact.create(
+        id=2, registry_id="2", kind="patient", first_name="Luca", push_token="tok-2", app_token="app-luca"
+    )
     now = utcnow()
     older = sent_message("push", "tok-1", contact=1, subject="Promemoria", sent_at=now - timedelta(days=2))
     newer = sent_message("push", "tok-1", contact=1, sent_at=now - timedelta(hours=1))

@@ -13,7 +13,7 @@ from tests.senders.conftest import config_for
 
 
 def test_a_test_goes_through_smtp_marked_and_counts_nowhere(sqlite_store, mail_server):
-    Contact.create(id=5, kind="patient", first_name="Maria", email="maria@example.org")
+    Contact.create(id=5, registry_id="5", kind="patient", first_name="Maria", email="maria@example.org")
     body = "Ciao {{ first_name }}, prenota: https://centromedico.example/p"
     subject = "Visita {{ first_name }}"
     draft = create_campaign(channel="email", name="Cardio", sender="Centro", subject=subject, body=body)

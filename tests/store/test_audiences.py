@@ -13,10 +13,29 @@ from tests.conftest import NOW
 def people():
     Contact.insert_many(
         [
-            {"id": 1, "kind": "patient", "email": "a@example.org", "first_name": '=HYPERLINK("http://x")'},
-            {"id": 2, "kind": "patient", "email": "b@example.org", "first_name": "Bruno"},
-            {"id": 3, "kind": "resource", "email": "c@example.org", "first_name": "Carla"},
-            {"id": 4, "kind": "patient", "email": "d@example.org", "first_name": "Dario", "consent": False},
+            {
+                "id": 1,
+                "registry_id": "1",
+                "kind": "patient",
+                "email": "a@example.org",
+                "first_name": '=HYPERLINK("http://x")',
+            },
+            {"id": 2, "registry_id": "2", "kind": "patient", "email": "b@example.org", "first_name": "Bruno"},
+            {
+                "id": 3,
+                "registry_id": "3",
+                "kind": "resource",
+                "email": "c@example.org",
+                "first_name": "Carla",
+            },
+            {
+                "id": 4,
+                "registry_id": "4",
+                "kind": "patient",
+                "email": "d@example.org",
+                "first_name": "Dario",
+                "consent": False,
+            },
         ]
     ).execute()
 

@@ -51,10 +51,12 @@ def test_a_version_1_database_gets_the_sending_columns_the_journal_and_the_feedb
         migrate(
             *(migrator.drop_column("campaign", c) for c in ("paused_at", "waiting_until", "waiting_reason")),
             *(migrator.drop_column("message", c) for c in ("handed_at", "next_attempt_at", "read_at")),
+            migrator.drop_index("contact", "contact_registry_id"),
+            migrator.drop_column("contact", "registry_id"),
         )
     Setting.update(value="1").where(Setting.key == "schema_version").execute()
     assert schema.schema_version() == 1
-    assert schema.migrate_schema() == 5
+    assert schema.migrate_schema() == 6
     assert database.table_exists("send_journal") and database.table_exists("opt_out")
     columns = {c.name for c in database.get_columns("message")}
     assert {"handed_at", "next_attempt_at", "read_at"} <= columns

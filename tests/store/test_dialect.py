@@ -102,6 +102,8 @@ def test_times_bucketed_by_minute_hour_and_day(store, unit: Bucket, cut):
 
 
 def test_a_boolean_literal_matches_a_boolean_column(store):
-    Contact.insert_many([{"id": 1, "consent": True}, {"id": 2, "consent": False}]).execute()
+    Contact.insert_many(
+        [{"id": 1, "registry_id": "1", "consent": True}, {"id": 2, "registry_id": "2", "consent": False}]
+    ).execute()
     for value, contact_id in ((True, 1), (False, 2)):
         assert one(f"SELECT id FROM contact WHERE consent = {dialect().boolean(value)}") == contact_id

@@ -96,7 +96,13 @@ def a_center(rng: random.Random, channel: str) -> tuple[Campaign, list[Recipient
     column = "email" if channel == "email" else "phone"
     for p in people:
         if p.contact_id:
-            Contact.create(id=p.contact_id, kind="patient", first_name="Nome", **{column: p.address})
+            Contact.create(
+                id=p.contact_id,
+                registry_id=str(p.contact_id),
+                kind="patient",
+                first_name="Nome",
+                **{column: p.address},
+            )
     newsletter = a_campaign(channel, "Newsletter", people, state="sent")
     Message.update(state="sent").where(Message.campaign == newsletter.id).execute()
     # Some newsletter messages predate the registry: no contact behind them (the reported case).
@@ -216,8 +222,8 @@ def test_a_patient_who_unsubscribed_through_another_campaigns_link_is_counted_op
     # so the unsubscribe puts the address on the opt-out list and leaves the contact's consent as it was.
     newsletter = create_campaign(channel="email", name="Newsletter", sender="Centro", body="Novità")
     add_pasted(newsletter.id, "maria@example.org")
-    Contact.create(id=1, kind="patient", first_name="Maria", email="maria@example.org")
-    Contact.create(id=2, kind="patient", first_name="Luca", email="luca@example.org")
+    Contact.create(id=1, registry_id="1", kind="patient", first_name="Maria", email="maria@example.org")
+    Contact.create(id=2, registry_id="2", kind="patient", first_name="Luca", email="luca@example.org")
     draft = create_campaign(channel="email", name="Vaccini", sender="Centro", body="Ciao {{ first_name }}")
     add_all_patients(draft.id)
     assert unsubscribe(Message.get(Message.campaign == newsletter.id).id, now=NOW)

@@ -42,8 +42,11 @@ def stamp(campaign: Campaign, state: str, **moments: Any) -> None:
 def center() -> tuple[int, int, int]:
     """An email campaign still sending (and waiting), a completed SMS one, an empty push draft."""
     Contact.insert_many(
-        [{"id": i, "kind": "patient", "email": f"p{i}@example.org"} for i in (1, 2, 4, 5, 6, 7)]
-        + [{"id": 3, "kind": "resource", "email": "doc@example.org"}]
+        [
+            {"id": i, "registry_id": str(i), "kind": "patient", "email": f"p{i}@example.org"}
+            for i in (1, 2, 4, 5, 6, 7)
+        ]
+        + [{"id": 3, "registry_id": "3", "kind": "resource", "email": "doc@example.org"}]
     ).execute()
     email = create_campaign(channel="email", name="Controllo – novembre", sender="Centro", body="Ciao")
     person = message(email, 1, "p1@example.org", opened_at=NOW + timedelta(hours=1),

@@ -9,10 +9,10 @@ from tests.conftest import NOW
 def people():
     Contact.insert_many(
         [
-            {"id": 1, "kind": "patient", "email": "a@example.org"},
-            {"id": 2, "kind": "patient", "email": "b@example.org"},
-            {"id": 3, "kind": "resource", "email": "doc@example.org"},
-            {"id": 4, "kind": "patient", "email": "d@example.org"},
+            {"id": 1, "registry_id": "1", "kind": "patient", "email": "a@example.org"},
+            {"id": 2, "registry_id": "2", "kind": "patient", "email": "b@example.org"},
+            {"id": 3, "registry_id": "3", "kind": "resource", "email": "doc@example.org"},
+            {"id": 4, "registry_id": "4", "kind": "patient", "email": "d@example.org"},
         ]
     ).execute()
 

@@ -86,7 +86,7 @@ async def test_the_yes_button_chosen_with_tab_and_enter_sends(sqlite_store):
 
 
 async def test_send_now_of_a_campaign_that_reaches_nobody_says_so_and_asks_nothing(sqlite_store):
-    contact = Contact.create(kind="patient", first_name="Anna", email="anna@example.org")
+    contact = Contact.create(registry_id="P1", kind="patient", first_name="Anna", email="anna@example.org")
     draft = create_campaign(channel="email", name="Nessuno", sender="Centro", body="Ciao", now=NOW)
     add_contacts(draft.id, [contact.id])
     Contact.update(consent=False).where(Contact.id == contact.id).execute()  # withdrawn since

@@ -89,7 +89,7 @@ async def test_the_help_lists_the_keys_of_every_screen_and_dialog(demo_app):
         "⏎ n Esc  no: nothing happens",
         "^l       Last 30 days",  # the period dialog
         "^k       Kind",  # the contact picker
-        "s        Save refused rows",  # the import report
+        "s x      Save refused rows: s as CSV, x as .xlsx",  # the import report
         "f5 ^r    Refresh",  # every key of a binding
         "F1 where ? is typed",
     ):

@@ -199,18 +199,20 @@ def _stats_text(f: CampaignFigures) -> str:
     help="Which recipients: e.g. not-opened, those reached who never opened it.",
 )  # fmt: skip
 @click.option(
-    "--out", "out", required=True, metavar="FILE.csv", help="Where to write the list; - for stdout."
-)
+    "--out", "out", required=True, metavar="FILE.csv|FILE.xlsx",
+    help="Where to write the list: CSV, or an Excel workbook when named .xlsx; - for CSV on stdout.",
+)  # fmt: skip
 @click.option(
     "--separator", type=click.Choice([",", ";", "tab"]), default=",", show_default=True,
     help="';' for Excel set to Italian (or most of Europe): it opens comma-separated rows in one column.",
 )  # fmt: skip
 @common_options
 def export(campaign_id: int, who: str, out: str, separator: str) -> None:
-    """Write a list of the campaign's recipients as CSV, ready for Excel.
+    """Write a list of the campaign's recipients as CSV, ready for Excel, or as an .xlsx workbook.
 
     One row per recipient: address, names, contact id, state and reason, when it was sent, delivered,
-    opened and clicked. Cells that a spreadsheet would run as a formula are prefixed with '.
+    opened and clicked. In CSV, cells that a spreadsheet would run as a formula are prefixed with '; in
+    a workbook every cell is text (phone numbers and formulas as they are), under a frozen header.
     opened, not-opened and clicked are known for email only; converted are the patients who booked in
     the 28 days after their message.
     """

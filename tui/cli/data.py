@@ -74,21 +74,23 @@ def contacts() -> None:
 
 @contacts.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--sheet", metavar="NAME", help="The sheet of an .xlsx or .ods to read (else the first).")
 @common_options
-def import_contacts_command(file: str) -> None:
-    """Upsert contacts from a CSV keyed by id.
+def import_contacts_command(file: str, sheet: str | None) -> None:
+    """Upsert contacts from a CSV, TSV, .xlsx or .ods file keyed by the registry's id.
 
     Columns: id, kind (patient|resource|user), first_name, last_name, email, phone, push_token,
     app_token, consent (yes|no); all but id are optional, and only the columns present change existing
-    contacts. Header names match in any case; `,` or `;` separated; UTF-8 or Windows encodings. A
-    name over 100 characters, a bad address or a token over 4,096 characters is left out (a name stays
-    as stored) and reported; the rest of its row is imported.
+    contacts. An id is text as the registry gives it (P1, 000123, a UUID; at most 64 characters, case
+    and leading zeros kept); a new id is a new contact. Header names match in any case; `,` or `;`
+    separated; UTF-8 or Windows encodings. A name over 100 characters, a bad address or a token over
+    4,096 characters is left out (a name stays as stored) and reported; the rest of its row is imported.
     """  # fmt: skip
     from store.contacts import import_contacts
 
     rt = runtime()
     rt.open_store()
-    emit_report(import_contacts(file, rt.config.contacts.default_region))
+    emit_report(import_contacts(file, rt.config.contacts.default_region, sheet))
 
 
 @click.group()
@@ -99,9 +101,11 @@ def reservations() -> None:
 
 @reservations.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--sheet", metavar="NAME", help="The sheet of an .xlsx or .ods to read (else the first).")
 @common_options
-def import_reservations_command(file: str) -> None:
-    """Load reservations from a CSV: patient_id (the contact id), created_at (ISO 8601; no zone is UTC).
+def import_reservations_command(file: str, sheet: str | None) -> None:
+    """Load reservations from a CSV, TSV, .xlsx or .ods file: patient_id (the contact's registry id),
+    created_at (ISO 8601, or a date cell; no zone is UTC).
 
     A reservation already loaded (same patient, same time) is counted as already present, so loading
     the same export again adds nothing.
@@ -110,7 +114,7 @@ def import_reservations_command(file: str) -> None:
 
     rt = runtime()
     rt.open_store()
-    emit_report(import_reservations(file))
+    emit_report(import_reservations(file, sheet))
 
 
 COMMANDS = [init, fixtures, contacts, reservations]

@@ -24,12 +24,24 @@ def recipients() -> None:
     metavar="TEXT",
     help="Addresses separated by , or ; (at most 20,000); - reads stdin (UTF-8, UTF-16 or Windows).",
 )
-@click.option("--csv", "csv_file", metavar="FILE", help="A CSV of at most 100,000 rows (see `template`).")
-@click.option("--contacts", metavar="ID,ID,...", help="Contact ids, comma separated.")
+@click.option(
+    "--file",
+    "--csv",
+    "csv_file",
+    metavar="FILE",
+    help="A .csv, .tsv, .xlsx or .ods of at most 100,000 rows (see `template`).",
+)
+@click.option("--sheet", metavar="NAME", help="The sheet of an .xlsx or .ods to read (else the first).")
+@click.option("--contacts", metavar="ID,ID,...", help="The registry's contact ids, comma separated.")
 @click.option("--all-patients", is_flag=True, help="Every patient of the center.")
 @common_options
 def add(
-    campaign_id: int, paste: str | None, csv_file: str | None, contacts: str | None, all_patients: bool
+    campaign_id: int,
+    paste: str | None,
+    csv_file: str | None,
+    contacts: str | None,
+    all_patients: bool,
+    sheet: str | None,
 ) -> None:
     """Add recipients to draft ID, one way at a time.
 
@@ -38,23 +50,26 @@ def add(
     matched by email or phone, and contacts without marketing consent are left out. A name over 100
     characters, or an address longer than any real one, refuses its row; line breaks in a name become
     a space. The report lists every refused row with its reason. A file or paste over the limit, not
-    text, without the channel's column or naming a column twice is refused whole and adds nothing.
+    text nor a readable workbook, without the channel's column or naming a column twice is refused
+    whole and adds nothing. A workbook's first sheet is read, or the one --sheet names.
     """  # fmt: skip
     from store import recipients as store
 
-    chosen = [name for name, given in (("--paste", paste), ("--csv", csv_file), ("--contacts", contacts),
+    chosen = [name for name, given in (("--paste", paste), ("--file", csv_file), ("--contacts", contacts),
                                        ("--all-patients", all_patients)) if given]  # fmt: skip
     if len(chosen) != 1:
-        raise BadInput("give exactly one of --paste, --csv, --contacts, --all-patients")
+        raise BadInput("give exactly one of --paste, --file, --contacts, --all-patients")
+    if sheet is not None and csv_file is None:
+        raise BadInput("--sheet goes with --file (the sheet of a workbook to read)")
     rt = runtime()
     rt.open_store()
     region = rt.config.contacts.default_region
     if paste is not None:
         report = store.add_pasted(campaign_id, _pasted(paste), region)
     elif csv_file is not None:
-        report = store.add_from_csv(campaign_id, csv_file, region)
+        report = store.add_from_csv(campaign_id, csv_file, region, sheet)
     elif contacts is not None:
-        report = store.add_contacts(campaign_id, parse_ids(contacts))
+        report = store.add_registry_contacts(campaign_id, parse_ids(contacts))
     else:
         report = store.add_all_patients(campaign_id)
     emit_report(report)
@@ -75,37 +90,35 @@ def _pasted(paste: str) -> str:
     return paste
 
 
-def parse_ids(text: str) -> list[int]:
-    ids = []
-    for part in text.replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if not part.isdigit():
-            raise BadInput(f"--contacts takes contact ids separated by commas; {part!r} is not one")
-        ids.append(int(part))
-    return ids
+def parse_ids(text: str) -> list[str]:
+    """The registry ids of `--contacts`, as given (`P1`, `000123`), separated by `,` or `;`."""
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
 @recipients.command("template")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True))
 @common_options
 def template(file: str | None) -> None:
-    """Write the CSV import template to FILE (standard output without one).
+    """Write the CSV import template to FILE (standard output without one); FILE.xlsx is a workbook.
 
     Columns first_name, last_name, email, phone; header names match in any case and with stray
     spaces (Nome, Cognome, E-mail, Cellulare are understood too). Email campaigns need the email
     column, SMS campaigns the phone column, push campaigns either one (to find the patient's app).
+    The workbook's columns are formatted as text, so Excel keeps leading zeros and +39 as typed.
     """
-    from fixtures.template import recipients_template
+    from fixtures.template import recipients_template, recipients_template_table
     from store.private_files import write_private_text
+    from store.sheet_writer import file_format, save_workbook
 
     text = recipients_template()
     if file is None:
         click.echo(text, nl=False)
         return
     try:
-        write_private_text(file, text)
+        if file_format(file) == "xlsx":
+            save_workbook(file, *recipients_template_table(), sheet="Recipients")
+        else:
+            write_private_text(file, text)
     except OSError as exc:
         raise BadInput(f"cannot write {file}: {exc.strerror}") from None
     click.echo(f"Wrote the recipients template to {file}", err=True)

@@ -85,7 +85,7 @@ class HelpScreen(ModalScreen[None]):
             ("Send a test (t on the summary)", TestDialog.BINDINGS, TEST),
             ("Re-target (t in the details)", AudienceDialog.BINDINGS, RETARGET),
             ("Paste addresses (p on the recipients)", PasteDialog.BINDINGS, PASTE),
-            ("Import a CSV file (f on the recipients)", CsvDialog.BINDINGS, CSV_FILE),
+            ("Import a CSV or spreadsheet file (f on the recipients)", CsvDialog.BINDINGS, CSV_FILE),
             ("Pick contacts (c on the recipients): type to filter", ContactPicker.BINDINGS, []),
             ("The report after an add, or why nothing was added", ReportScreen.BINDINGS, []),
         ]

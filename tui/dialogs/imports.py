@@ -1,4 +1,4 @@
-"""The paste and CSV-file dialogs of the recipients screen."""
+"""The paste and file (CSV, TSV, .xlsx, .ods) dialogs of the recipients screen."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from textual.widgets import Input, Static, TextArea
 
 from store.recipients import PASTE_LIMIT, PASTE_SEPARATORS
 from tui.textout import escape
+
+IMPORTABLE = (".csv", ".tsv", ".txt", ".xlsx", ".ods")  # what store.sheets reads (it tells them by content)
+SHOWN_FILES = 4
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -86,28 +89,47 @@ class PathSuggester(Suggester):
             names = sorted(os.listdir(folder or "."))
         except OSError:
             return None
-        for name in names:
-            if name.startswith(start) and name != start and not name.startswith("."):
-                full = os.path.join(folder, name)
-                completed = value[: len(value) - len(start)] + name
-                return completed + ("/" if os.path.isdir(full) else "")
-        return None
+        matching = [n for n in names if n.startswith(start) and n != start and not n.startswith(".")]
+        # Folders and files an import reads come first: "lista" completes to lista.xlsx, not lista.pdf.
+        matching.sort(key=lambda n: not (is_importable(n) or os.path.isdir(os.path.join(folder, n))))
+        if not matching:
+            return None
+        name = matching[0]
+        completed = value[: len(value) - len(start)] + name
+        return completed + ("/" if os.path.isdir(os.path.join(folder, name)) else "")
+
+
+def is_importable(name: str) -> bool:
+    return name.lower().endswith(IMPORTABLE)
+
+
+def importable_here(folder: Path) -> str:
+    """A few of the files in `folder` an import reads, for the dialog's hint."""
+    try:
+        names = sorted(e.name for e in os.scandir(folder) if is_importable(e.name) and e.is_file())
+    except OSError:
+        return ""
+    more = len(names) - SHOWN_FILES
+    return ", ".join(names[:SHOWN_FILES]) + (f" and {more:,} more" if more > 0 else "")
 
 
 class CsvDialog(ModalScreen[str | None]):
-    """The path of a CSV file to import; Enter imports."""
+    """The path of a CSV, TSV, .xlsx or .ods file to import (its first sheet); Enter imports."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="CsvDialog")
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("[b]Import a CSV file[/b] (at most 100,000 rows at once)")
-            yield Input(placeholder="path/to/recipients.csv", suggester=PathSuggester(), id="path")
+            yield Static("[b]Import a CSV or spreadsheet file[/b] (at most 100,000 rows at once)")
+            yield Input(placeholder="path/to/recipients.xlsx", suggester=PathSuggester(), id="path")
             yield Static("", id="error", classes="error")
+            here = importable_here(Path.cwd())
             yield Static(
-                f"In {escape(Path.cwd())}\n→ completes the name · Enter imports · Esc cancels\n"
-                "Columns: first_name, last_name, email, phone (t writes the template)",
+                f"In {escape(Path.cwd())}" + (f": {escape(here)}" if here else "") + "\n"
+                "→ completes the name · Enter imports · Esc cancels\n"
+                ".csv, .tsv, .xlsx or .ods (its first sheet); columns: first_name, last_name, email, phone "
+                "(t writes the template)",
                 classes="hint",
             )
 

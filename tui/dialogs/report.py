@@ -15,17 +15,25 @@ from textual.widgets import DataTable, Static
 
 from store.private_files import open_private
 from store.report import ImportReport
+from store.sheet_writer import save_workbook
 from tui.textout import escape, plain
 
 
-def save_refused_rows(report: ImportReport, folder: Path) -> Path:
-    """Writes the refused rows as CSV (row, value, reason); returns the file's path."""
-    path = folder / f"refused-rows-{datetime.now():%Y%m%d-%H%M%S}.csv"
+def save_refused_rows(report: ImportReport, folder: Path, as_workbook: bool = False) -> Path:
+    """Writes the refused rows (row, value, reason) as CSV, or as an .xlsx workbook; returns its path."""
+    stem = f"refused-rows-{datetime.now():%Y%m%d-%H%M%S}"
+    refused = sorted(report.errors, key=lambda e: e.row)
+    if as_workbook:  # a text cell shows the value as it was, formulas and all, and never runs it
+        path = folder / f"{stem}.xlsx"
+        rows = ((error.row, str(error.value), error.reason) for error in refused)
+        save_workbook(path, ["row", "value", "reason"], rows, sheet="Refused rows", text_columns=(1, 2))
+        return path
+    path = folder / f"{stem}.csv"
     # `;` and a BOM: what Excel set to Italian (or most of Europe) opens as columns, accents intact.
     with open_private(path, "w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, delimiter=";")
         writer.writerow(["row", "value", "reason"])
-        for error in sorted(report.errors, key=lambda e: e.row):
+        for error in refused:
             value = str(error.value)
             if value[:1] in ("=", "+", "-", "@"):
                 value = "'" + value  # a spreadsheet must not run it as a formula
@@ -34,7 +42,7 @@ def save_refused_rows(report: ImportReport, folder: Path) -> Path:
 
 
 class ReportScreen(ModalScreen[None]):
-    """What an import added and what it refused; `s` saves the refused rows as CSV."""
+    """What an import added and what it refused; `s` saves the refused rows as CSV, `x` as a workbook."""
 
     DEFAULT_CSS = """
     ReportScreen { align: center middle; }
@@ -45,7 +53,9 @@ class ReportScreen(ModalScreen[None]):
     ReportScreen .hint { color: $text-muted; }
     """
     BINDINGS = [
-        Binding("s", "save", "Save refused rows"),
+        # One description for the two keys: the help lists them on one line, "s x".
+        Binding("s", "save", "Save refused rows: s as CSV, x as .xlsx", key_display="s x"),
+        Binding("x", "save_workbook", "Save refused rows: s as CSV, x as .xlsx"),
         Binding("escape,enter,q", "close", "Close", priority=True),
     ]
 
@@ -74,19 +84,22 @@ class ReportScreen(ModalScreen[None]):
                     cells = [Text(plain(str(error.value)[:40])), Text(plain(error.reason))]
                     table.add_row(*(cells if report.of_contacts else [Text(str(error.row)), *cells]))
                 yield table
-                yield Static("s saves them as CSV · Enter or Esc closes", classes="hint")
+                yield Static("s saves them as CSV, x as .xlsx · Enter or Esc closes", classes="hint")
             else:
                 yield Static("Nothing was refused. Enter or Esc closes.", classes="hint")
 
-    def action_save(self) -> None:
+    def action_save(self, as_workbook: bool = False) -> None:
         if not self.report.errors:
             return
         try:
-            path = save_refused_rows(self.report, Path.cwd())
+            path = save_refused_rows(self.report, Path.cwd(), as_workbook)
         except OSError as exc:
             self.notify(f"Cannot save: {exc.strerror}", severity="error", markup=False)
             return
         self.notify(f"Saved {plain(path)}", title="Refused rows", markup=False)  # a folder may have brackets
+
+    def action_save_workbook(self) -> None:
+        self.action_save(as_workbook=True)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -15,6 +15,7 @@ still). It is imported where a workbook is read: the worker and the command line
 from __future__ import annotations
 
 import csv
+import re
 import zipfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -27,7 +28,11 @@ from store.report import ImportReport
 
 MAX_SHEET_BYTES = 50 * 1024 * 1024  # a 1,000,000-row workbook of contacts is far smaller
 # What a workbook may unpack to: its XML is some 10 to 20 times its ZIP, more would be a ZIP bomb.
-MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+# What calamine may be asked to build, checked in the XML before it reads a sheet: it lays a sheet out
+# as rows x columns from A1 to the furthest cell, and copies a shared string into every cell using it.
+MAX_SHEET_AREA = 20_000_000  # cells: 100,000 rows of 200 columns
+MAX_SHARED_TEXT = 512 * 1024 * 1024  # bytes: the longest shared string times the cells that share strings
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File: an encrypted workbook or an old .xls
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -107,6 +112,7 @@ def _zip_kind(path: str | Path, shown: str) -> str:
                     "it is no list of people"
                 )
             if "xl/workbook.xml" in names:
+                _refuse_what_calamine_cannot_hold(archive, names, shown)
                 return "xlsx"
             if "xl/workbook.bin" in names:
                 raise ImportRefused(
@@ -122,6 +128,92 @@ def _zip_kind(path: str | Path, shown: str) -> str:
             raise _unreadable(shown) from None  # a truncated or damaged workbook
         return "text"  # a broken ZIP named as no workbook: the CSV path says it is binary
     raise ImportRefused(f"{shown} is a ZIP archive, neither a spreadsheet (.xlsx, .ods) nor a CSV file")
+
+
+_DIMENSION = re.compile(rb'<dimension\b[^>]*?\bref="[A-Z]{0,3}[0-9]{0,7}:?([A-Z]{1,3})([0-9]{1,7})"')
+_REFS_BY_WIDTH = {width: re.compile(rb' r="([A-Z]{%d})[0-9]' % width) for width in (1, 2, 3)}
+_ROWS_BY_WIDTH = {width: re.compile(rb' r="[A-Z]{1,3}([0-9]{%d})"' % width) for width in range(7, 0, -1)}
+_SHARED_ITEM = re.compile(rb"<si>|</si>")
+_OVERLAP = 256  # bytes carried from one chunk to the next: a tag cut in two is found whole
+
+
+def _chunks(archive: zipfile.ZipFile, member: str) -> Any:
+    """A member's bytes in chunks of a megabyte, each with the offset it starts at and where the part
+    that is its own ends: the last `_OVERLAP` bytes come again, whole, at the start of the next one."""
+    with archive.open(member) as stream:
+        carried, base = b"", 0
+        while True:
+            chunk = stream.read(1024 * 1024)
+            buffer = carried + chunk
+            own = len(buffer) if not chunk else len(buffer) - _OVERLAP
+            yield base, buffer, own
+            if not chunk:
+                return
+            carried = buffer[max(own, 0) :]
+            base += len(buffer) - len(carried)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _furthest_cell(archive: zipfile.ZipFile, member: str) -> tuple[int, int]:
+    """(row, column) of the furthest cell a sheet names, at C speed: of the references with the most
+    column letters, the greatest (of equal width, the greatest in text is the greatest); the same for the
+    row's digits. A list of people has one letter and at most six digits: two or three searches a chunk."""
+    row = column = 0
+    for _base, buffer, own in _chunks(archive, member):
+        part = buffer[: own + 64]  # every reference that starts in this chunk's own part, whole
+        for found in _DIMENSION.finditer(part):
+            row = max(row, int(found.group(2)))
+            column = max(column, _column_number(found.group(1)))
+        for width in (3, 2, 1):
+            letters = _REFS_BY_WIDTH[width].findall(part) if _REFS_BY_WIDTH[width].search(part) else []
+            if letters:
+                column = max(column, _column_number(max(letters)))
+                break
+        for width in range(7, 0, -1):
+            digits = _ROWS_BY_WIDTH[width].findall(part) if _ROWS_BY_WIDTH[width].search(part) else []
+            if digits:
+                row = max(row, int(max(digits)))
+                break
+    return row, column
+
+
+def _refuse_what_calamine_cannot_hold(archive: zipfile.ZipFile, names: set[str], shown: str) -> None:
+    """A few kilobytes of XML can name a cell at XFD1048576, or share one 100 MB string among thousands of
+    cells: calamine would then try to build gigabytes and take the process with it. Measured in the XML
+    first, such a file is refused in one line."""
+    shared_cells = 0
+    for member in (n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+        row, column = _furthest_cell(archive, member)
+        if row * column > MAX_SHEET_AREA:
+            raise ImportRefused(
+                f"{shown} has a sheet reaching row {row:,} and column {column:,} ({row * column:,} cells); "
+                "a list of people fits in far fewer: delete the empty rows and columns at its end, or save "
+                "it as CSV"
+            )
+        shared_cells += sum(
+            buffer.count(b't="s"', 0, own + 4) for _b, buffer, own in _chunks(archive, member)
+        )
+    if "xl/sharedStrings.xml" in names and shared_cells:
+        longest, opened = 0, None
+        for base, buffer, own in _chunks(archive, "xl/sharedStrings.xml"):
+            for match in _SHARED_ITEM.finditer(buffer):
+                if match.start() >= own:
+                    break  # found again, whole, at the start of the next chunk
+                if match.group() == b"<si>":
+                    opened = base + match.start()
+                elif opened is not None:
+                    longest, opened = max(longest, base + match.start() - opened), None
+        if longest * shared_cells > MAX_SHARED_TEXT:
+            raise ImportRefused(
+                f"{shown} shares a text of {longest:,} bytes among {shared_cells:,} cells: reading it would "
+                "take gigabytes; save it as CSV"
+            )
 
 
 def _unreadable(shown: str) -> ImportRefused:

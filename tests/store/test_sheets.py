@@ -347,3 +347,77 @@ def test_the_worker_and_the_command_line_start_without_pandas():
     )
     shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "False"
+
+
+def test_a_cell_far_away_is_refused_before_the_reader_builds_the_sheet(tmp_path):
+    # A 2 KB file naming XFD1048576: laid out from A1, 17 billion cells (the reader aborted the process).
+    path = xlsx(tmp_path / "lontano.xlsx", ["first_name", "email"], ["Maria", "m@example.org"])
+    workbook_path = tmp_path / "lontano.xlsx"
+    from openpyxl import load_workbook
+
+    book = load_workbook(workbook_path)
+    book.active["XFD1048576"] = "x"
+    book.save(workbook_path)
+    with pytest.raises(ImportRefused, match=r"reaching row 1,048,576 and column 16,384"):
+        read_table(path, max_rows=100_000, what="rows")
+
+
+def shared_strings_workbook(path: Path, strings: list[str], rows: list[list[int]]) -> Path:
+    """A minimal .xlsx whose cells are indexes into its shared strings (openpyxl writes inline strings)."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+    ml = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    cells = "".join(
+        f'<row r="{r}">'
+        + "".join(f'<c r="{chr(65 + c)}{r}" t="s"><v>{i}</v></c>' for c, i in enumerate(row))
+        + "</row>"
+        for r, row in enumerate(rows, start=1)
+    )
+    parts = {
+        "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{ml}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{ml}.worksheet+xml"/>'
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{ml}.sharedStrings+xml"/></Types>',
+        "_rels/.rels": f'<Relationships xmlns="{package}"><Relationship Id="r1" '
+        f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+        '<sheet name="Foglio1" sheetId="1" r:id="r1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{package}">'
+        f'<Relationship Id="r1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="r2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{cells}</sheetData></worksheet>',
+        "xl/sharedStrings.xml": f'<sst xmlns="{main}">'
+        + "".join(f"<si><t>{text}</t></si>" for text in strings)
+        + "</sst>",
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, text in parts.items():
+            out.writestr(name, text)
+    return path
+
+
+def test_one_long_text_shared_by_many_cells_is_refused_before_it_is_copied_into_each(tmp_path):
+    # One 1 MB string shared by 2,000 cells: 2 GB of copies (a 100 MB one aborted the reader).
+    rows = [[0, 1]] + [[2, 3]] * 2_000
+    strings = ["first_name", "email", "A" * (1024 * 1024), "m@example.org"]
+    path = shared_strings_workbook(tmp_path / "condiviso.xlsx", strings, rows)
+    with pytest.raises(ImportRefused, match=r"shares a text of [0-9,]+ bytes among 4,002 cells"):
+        read_table(path, max_rows=100_000, what="rows")
+
+
+def test_shared_strings_of_an_ordinary_list_are_read(tmp_path):
+    rows = [[0, 1]] + [[2 + i % 50, 52] for i in range(5_000)]
+    strings = ["first_name", "email", *(f"Nome{i}" for i in range(50)), "m@example.org"]
+    path = shared_strings_workbook(tmp_path / "normale.xlsx", strings, rows)
+    table = read_table(path, max_rows=100_000, what="rows")
+    assert len(table.rows) == 5_000 and table.rows[-1] == ["Nome49", "m@example.org"]
+
+
+def test_a_workbook_of_many_rows_with_shared_strings_is_read(tmp_path):
+    rows = [["first_name", "email"]] + [[f"Nome{i % 50}", f"n{i}@example.org"] for i in range(20_000)]
+    path = xlsx(tmp_path / "molti.xlsx", *rows)
+    table = read_table(path, max_rows=100_000, what="rows")
+    assert len(table.rows) == 20_000 and table.rows[-1] == ["Nome49", "n19999@example.org"]

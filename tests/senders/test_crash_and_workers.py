@@ -97,8 +97,10 @@ def test_a_rate_limit_holds_across_three_workers(store, gateway):
     assert gateway.count_by_recipient() == {phone: 1 for phone in PHONES[:60]}
     assert len({m.worker for m in Message.select(Message.worker)}) >= 2  # the workers shared the work
     times = sorted(gateway.arrivals)  # as the provider saw them
-    # 60 slots 0.1 s apart: at least 5.9 s from the first to the last, whoever sent them
-    assert times[-1] - times[0] >= 5.5
+    # 60 slots 0.1 s apart: 5.9 s from the first slot to the last, whoever sent them. A message never goes
+    # before its slot, but may reach the gateway after it (its commit, a loaded machine: CI saw the first
+    # arrive 0.45 s late); a rate of 12 a second would end within 4.9 s.
+    assert times[-1] - times[0] >= 5.0
     # The slots are exact; a hand-over may wait a moment for its commit, so each connection's arrival
     # may come late by a slot: no three seconds see more than 30, and one more per connection (3 x 2).
     for start in times:

@@ -16,7 +16,7 @@ from store.db import dialect, rows_of, write_transaction
 from store.limits import REGISTRY_ID_MAX, TOKEN_MAX, TooLong, check_length, clean_name, shown
 from store.models import CONTACT_KINDS, Contact
 from store.report import ImportReport
-from store.sheets import read_table, sheet_note
+from store.sheets import NumberCell, read_table, sheet_note
 
 MAX_CONTACT_ROWS = 1_000_000
 CONTACT_COLUMNS = (
@@ -57,6 +57,11 @@ def parse_registry_id(text: str, column: str = "id") -> str:
     raw = text.strip()
     if not raw:
         raise RowRefused(f"{column} is blank")
+    if isinstance(text, NumberCell) and not raw.isdigit():  # TRUE, 1.5, 1.2345e+19: no registry wrote that
+        raise RowRefused(
+            f"{column} is {raw} in the sheet, a number or a truth value; format the {column} column as text "
+            "and type the ids again"
+        )
     if len(raw) > REGISTRY_ID_MAX:
         raise RowRefused(f"{column} is longer than {REGISTRY_ID_MAX} characters ({len(raw):,})")
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in raw):
@@ -124,8 +129,10 @@ def import_contacts(path: str | Path, default_region: str = "IT", sheet: str | N
     parsed: dict[str, dict[str, Any]] = {}  # by registry id
     row_of: dict[str, int] = {}
     token_owner: dict[str, str] = {}
+    as_numbers = 0  # ids the sheet held as numbers: leading zeros, had there been any, are gone
     for row_number, values in table.numbered():
         cells = {c: values[i] for c, i in zip(present, positions, strict=True)}  # type: ignore[index]
+        as_numbers += isinstance(cells["id"], NumberCell)
         try:
             contact = parse_contact(cells, default_region)
         except RowRefused as exc:
@@ -150,7 +157,18 @@ def import_contacts(path: str | Path, default_region: str = "IT", sheet: str | N
         dialect().lock_transaction(_CONTACTS_LOCK, 0)  # the new contacts' ids are free until it commits
         _refuse_tokens_owned_elsewhere(parsed, row_of, report)
         _write_contacts(parsed, present[1:], report)
+    numbers_note(report, as_numbers, "id")
     return sheet_note(report, table)
+
+
+def numbers_note(report: ImportReport, count: int, column: str) -> None:
+    """Says when a sheet held ids as numbers: `000123` typed into a number cell is 123, the id of another."""
+    if count:
+        report.notes.append(
+            f"{count:,} {column}s were numbers in the sheet, read as their digits: an id with leading zeros "
+            f"(000123) would have lost them; if the registry's ids have any, format the {column} column as "
+            "text and import again"
+        )
 
 
 def _write_contacts(parsed: dict[str, dict[str, Any]], columns: list[str], report: ImportReport) -> None:

@@ -9,13 +9,13 @@ from peewee import Field, chunked
 
 from store.bulk import chunk_size, insert_rows
 from store.clock import to_utc
-from store.contacts import RowRefused, parse_registry_id
+from store.contacts import RowRefused, numbers_note, parse_registry_id
 from store.csvfile import require_columns
 from store.db import rows_of, write_transaction
 from store.limits import shown
 from store.models import Contact, Reservation
 from store.report import ImportReport
-from store.sheets import read_table, sheet_note
+from store.sheets import NumberCell, read_table, sheet_note
 
 MAX_RESERVATION_ROWS = 5_000_000
 
@@ -33,12 +33,14 @@ def import_reservations(path: str | Path, sheet: str | None = None) -> ImportRep
     who, when = table.index("patient_id"), table.index("created_at")
     report = ImportReport()
     seen: dict[tuple[str, datetime], int] = {}
+    as_numbers = 0
     for row_number, values in table.numbered():
-        raw_id, raw_at = values[who].strip(), values[when].strip()  # type: ignore[index]
+        as_numbers += isinstance(values[who], NumberCell)  # type: ignore[index]
+        raw_id, raw_at = values[who], values[when].strip()  # type: ignore[index]
         try:
             patient_id = parse_registry_id(raw_id, "patient_id")
         except RowRefused as exc:
-            report.refuse_row(row_number, shown(raw_id), str(exc))
+            report.refuse_row(row_number, shown(raw_id.strip()), str(exc))
             continue
         try:
             created_at = parse_moment(raw_at)
@@ -62,6 +64,7 @@ def import_reservations(path: str | Path, sheet: str | None = None) -> ImportRep
         fields: list[Field] = [Reservation.contact, Reservation.created_at]
         report.added = insert_rows(Reservation, fields, rows, ignore_conflicts=True)
         report.already_present = len(rows) - report.added
+    numbers_note(report, as_numbers, "patient_id")
     return sheet_note(report, table)
 
 

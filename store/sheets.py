@@ -276,7 +276,20 @@ def _chosen_sheet(shown: str, sheets: list[Any], wanted: str | None, visible: An
     raise ImportRefused(f"{shown} has no sheet {shown_value(wanted)!r} (its sheets: {listed})")
 
 
+class NumberCell(str):
+    """A cell's text that the sheet held as a number or as TRUE/FALSE: an id column reads it with care
+    (a number shows no leading zeros, and a long one may be rounded)."""
+
+    __slots__ = ()
+
+
 def as_text(value: Any) -> str:
+    """A cell as the text a person typed (`text_of`); a number's or a boolean's marked as a NumberCell."""
+    text = text_of(value)
+    return NumberCell(text) if isinstance(value, (bool, int, float)) and text else text
+
+
+def text_of(value: Any) -> str:
     """A cell as the text a person typed: whole numbers without `.0` (a phone number stored as a
     number), dates and times in ISO 8601 (a date alone when it has no time of day), TRUE or FALSE."""
     if value is None:

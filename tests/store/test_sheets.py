@@ -421,3 +421,34 @@ def test_a_workbook_of_many_rows_with_shared_strings_is_read(tmp_path):
     path = xlsx(tmp_path / "molti.xlsx", *rows)
     table = read_table(path, max_rows=100_000, what="rows")
     assert len(table.rows) == 20_000 and table.rows[-1] == ["Nome49", "n19999@example.org"]
+
+
+def test_ids_the_sheet_held_as_numbers_are_read_with_care(store, tmp_path):
+    # 000123 typed into a number cell is 123: imported as its digits, and the report says so.
+    path = xlsx(
+        tmp_path / "registro.xlsx",
+        ["id", "first_name", "consent"],
+        [123, "Anna", "yes"],
+        ["000123", "Bruno", "yes"],  # text: another patient
+        [True, "Carla", "yes"],
+        [12345678901234567890, "Dario", "yes"],  # past a float's digits: 1.234567890123457e+19
+        [7.5, "Elena", "yes"],
+    )
+    report = import_contacts(path)
+    assert {c.registry_id: c.first_name for c in Contact.select()} == {"123": "Anna", "000123": "Bruno"}
+    assert [(e.row, e.value) for e in report.shown_errors()] == [
+        (4, "TRUE"),
+        (5, "1.234567890123457e+19"),
+        (6, "7.5"),
+    ]
+    assert all("format the id column as text" in e.reason for e in report.shown_errors())
+    assert any("4 ids were numbers in the sheet" in note for note in report.notes)
+
+
+def test_patient_ids_the_sheet_held_as_numbers_are_said(store, tmp_path):
+    import_contacts(xlsx(tmp_path / "c.xlsx", ["id", "first_name"], ["123", "Anna"]))
+    report = import_reservations(
+        xlsx(tmp_path / "r.xlsx", ["patient_id", "created_at"], [123, datetime(2026, 11, 30, 9, 15)])
+    )
+    assert report.added == 1
+    assert any("1 patient_ids were numbers in the sheet" in note for note in report.notes)

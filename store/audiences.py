@@ -133,11 +133,13 @@ def export_recipients(campaign_id: int, who: str, path: str | Path, separator: s
     as_workbook = file_format(target) == "xlsx"
     partial = target.with_name(f".{target.name}.partial")
     try:
+        # Created anew ("x"): a link another account left under that name is removed, never followed.
+        partial.unlink(missing_ok=True)
         if as_workbook:
-            with open_private(partial, "wb") as book:
+            with open_private(partial, "xb") as book:
                 count = write_workbook(book, *recipient_table(campaign_id, who), sheet="Recipients")
         else:
-            with open_private(partial, "w", encoding="utf-8-sig", newline="") as out:
+            with open_private(partial, "x", encoding="utf-8-sig", newline="") as out:
                 count = write_recipients(campaign_id, who, out, separator)
         os.replace(partial, target)
     except OSError as exc:

@@ -64,9 +64,10 @@ def parse_registry_id(text: str, column: str = "id") -> str:
         )
     if len(raw) > REGISTRY_ID_MAX:
         raise RowRefused(f"{column} is longer than {REGISTRY_ID_MAX} characters ({len(raw):,})")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in raw):
-        raise RowRefused(f"{column} holds a control character")
-    return raw
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Cf") for ch in raw):  # Cf: zero-width, direction marks
+        raise RowRefused(f"{column} holds a control or invisible character")
+    # One id, one way of writing it: an é typed as e and an accent is the é of the other file.
+    return unicodedata.normalize("NFC", raw)
 
 
 def parse_contact(values: dict[str, str], default_region: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import is refused (adding nothing) only when it is over its limit, not a CSV, or
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,8 +136,10 @@ def add_contacts(campaign_id: int, contact_ids: Iterable[int]) -> ImportReport:
 
 
 def add_registry_contacts(campaign_id: int, registry_ids: Iterable[str]) -> ImportReport:
-    """Contacts named by their registry ids (`recipients add --contacts`), matched exactly as given."""
-    return _add_picked(campaign_id, [i.strip() for i in registry_ids], "registry_id")
+    """Contacts named by their registry ids (`recipients add --contacts`), matched exactly as given (in
+    Unicode's one way of writing them, as the import stores them)."""
+    given = [unicodedata.normalize("NFC", i.strip()) for i in registry_ids]
+    return _add_picked(campaign_id, given, "registry_id")
 
 
 def _add_picked(campaign_id: int, keys: list[Any], column: str) -> ImportReport:

@@ -227,7 +227,9 @@ def save_workbook(
     target = Path(path).expanduser()
     partial = target.with_name(f".{target.name}.partial")
     try:
-        with open_private(partial, "wb") as out:
+        # Created anew ("xb"): a link another account left under that name is removed, never followed.
+        partial.unlink(missing_ok=True)
+        with open_private(partial, "xb") as out:
             count = write_workbook(out, header, rows, sheet, text_columns)
         os.replace(partial, target)
     finally:

@@ -11,10 +11,10 @@ def test_contacts_reservations_and_recipients_from_a_workbook(campaigns, tmp_pat
     registry = xlsx(
         tmp_path / "registry.xlsx",
         ["id", "first_name", "email", "consent"],
-        [1, "Anna", "anna@example.org", "yes"],
-        [2, "Luca", "luca@example.org", "yes"],
+        ["P1", "Anna", "anna@example.org", "yes"],
+        ["P2", "Luca", "luca@example.org", "yes"],
         title="Anagrafica",
-        more={"Prenotazioni": [["patient_id", "created_at"], [1, datetime(2026, 11, 30, 9, 15)]]},
+        more={"Prenotazioni": [["patient_id", "created_at"], ["P1", datetime(2026, 11, 30, 9, 15)]]},
     )
     imported = campaigns("contacts", "import", str(registry), "--json")
     assert (imported.code, imported.json["added"], imported.json["notes"]) == (

@@ -125,3 +125,16 @@ def test_retargeting_an_audience_that_all_unsubscribed_creates_nothing_and_says_
     with pytest.raises(BadInput, match="all 1 unsubscribed or withdrew consent"):
         retarget(campaign.id, "clicked")
     assert Campaign.select().count() == 1
+
+
+@pytest.mark.parametrize("name", ["list.csv", "list.xlsx"])
+def test_a_link_left_where_the_partial_file_goes_is_removed_not_followed(store, tmp_path, name):
+    # Another account's symlink under the temporary name must not let the export cut or chmod its target.
+    campaign = campaign_with_fates()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the product's")
+    victim.chmod(0o644)
+    (tmp_path / f".{name}.partial").symlink_to(victim)
+    assert export_recipients(campaign.id, "all", tmp_path / name) == 4
+    assert victim.read_text() == "not the product's" and victim.stat().st_mode & 0o777 == 0o644
+    assert not (tmp_path / f".{name}.partial").exists()

@@ -81,8 +81,10 @@ def test_without_a_consent_column_new_contacts_have_no_consent(store, write_csv)
     [
         ("  ", "id is blank"),
         ("P" * 65, "id is longer than 64 characters (65)"),
-        ("P\x071", "id holds a control character"),
-        ("P\x7f1", "id holds a control character"),
+        ("P\x071", "id holds a control or invisible character"),
+        ("P\x7f1", "id holds a control or invisible character"),
+        ("P1\u200b", "id holds a control or invisible character"),  # a zero-width space: P1 to the eye
+        ("\u202eP1", "id holds a control or invisible character"),  # a direction override
     ],
 )
 def test_odd_ids_are_refused_rows_not_crashes(store, write_csv, odd, reason):
@@ -154,3 +156,10 @@ def test_a_new_push_token_from_the_registry_revives_a_contact_whose_token_died(s
     assert contact(2).push_token_dead_at == datetime(2026, 11, 1)  # the same dead token stays dead
     import_contacts(write_csv("c.csv", "id,first_name\n2,Anna\n"))  # a file without tokens changes none
     assert contact(2).push_token_dead_at == datetime(2026, 11, 1)
+
+
+def test_an_id_written_two_ways_in_unicode_is_one_contact(store, write_csv):
+    import_contacts(write_csv("a.csv", "id,first_name\nJos\u00e9,A\n"))  # é, one code point
+    report = import_contacts(write_csv("b.csv", "id,first_name\nJose\u0301,B\n"))  # e and an accent
+    assert (report.added, report.updated) == (0, 1)
+    assert [(c.registry_id, c.first_name) for c in Contact.select()] == [("Jos\u00e9", "B")]

@@ -146,4 +146,4 @@ def test_an_integer_id_database_upgrades_and_finds_its_contacts_by_their_old_ids
 def test_control_characters_refuse_the_row(store, write_csv, given):
     report = import_contacts(write_csv("c.csv", f'id,email\n"{given}",a@example.org\n'))
     assert (report.added, report.invalid) == (0, 1)
-    assert report.shown_errors()[0].reason == "id holds a control character"
+    assert report.shown_errors()[0].reason == "id holds a control or invisible character"

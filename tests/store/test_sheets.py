@@ -320,7 +320,9 @@ def test_contacts_and_reservations_from_workbooks(store, tmp_path):
         name="Anagrafica",
     )
     report = import_contacts(registry)
-    assert (report.added, report.invalid, report.notes) == (2, 0, ["read the sheet 'Anagrafica'"])
+    assert (report.added, report.invalid) == (2, 0)
+    assert report.notes[0] == "read the sheet 'Anagrafica'"
+    assert report.notes[1].startswith("2 ids were numbers in the sheet")  # the registry's ids are numbers
     assert Contact.select().where(Contact.consent == True).count() == 2  # noqa: E712
     bookings = xlsx(
         tmp_path / "bookings.xlsx",

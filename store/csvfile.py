@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,9 +87,32 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
+MAX_FILE_BYTES = 512 * 1024 * 1024  # a million contacts of a registry are some 200 MB of CSV
+
+
+def refuse_unless_a_file(path: str | Path, shown: str) -> None:
+    """Refuses, in one line, what cannot be imported whole: no such file, a folder, a pipe or a device
+    (reading a FIFO would wait for ever, /dev/zero would fill the memory), or a file too big."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        raise ImportRefused(f"{shown} does not exist") from None
+    except OSError as exc:
+        raise ImportRefused(f"cannot read {shown}: {exc.strerror}") from None
+    if stat.S_ISDIR(found.st_mode):
+        raise ImportRefused(f"{shown} is a folder, not a file")
+    if not stat.S_ISREG(found.st_mode):
+        raise ImportRefused(f"{shown} is not a file but a pipe or a device; name a file")
+    if found.st_size > MAX_FILE_BYTES:
+        raise ImportRefused(
+            f"{shown} is {found.st_size / 2**20:,.0f} MB; import at most {MAX_FILE_BYTES // 2**20} MB at once"
+        )
+
+
 def read_csv_table(path: str | Path, *, max_rows: int | None = None, what: str = "rows") -> CsvTable:
     """Reads a whole CSV file or refuses it with one clear line (ImportRefused)."""
     shown = str(path)
+    refuse_unless_a_file(path, shown)
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from store.csvfile import CsvTable, read_csv_table, table_of
+from store.csvfile import CsvTable, read_csv_table, refuse_unless_a_file, table_of
 from store.errors import ImportRefused
 from store.limits import shown as shown_value
 from store.report import ImportReport
@@ -59,6 +59,7 @@ def file_kind(path: str | Path) -> str:
     """The file's kind, "xlsx", "ods" or "text", told by its first bytes and its ZIP's table of contents;
     a workbook that cannot be read (encrypted, an old .xls, damaged or too big) is refused here."""
     shown = str(path)
+    refuse_unless_a_file(path, shown)
     try:
         with open(path, "rb") as file:
             head = file.read(64 * 1024)

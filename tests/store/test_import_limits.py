@@ -81,3 +81,16 @@ def test_a_booking_file_naming_a_column_twice_adds_nothing(store, write_csv, hea
     with pytest.raises(ImportRefused, match="twice"):
         import_reservations(write_csv("r.csv", f"{header}\n{row}\n"))
     assert Reservation.select().count() == 0
+
+
+def test_a_pipe_or_a_device_given_as_the_file_is_refused_at_once(store, tmp_path):
+    import os
+
+    from store.contacts import import_contacts
+    from store.errors import ImportRefused
+
+    pipe = tmp_path / "contacts.csv"
+    os.mkfifo(pipe)  # reading it would wait for a writer for ever
+    for path in (pipe, "/dev/zero"):  # and /dev/zero would fill the memory
+        with pytest.raises(ImportRefused, match="is not a file but a pipe or a device"):
+            import_contacts(path)

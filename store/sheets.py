@@ -161,27 +161,25 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def _furthest_cell(archive: zipfile.ZipFile, member: str) -> tuple[int, int]:
-    """(row, column) of the furthest cell a sheet names, at C speed: of the references with the most
-    column letters, the greatest (of equal width, the greatest in text is the greatest); the same for the
-    row's digits. A list of people has one letter and at most six digits: two or three searches a chunk."""
-    row = column = 0
+def _sheet_reach(archive: zipfile.ZipFile, member: str) -> tuple[int, int, int]:
+    """(row, column) of the furthest cell a sheet names and how many of its cells share strings, in one
+    pass at C speed: of the references with the most column letters, the greatest (of equal width, the
+    greatest in text is the greatest); the same for the row's digits. A list of people has one letter and
+    at most six digits: a few scans a chunk."""
+    row = column = shared = 0
     for _base, buffer, own in _chunks(archive, member):
         part = buffer[: own + 64]  # every reference that starts in this chunk's own part, whole
+        shared += buffer.count(b't="s"', 0, own + 4)
         for found in _DIMENSION.finditer(part):
             row = max(row, int(found.group(2)))
             column = max(column, _column_number(found.group(1)))
-        for width in (3, 2, 1):
-            letters = _REFS_BY_WIDTH[width].findall(part) if _REFS_BY_WIDTH[width].search(part) else []
-            if letters:
-                column = max(column, _column_number(max(letters)))
-                break
-        for width in range(7, 0, -1):
-            digits = _ROWS_BY_WIDTH[width].findall(part) if _ROWS_BY_WIDTH[width].search(part) else []
-            if digits:
-                row = max(row, int(max(digits)))
-                break
-    return row, column
+        letters = next((refs for w in (3, 2, 1) if (refs := _REFS_BY_WIDTH[w].findall(part))), [])
+        if letters:
+            column = max(column, _column_number(max(letters)))
+        digits = next((refs for w in range(7, 0, -1) if (refs := _ROWS_BY_WIDTH[w].findall(part))), [])
+        if digits:
+            row = max(row, int(max(digits)))
+    return row, column, shared
 
 
 def _refuse_what_calamine_cannot_hold(archive: zipfile.ZipFile, names: set[str], shown: str) -> None:
@@ -190,16 +188,14 @@ def _refuse_what_calamine_cannot_hold(archive: zipfile.ZipFile, names: set[str],
     first, such a file is refused in one line."""
     shared_cells = 0
     for member in (n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")):
-        row, column = _furthest_cell(archive, member)
+        row, column, shared = _sheet_reach(archive, member)
         if row * column > MAX_SHEET_AREA:
             raise ImportRefused(
                 f"{shown} has a sheet reaching row {row:,} and column {column:,} ({row * column:,} cells); "
                 "a list of people fits in far fewer: delete the empty rows and columns at its end, or save "
                 "it as CSV"
             )
-        shared_cells += sum(
-            buffer.count(b't="s"', 0, own + 4) for _b, buffer, own in _chunks(archive, member)
-        )
+        shared_cells += shared
     if "xl/sharedStrings.xml" in names and shared_cells:
         longest, opened = 0, None
         for base, buffer, own in _chunks(archive, "xl/sharedStrings.xml"):

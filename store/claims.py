@@ -23,7 +23,9 @@ from store.eligibility import (
     OPTED_OUT,
     PENDING_COLUMNS,
     PENDING_JOINS,
+    PENDING_WIDTH,
     SEND,
+    SUPPRESSED,
     WILL_FAIL,
     Eligibility,
     Verdict,
@@ -34,6 +36,7 @@ from store.message_limits import MessageLimits
 from store.models import CHANNELS, Campaign, Message
 from store.outgoing import Outgoing
 from store.send_journal import fold_left_behind
+from store.suppressions import shown
 
 LEASE = timedelta(seconds=60)
 _CLAIM_LOCK = 7_231_001  # PostgreSQL advisory lock, with the channel: one claim of a channel at a time
@@ -113,7 +116,7 @@ def claim(
         verdicts = Eligibility(campaign, window, now, limits).judge([pending_of(r) for r in rows])
         _apply_verdicts(verdicts)
         claimed = [
-            _outgoing(campaign, v, address=r[1], resent=r[5], attempts=r[6])
+            _outgoing(campaign, v, address=r[1], resent=r[PENDING_WIDTH], attempts=r[PENDING_WIDTH + 1])
             for r, v in zip(rows, verdicts, strict=True)
             if v.outcome == SEND
         ]
@@ -130,6 +133,11 @@ def _apply_verdicts(verdicts: list[Verdict]) -> None:
     opted_out = [v.message_id for v in verdicts if v.outcome == OPTED_OUT]
     if opted_out:
         Message.update(state="skipped_opted_out", lease_until=None).where(Message.id.in_(opted_out)).execute()
+    update_rows(database.cursor(), "message", ("id", "error"),
+        "state = 'skipped_suppressed', error = v.error, lease_until = NULL",
+        [(v.message_id, shown(v.reason or "")) for v in verdicts if v.outcome == SUPPRESSED],
+        casts={"error": "text"},
+    )  # fmt: skip
     update_rows(database.cursor(), "message", ("id", "body_hash", "error"),
         "state = 'skipped_duplicate', body_hash = v.body_hash, error = v.error",
         [(v.message_id, v.body_hash, f"the same message reached this address on {v.when:%Y-%m-%d %H:%M} UTC")

@@ -55,20 +55,33 @@ class EmailConfig:
 @dataclass(frozen=True)
 class SmsConfig:
     transport: str = "outbox"
+    provider: str = "json"  # with transport "http": our JSON gateway format, or "twilio" (docs/providers.md)
     url: str = "http://127.0.0.1:8025/messages"
     token: str = ""
     rate_per_hour: int = 0
     connections: int = 4
     max_parts: int = 6  # an SMS that would bill more parts fails for that recipient, never posted
+    # provider = "twilio" (or a gateway that copies its API)
+    base_url: str = "https://api.twilio.com"
+    account_sid: str = ""
+    auth_token: str = ""  # signs the status callbacks; with no API key, the password of every request
+    api_key_sid: str = ""  # an API key instead of the account's own credentials for the requests
+    api_key_secret: str = ""
+    messaging_service_sid: str = ""  # sent instead of `From` when set
 
 
 @dataclass(frozen=True)
 class PushConfig:
     transport: str = "outbox"
+    provider: str = "json"  # with transport "http": our JSON push format, or "fcm" (docs/providers.md)
     url: str = "http://127.0.0.1:8026/send"
     token: str = ""
     rate_per_hour: int = 0
     connections: int = 4
+    # provider = "fcm": Firebase Cloud Messaging HTTP v1
+    base_url: str = "https://fcm.googleapis.com"
+    project_id: str = ""  # default: the service account file's own project_id
+    service_account: str = ""  # the path of the service account's JSON key file
 
 
 @dataclass(frozen=True)
@@ -229,6 +242,7 @@ def _check(config: Config) -> None:
         if transport not in allowed:
             choices = " or ".join(repr(a) for a in allowed)
             raise ConfigError(f"[{section}] transport must be {choices}, not {transport!r}")
+    _check_providers(config)
     if not config.email.from_address.isascii() or "@" not in config.email.from_address:
         # Every message's From and envelope carry it: one that cannot go as ASCII fails every message.
         raise ConfigError(
@@ -239,3 +253,33 @@ def _check(config: Config) -> None:
     if config.email.language not in LANGUAGES:
         choices = " or ".join(repr(language) for language in LANGUAGES)
         raise ConfigError(f"[email] language must be {choices}, not {config.email.language!r}")
+
+
+PROVIDERS = {"sms": ("json", "twilio"), "push": ("json", "fcm")}
+
+
+def _check_providers(config: Config) -> None:
+    """Each HTTP provider's own keys, when it is the one that sends: a missing one is one line now, not
+    every message failing later."""
+    for section, allowed in PROVIDERS.items():
+        provider = getattr(config, section).provider
+        if provider not in allowed:
+            choices = " or ".join(repr(a) for a in allowed)
+            raise ConfigError(f"[{section}] provider must be {choices}, not {provider!r}")
+    sms, push = config.sms, config.push
+    if sms.transport == "http" and sms.provider == "twilio":
+        for key in ("account_sid", "auth_token"):
+            if not getattr(sms, key):
+                raise ConfigError(f'[sms] provider "twilio" needs {key} (or CAMPAIGNS_SMS_{key.upper()})')
+        if bool(sms.api_key_sid) != bool(sms.api_key_secret):
+            raise ConfigError("[sms] api_key_sid and api_key_secret go together")
+        _check_base_url("sms", sms.base_url)
+    if push.transport == "http" and push.provider == "fcm":
+        if not push.service_account:
+            raise ConfigError('[push] provider "fcm" needs service_account, the path of its JSON key file')
+        _check_base_url("push", push.base_url)
+
+
+def _check_base_url(section: str, url: str) -> None:
+    if not url.startswith(("https://", "http://")) or len(url) < 10:
+        raise ConfigError(f"[{section}] base_url must be an http(s) address, not {url!r}")

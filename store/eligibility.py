@@ -4,6 +4,8 @@ A pending message is judged, in this order:
 
 - `skipped_opted_out`: its contact withdrew consent, or its address is on the opt-out list (an
   unsubscribe through any campaign's link, with or without a contact behind the address);
+- `skipped_suppressed`: its address is on the suppression list (store.suppressions: a hard bounce, a
+  provider's permanent code, a dead push token, or by hand);
 - `will_fail`: its own message cannot be made (store.templates.Personaliser says why);
 - `skipped_duplicate`: the same rendered body went to the same address within the window, by the sent
   ledger or by a message of the channel in flight (claimed, no answer yet);
@@ -30,6 +32,7 @@ from store.window import body_hash, parse_window
 
 SEND = "send"
 OPTED_OUT = "skipped_opted_out"
+SUPPRESSED = "skipped_suppressed"
 DUPLICATE = "skipped_duplicate"
 WILL_FAIL = "will_fail"
 
@@ -37,9 +40,14 @@ WILL_FAIL = "will_fail"
 # holds unsubscribes whose message had no contact (a pasted address), which no consent flag records.
 PENDING_COLUMNS = (
     "m.id, m.address, m.first_name, m.last_name, "
-    "CASE WHEN o.address IS NOT NULL THEN 1 WHEN c.consent IS NULL OR c.consent THEN 0 ELSE 1 END"
+    "CASE WHEN o.address IS NOT NULL THEN 1 WHEN c.consent IS NULL OR c.consent THEN 0 ELSE 1 END, "
+    "s.reason"
 )
-PENDING_JOINS = "LEFT JOIN contact c ON c.id = m.contact_id LEFT JOIN opt_out o ON o.address = m.address"
+PENDING_JOINS = (
+    "LEFT JOIN contact c ON c.id = m.contact_id LEFT JOIN opt_out o ON o.address = m.address "
+    "LEFT JOIN suppression s ON s.address = m.address"
+)
+PENDING_WIDTH = 6  # the columns of PENDING_COLUMNS: what a query selects after them starts here
 
 Key = tuple[str, str | None]  # (address, body hash): what the window compares
 
@@ -53,12 +61,13 @@ class Pending:
     first_name: str
     last_name: str
     opted_out: bool  # consent withdrawn, or the address unsubscribed
+    suppressed: str | None = None  # why the address is on the suppression list
 
 
 def pending_of(row: Sequence[Any]) -> Pending:
     """The `Pending` of a row whose first columns are `PENDING_COLUMNS`."""
-    message_id, address, first_name, last_name, opted_out = row[:5]
-    return Pending(message_id, address, first_name or "", last_name or "", bool(opted_out))
+    message_id, address, first_name, last_name, opted_out, suppressed = row[:PENDING_WIDTH]
+    return Pending(message_id, address, first_name or "", last_name or "", bool(opted_out), suppressed)
 
 
 @dataclass(frozen=True)
@@ -66,12 +75,12 @@ class Verdict:
     """What becomes of one pending message now."""
 
     message_id: int
-    outcome: str  # SEND, OPTED_OUT, DUPLICATE, WILL_FAIL
+    outcome: str  # SEND, OPTED_OUT, SUPPRESSED, DUPLICATE, WILL_FAIL
     body: str | None = None  # rendered: SEND and DUPLICATE
     subject: str | None = None  # rendered email subject or push title, when the campaign has one
     body_hash: str | None = None
     when: datetime | None = None  # DUPLICATE: when the same message went out (or is going)
-    reason: str | None = None  # WILL_FAIL: why this recipient's message cannot be made
+    reason: str | None = None  # WILL_FAIL: why this recipient's message cannot be made; SUPPRESSED: why
 
 
 class Eligibility:
@@ -103,6 +112,8 @@ class Eligibility:
         """The verdict before the window: opted out, or its message made, or why it cannot be."""
         if pending.opted_out:
             return Verdict(pending.id, OPTED_OUT)
+        if pending.suppressed:
+            return Verdict(pending.id, SUPPRESSED, reason=pending.suppressed)
         try:
             body, subject = self.personalise(pending.first_name, pending.last_name)
         except TemplateError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from store.eligibility import (
     PENDING_COLUMNS,
     PENDING_JOINS,
     SEND,
+    SUPPRESSED,
     WILL_FAIL,
     Eligibility,
     Pending,
@@ -41,6 +42,8 @@ class Forecast:
     will_fail: int = 0  # their own message cannot be made: over the channel's limits, or does not render
     blank_names: int = 0  # of those sent, how many lack a name the message prints bare ("Ciao ,")
     bare_names: tuple[str, ...] = ()  # the name placeholders the message prints bare
+    skipped_suppressed: int = 0  # on the suppression list (a hard bounce, a provider's code, by hand)
+    suppressed_by_reason: dict[str, int] = field(default_factory=dict)
 
     def will_fail_note(self) -> str:
         """One line about recipients whose own message cannot go, or nothing."""
@@ -77,10 +80,12 @@ def forecast(
     policy = Eligibility(campaign, window, now or utcnow(), limits)
     used = bare_names(campaign.body) | (bare_names(campaign.subject) if campaign.subject else frozenset())
     counts: Counter[str] = Counter()
+    suppressed: Counter[str] = Counter()
     blank = 0
     for page in _pending_pages(campaign.id):
         verdicts = policy.judge(page)
         counts.update(v.outcome for v in verdicts)
+        suppressed.update(v.reason or "" for v in verdicts if v.outcome == SUPPRESSED)
         blank += _blank_names(used, [p for p, v in zip(page, verdicts, strict=True) if v.outcome == SEND])
     return Forecast(
         pending=counts.total(),
@@ -91,6 +96,8 @@ def forecast(
         will_fail=counts[WILL_FAIL],
         blank_names=blank,
         bare_names=tuple(sorted(used)),
+        skipped_suppressed=counts[SUPPRESSED],
+        suppressed_by_reason=dict(suppressed.most_common()),
     )
 
 

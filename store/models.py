@@ -35,6 +35,7 @@ MESSAGE_STATES = (
     "failed",
     "skipped_duplicate",
     "skipped_opted_out",
+    "skipped_suppressed",
     "cancelled",
 )
 # Messages the provider accepted: `sent` counts the delivered ones too (docs/cli.md).
@@ -118,7 +119,7 @@ class Message(BaseModel):
     # after a crash only these may have gone out, and go again marked `resent_after_crash`.
     handed_at = DateTimeField(null=True)
     next_attempt_at = DateTimeField(null=True)
-    provider_id = TextField(null=True)
+    provider_id = TextField(null=True, index=True)  # a status callback names its message by it (schema 7)
     error = TextField(null=True)
     body_hash = CharField(max_length=64, null=True)
     resent_after_crash = BooleanField(default=False)
@@ -228,9 +229,25 @@ class SendJournal(BaseModel):
     next_attempt_at = DateTimeField(null=True)
     maybe_sent = BooleanField(default=False)
     dead_token = TextField(null=True)
+    suppress = TextField(null=True)  # the answer puts the address on the suppression list, for this reason
 
     class Meta:
         table_name = "send_journal"
+
+
+class Suppression(BaseModel):
+    """An address never sent to again, on any channel, until removed (schema 7): store.suppressions."""
+
+    address = TextField(primary_key=True)  # normalised, as in `message.address`
+    channel = CharField(max_length=8)  # the channel whose kind of address it is
+    reason = TextField()  # store.suppressions.REASONS
+    detail = TextField(null=True)  # the provider's words: "550 5.1.1 no such user", "Twilio 21211"
+    at = DateTimeField()
+    campaign_id = IntegerField(null=True)  # the campaign whose message failed, if one did
+    message_id = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "suppression"
 
 
 MODELS: list[type[BaseModel]] = [
@@ -245,4 +262,5 @@ MODELS: list[type[BaseModel]] = [
     SendSchedule,
     Worker,
     SendJournal,
+    Suppression,
 ]

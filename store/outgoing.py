@@ -36,3 +36,6 @@ class Outcome:
     error: str | None = None
     dead_token: str | None = None  # a push token the service says is gone
     maybe_sent: bool = False  # the line dropped after the provider had it: if it goes again, say so
+    # The address failed for good (store.suppressions.REASONS): it goes on the suppression list.
+    suppress: str | None = None
+    retry_after: float | None = None  # retry: the provider asked for this many seconds' pause at least

@@ -20,6 +20,7 @@ from store.clock import utcnow
 from store.db import database, dialect
 from store.lifecycle import IN_QUEUE
 from store.models import Campaign
+from store.suppressions import Entered, suppress
 
 # A hand-over goes only while its campaign is in the queue (store.lifecycle), as SQL: ('queued', 'sending')
 _IN_QUEUE = "(" + ", ".join(f"'{state}'" for state in IN_QUEUE) + ")"
@@ -42,10 +43,13 @@ class Entry:
     channel: str = ""
     address: str = ""
     body_hash: str | None = None
+    suppress: str | None = None  # failed for good: the address goes on the suppression list, for this
 
 
-_JOURNAL_COLUMNS = "message_id, kind, at, provider_id, error, next_attempt_at, maybe_sent, dead_token"
-_JOURNAL_MARKS = "?, ?, ?, ?, ?, ?, ?, ?"
+_JOURNAL_COLUMNS = (
+    "message_id, kind, at, provider_id, error, next_attempt_at, maybe_sent, dead_token, suppress"
+)
+_JOURNAL_MARKS = "?, ?, ?, ?, ?, ?, ?, ?, ?"
 
 
 def journal(
@@ -76,7 +80,7 @@ def journal(
             )
             allowed = {row[0] for row in cursor.fetchall()}
         rows = _journal_rows(entries) + [
-            (i, "handed", at, None, None, None, False, None) for i in handed if i in allowed
+            (i, "handed", at, None, None, None, False, None, None) for i in handed if i in allowed
         ]
         if rows:
             run_many(
@@ -88,7 +92,7 @@ def journal(
 def _journal_rows(entries: list[Entry]) -> list[tuple[Any, ...]]:
     return [
         (e.message_id, e.kind, sql_value(e.at), e.provider_id, e.error, sql_value(e.next_attempt_at),
-         e.maybe_sent, e.dead_token)
+         e.maybe_sent, e.dead_token, e.suppress)
         for e in entries
     ]  # fmt: skip
 
@@ -105,7 +109,7 @@ def _journal_postgres(entries: list[Entry], handed: list[int], at: Any, worker: 
     parts, params = [], []
     rows = _journal_rows(entries)
     if rows:
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s::timestamp, %s, %s)"] * len(rows))
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s::timestamp, %s, %s, %s)"] * len(rows))
         parts.append(f"answers AS (INSERT INTO send_journal ({_JOURNAL_COLUMNS}) VALUES {values})")
         params += [value for row in rows for value in row]
     if handed:
@@ -174,6 +178,10 @@ def _apply(cursor: Any, entries: list[Entry], handed: list[tuple[Any, Any]]) -> 
     dead = [(sql_value(e.at), e.dead_token) for e in entries if e.dead_token]
     if dead:
         run_many(cursor, _sql("UPDATE contact SET push_token_dead_at = ? WHERE push_token = ?"), dead)
+    suppress(cursor, [
+        Entered(e.address, e.channel, e.suppress, e.error, e.at, e.campaign_id or None, e.message_id)
+        for e in entries if e.kind == "failed" and e.suppress
+    ])  # fmt: skip
 
 
 def fold_left_behind(campaign_id: int, expired: list[int]) -> None:
@@ -181,7 +189,7 @@ def fold_left_behind(campaign_id: int, expired: list[int]) -> None:
     rows = list(
         select_in(
             "SELECT j.message_id, j.kind, j.at, j.provider_id, j.error, j.next_attempt_at, j.maybe_sent, "
-            "j.dead_token, m.address, m.body_hash FROM send_journal j JOIN message m ON m.id = j.message_id "
+            "j.dead_token, m.address, m.body_hash, j.suppress FROM send_journal j JOIN message m ON m.id = j.message_id "
             "WHERE j.message_id IN ({}) ORDER BY j.id",
             expired,
         )
@@ -192,7 +200,7 @@ def fold_left_behind(campaign_id: int, expired: list[int]) -> None:
     handed = [(r[0], r[2]) for r in rows if r[1] == "handed"]
     entries = [
         Entry(r[0], r[1], stored_time(r[2]) or utcnow(), r[3], r[4], stored_time(r[5]), bool(r[6]), r[7],
-              campaign_id, channel, r[8], r[9])
+              campaign_id, channel, r[8], r[9], r[10])
         for r in rows
         if r[1] != "handed"
     ]  # fmt: skip

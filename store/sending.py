@@ -37,6 +37,7 @@ __all__ = [
 MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 5
 RETRY_CAP_SECONDS = 15 * 60
+RETRY_AFTER_CAP_SECONDS = 60 * 60  # a provider's Retry-After is honoured up to an hour
 
 
 def retry_at(attempts: int, now: datetime, rng: random.Random | None = None) -> datetime:
@@ -53,12 +54,16 @@ def entries_of(results: list[tuple[Outcome, Outgoing]], now: datetime) -> list[E
         kind, error, next_attempt_at = outcome.state, outcome.error, None
         if kind == "retry" and m.attempts < MAX_ATTEMPTS:
             kind, next_attempt_at = "pending", retry_at(m.attempts, now)
+            if outcome.retry_after:  # the provider's own pause, when longer than ours
+                asked = now + timedelta(seconds=min(outcome.retry_after, RETRY_AFTER_CAP_SECONDS))
+                next_attempt_at = max(next_attempt_at, asked)
         elif kind == "retry":
             kind, error = "failed", f"gave up after {m.attempts} attempts: {outcome.error}"
         found.append(
             Entry(
                 m.id, kind, now, outcome.provider_id, error, next_attempt_at, outcome.maybe_sent,
                 outcome.dead_token, m.campaign_id, m.channel, m.address, m.body_hash,
+                outcome.suppress if kind == "failed" else None,
             )
         )  # fmt: skip
     return found

@@ -1,4 +1,5 @@
-"""The transport each channel is configured with: the outbox, SMTP or an HTTP gateway."""
+"""The transport each channel is configured with: the outbox, SMTP, or an HTTP provider (our JSON format,
+Twilio for SMS, Firebase Cloud Messaging for push)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ def make_transport(
         from senders.transports.smtp import SmtpTransport
 
         return SmtpTransport(config, campaign_sender, link_secret, authored_links)
-    from senders.transports.http import HttpTransport
+    if channel == "sms" and config.sms.provider == "twilio":
+        from senders.transports.twilio import TwilioTransport
 
-    return HttpTransport(channel, section.url, section.token, section.connections)
+        return TwilioTransport(config)
+    if channel == "push" and config.push.provider == "fcm":
+        from senders.transports.fcm import FcmTransport
+
+        return FcmTransport(config)
+    from senders.transports.http import JsonTransport
+
+    return JsonTransport(channel, section.url, section.token, section.connections)

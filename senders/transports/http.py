@@ -1,13 +1,24 @@
-"""SMS and push over HTTP with one shared httpx client, in the JSON shapes of docs/wire-formats.md."""
+"""SMS and push over HTTP with one shared httpx client: what every HTTP provider shares.
+
+A provider (our JSON gateway format here, Twilio in `twilio.py`, FCM in `fcm.py`) says how a message
+becomes a request (`prepare`) and what the provider's answer means (`judge`); this module sends it,
+turns a lost connection into the right outcome, and reads `Retry-After` (docs/providers.md).
+"""
 
 from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
 
 import httpx
 
 from senders.transports import ProviderUnavailable, Ready
 from store.sending import Outcome, Outgoing
+from store.suppressions import DEAD_TOKEN
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+RETRY_AFTER_MAX_SECONDS = 24 * 3600.0  # a larger value is nonsense: read as "later", our own back-off
 
 
 class HttpConnection:
@@ -16,11 +27,11 @@ class HttpConnection:
 
     async def send(self, message: Outgoing, ready: Ready) -> Outcome | None:
         transport = self.transport
-        payload = transport.payload(message)
+        request = await transport.prepare(message)
         if not await ready():
             return None
         try:
-            response = await transport.client.post(transport.url, json=payload)
+            response = await transport.exchange(message, request)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ProviderUnavailable(f"cannot reach {transport.name}: {type(exc).__name__}") from None
         except httpx.TimeoutException:
@@ -31,46 +42,84 @@ class HttpConnection:
             return Outcome(
                 message.id, "retry", error=f"{transport.name}: {type(exc).__name__}", maybe_sent=True
             )
-        status = response.status_code
-        if 200 <= status < 300:
-            return Outcome(message.id, "sent", provider_id=_provider_id(response))
-        reason = f"HTTP {status} from {transport.name}"
-        if status == 429 or status >= 500:
-            return Outcome(message.id, "retry", error=reason)
-        if transport.channel == "push" and status in (404, 410):
-            return Outcome(
-                message.id,
-                "failed",
-                error=f"{reason}: the app is no longer installed",
-                dead_token=message.address,
-            )
-        return Outcome(message.id, "failed", error=reason)
+        return transport.judge(message, response)
 
     async def close(self) -> None:
         return None
 
 
-def _provider_id(response: httpx.Response) -> str | None:
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    value = data.get("id") if isinstance(data, dict) else None
-    return str(value) if value is not None else None
-
-
 class HttpTransport:
-    """Posts one JSON message per request over a small pool (more connections are slower here)."""
+    """Posts one message per request over a small pool (more connections are slower here).
 
-    def __init__(self, channel: str, url: str, token: str, connections: int) -> None:
+    A provider overrides `prepare` and `judge`, and `exchange` when a request may need to go twice
+    (a refreshed credential)."""
+
+    def __init__(self, channel: str, name: str, connections: int, headers: dict[str, str] | None = None,
+                 auth: httpx.Auth | None = None) -> None:  # fmt: skip
         self.channel = channel
-        self.url = url
-        self.name = f"the {'SMS gateway' if channel == 'sms' else 'push service'} at {httpx.URL(url).host}"
+        self.name = name
         self.connections = max(1, connections)
         self.commit_overlaps = False
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
         limits = httpx.Limits(max_connections=self.connections, max_keepalive_connections=self.connections)
-        self.client = httpx.AsyncClient(headers=headers, limits=limits, timeout=TIMEOUT)
+        self.client = httpx.AsyncClient(headers=headers, auth=auth, limits=limits, timeout=TIMEOUT)
+
+    async def prepare(self, message: Outgoing) -> httpx.Request:
+        raise NotImplementedError
+
+    async def exchange(self, message: Outgoing, request: httpx.Request) -> httpx.Response:
+        return await self.client.send(request)
+
+    def judge(self, message: Outgoing, response: httpx.Response) -> Outcome:
+        raise NotImplementedError
+
+    async def connect(self) -> HttpConnection:
+        return HttpConnection(self)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def provider_name(channel: str, url: str, provider: str = "") -> str:
+    """How admins see the provider in reasons and waits: `the SMS gateway at 127.0.0.1`."""
+    what = "SMS gateway" if channel == "sms" else "push service"
+    host = httpx.URL(url).host
+    return f"{provider} ({host})" if provider else f"the {what} at {host}"
+
+
+def retry_after(response: httpx.Response, now: float | None = None) -> float | None:
+    """The pause the provider asks for in `Retry-After` (seconds, or an HTTP date), None when it asks
+    none or gives nonsense."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return seconds if 0 <= seconds <= RETRY_AFTER_MAX_SECONDS else None
+
+
+def json_of(response: httpx.Response) -> Any:
+    """The answer's JSON, or None when it has none (a proxy's HTML error page, an empty body)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class JsonTransport(HttpTransport):
+    """Our generic JSON format (docs/wire-formats.md): a bearer token, one JSON object per message."""
+
+    def __init__(self, channel: str, url: str, token: str, connections: int) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        super().__init__(channel, provider_name(channel, url), connections, headers)
+        self.url = url
 
     def payload(self, message: Outgoing) -> dict[str, str]:
         if self.channel == "sms":
@@ -83,8 +132,25 @@ class HttpTransport:
         return {"token": message.address, "title": message.subject or message.sender, "body": message.body,
                 "reference": message.reference}  # fmt: skip
 
-    async def connect(self) -> HttpConnection:
-        return HttpConnection(self)
+    async def prepare(self, message: Outgoing) -> httpx.Request:
+        return self.client.build_request("POST", self.url, json=self.payload(message))
 
-    async def close(self) -> None:
-        await self.client.aclose()
+    def judge(self, message: Outgoing, response: httpx.Response) -> Outcome:
+        status = response.status_code
+        if 200 <= status < 300:
+            return Outcome(message.id, "sent", provider_id=_provider_id(response))
+        reason = f"HTTP {status} from {self.name}"
+        if status == 429 or status >= 500:
+            return Outcome(message.id, "retry", error=reason, retry_after=retry_after(response))
+        if self.channel == "push" and status in (404, 410):
+            return Outcome(
+                message.id, "failed", error=f"{reason}: the app is no longer installed",
+                dead_token=message.address, suppress=DEAD_TOKEN,
+            )  # fmt: skip
+        return Outcome(message.id, "failed", error=reason)
+
+
+def _provider_id(response: httpx.Response) -> str | None:
+    data = json_of(response)
+    value = data.get("id") if isinstance(data, dict) else None
+    return str(value) if value is not None else None

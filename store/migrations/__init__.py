@@ -21,6 +21,7 @@ from store.migrations import (
     v4_feedback,
     v5_workers,
     v6_registry_ids,
+    v7_suppressions,
 )
 
 Upgrade = Callable[[SchemaMigrator], None]
@@ -33,6 +34,7 @@ UPGRADES: list[tuple[int, Upgrade]] = [
     (v4_feedback.VERSION, v4_feedback.upgrade),
     (v5_workers.VERSION, v5_workers.upgrade),
     (v6_registry_ids.VERSION, v6_registry_ids.upgrade),
+    (v7_suppressions.VERSION, v7_suppressions.upgrade),
 ]
 # (N, create): whole schemas; an empty database starts from the newest and takes the upgrades after it.
 CREATES: list[tuple[int, Create]] = [

@@ -8,7 +8,7 @@ from store import schema
 from store.campaigns import create_campaign
 from store.db import database, make_database, open_database, redact
 from store.errors import ConfigError
-from store.models import Campaign, OptOut, SendJournal, Setting
+from store.models import Campaign, OptOut, SendJournal, Setting, Suppression
 
 
 def test_sqlite_url_gives_a_wal_database_with_foreign_keys(tmp_path: Path):
@@ -45,7 +45,7 @@ def test_init_creates_the_schema_and_is_idempotent(store):
 
 def test_a_version_1_database_gets_the_sending_columns_the_journal_and_the_feedback_tables(store):
     campaign = create_campaign(channel="sms", name="From v1", sender="Centro", body="hi")
-    database.obj.drop_tables([SendJournal, OptOut])
+    database.obj.drop_tables([SendJournal, OptOut, Suppression])
     migrator = SchemaMigrator.from_database(database.obj)
     with migrator.migration_context():
         migrate(
@@ -53,11 +53,13 @@ def test_a_version_1_database_gets_the_sending_columns_the_journal_and_the_feedb
             *(migrator.drop_column("message", c) for c in ("handed_at", "next_attempt_at", "read_at")),
             migrator.drop_index("contact", "contact_registry_id"),
             migrator.drop_column("contact", "registry_id"),
+            migrator.drop_index("message", "message_provider_id"),
         )
     Setting.update(value="1").where(Setting.key == "schema_version").execute()
     assert schema.schema_version() == 1
-    assert schema.migrate_schema() == 6
+    assert schema.migrate_schema() == schema.SCHEMA_VERSION
     assert database.table_exists("send_journal") and database.table_exists("opt_out")
+    assert database.table_exists("suppression")
     columns = {c.name for c in database.get_columns("message")}
     assert {"handed_at", "next_attempt_at", "read_at"} <= columns
     assert Campaign.get_by_id(campaign.id).waiting_until is None

@@ -189,7 +189,8 @@ def fold_left_behind(campaign_id: int, expired: list[int]) -> None:
     rows = list(
         select_in(
             "SELECT j.message_id, j.kind, j.at, j.provider_id, j.error, j.next_attempt_at, j.maybe_sent, "
-            "j.dead_token, m.address, m.body_hash, j.suppress FROM send_journal j JOIN message m ON m.id = j.message_id "
+            "j.dead_token, m.address, m.body_hash, j.suppress "
+            "FROM send_journal j JOIN message m ON m.id = j.message_id "
             "WHERE j.message_id IN ({}) ORDER BY j.id",
             expired,
         )

@@ -18,7 +18,7 @@ STATE_FILTERS: dict[str, tuple[str, ...]] = {
     "sent": ("sent", "delivered"),
     "delivered": ("delivered",),
     "failed": ("failed",),
-    "skipped": ("skipped_duplicate", "skipped_opted_out"),
+    "skipped": ("skipped_duplicate", "skipped_opted_out", "skipped_suppressed"),
     "cancelled": ("cancelled",),
 }
 PAGE = 200

@@ -23,10 +23,22 @@ class Entry:
     phone: str
     has_app: bool
     consent: bool
+    # Why each of its addresses is on the suppression list (store.suppressions), "" when it is not.
+    email_suppressed: str = ""
+    phone_suppressed: str = ""
+    push_suppressed: str = ""
 
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    def suppressed_for(self, channel: str | None) -> str:
+        """Why the address a campaign of this channel would use is suppressed, or ""."""
+        return {
+            "email": self.email_suppressed,
+            "sms": self.phone_suppressed,
+            "push": self.push_suppressed,
+        }.get(channel or "", "")
 
 
 class Directory:
@@ -68,8 +80,13 @@ class Directory:
 def load_directory() -> Directory:
     """Every contact, read in one query (call it off the event loop)."""
     sql = (
-        "SELECT id, kind, first_name, last_name, COALESCE(email, ''), COALESCE(phone, ''), "
-        "push_token IS NOT NULL AND push_token_dead_at IS NULL, consent FROM contact ORDER BY id"
+        "SELECT c.id, c.kind, c.first_name, c.last_name, COALESCE(c.email, ''), COALESCE(c.phone, ''), "
+        "c.push_token IS NOT NULL AND c.push_token_dead_at IS NULL, c.consent, "
+        "COALESCE(se.reason, ''), COALESCE(sp.reason, ''), COALESCE(st.reason, '') FROM contact c "
+        "LEFT JOIN suppression se ON se.address = c.email LEFT JOIN suppression sp ON sp.address = c.phone "
+        "LEFT JOIN suppression st ON st.address = c.push_token ORDER BY c.id"
     )
     rows = database.execute_sql(sql).fetchall()
-    return Directory([Entry(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7])) for r in rows])
+    return Directory(
+        [Entry(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8], r[9], r[10]) for r in rows]
+    )

@@ -5,14 +5,14 @@ by the summary and the details, printed by `campaigns stats` (`as_document()`: d
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from store import lifecycle
 from store.clock import iso
 from store.models import ACCEPTED_STATES, MESSAGE_STATES, Campaign
-from store.stats import conversion_of, machine_opened_of, message_counts, unsubscribed_of
+from store.stats import conversion_of, failures_of, machine_opened_of, message_counts, unsubscribed_of
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -33,6 +33,7 @@ class MessageCounts:
     failed: int = 0
     skipped_duplicate: int = 0
     skipped_opted_out: int = 0
+    skipped_suppressed: int = 0
     cancelled: int = 0
     resent_after_crash: int = 0
 
@@ -48,6 +49,7 @@ class MessageCounts:
             failed=states.get("failed", 0),
             skipped_duplicate=states.get("skipped_duplicate", 0),
             skipped_opted_out=states.get("skipped_opted_out", 0),
+            skipped_suppressed=states.get("skipped_suppressed", 0),
             cancelled=states.get("cancelled", 0),
             resent_after_crash=states.get("resent", 0),
         )
@@ -85,6 +87,14 @@ class SlowFigures:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """How many of a campaign's messages failed for one reason ("SMTP 550 5.1.1 no such user")."""
+
+    reason: str
+    count: int
+
+
+@dataclass(frozen=True)
 class CampaignFigures:
     """One campaign as the screens and `campaigns stats` show it. Times are naive UTC."""
 
@@ -103,6 +113,9 @@ class CampaignFigures:
     completed_at: datetime | None
     waiting_reason: str | None  # why it waits for its provider, while it is in the queue
     final: bool  # its figures no longer change
+    # The failed messages by reason, the most frequent first: read for one campaign (its stats), not
+    # for the summary's many. None when not read.
+    failures: tuple[Failure, ...] | None = None
 
     @property
     def open_rate(self) -> float | None:
@@ -133,6 +146,7 @@ class CampaignFigures:
             "failed": counts.failed,
             "skipped_duplicate": counts.skipped_duplicate,
             "skipped_opted_out": counts.skipped_opted_out,
+            "skipped_suppressed": counts.skipped_suppressed,
             "cancelled": counts.cancelled,
             "resent_after_crash": counts.resent_after_crash,
             "opened": opens.opened if opens is not None else None,
@@ -153,7 +167,12 @@ class CampaignFigures:
             "completed_at": iso(self.completed_at),
             "waiting_reason": self.waiting_reason,
             "final": self.final,
-        }
+        } | self._failures_document()
+
+    def _failures_document(self) -> dict[str, Any]:
+        if self.failures is None:
+            return {}
+        return {"failures": [{"reason": f.reason, "count": f.count} for f in self.failures]}
 
 
 def figures_of(
@@ -171,7 +190,10 @@ def figures_of(
 
 
 def campaign_figures(campaign: Campaign, machine_open_seconds: int = 10) -> CampaignFigures:
-    return figures_of([campaign], machine_open_seconds)[0]
+    """One campaign's figures, with its failures by reason."""
+    figures = figures_of([campaign], machine_open_seconds)[0]
+    found = failures_of(campaign.id) if figures.counts.failed else []
+    return replace(figures, failures=tuple(Failure(reason, count) for reason, count in found))
 
 
 def campaign_document(campaign: Campaign, machine_open_seconds: int = 10) -> dict[str, Any]:

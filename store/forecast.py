@@ -55,6 +55,14 @@ class Forecast:
             "that fails for them): each fails alone, with the reason, when the campaign is sent."
         )
 
+    def suppressed_note(self) -> str:
+        """One line about recipients on the suppression list, with why, or nothing."""
+        if not self.skipped_suppressed:
+            return ""
+        why = ", ".join(f"{count:,} {reason}" for reason, count in self.suppressed_by_reason.items())
+        who = "one is" if self.skipped_suppressed == 1 else f"{self.skipped_suppressed:,} are"
+        return f"{who} on the suppression list ({why}), so skipped: campaigns suppressions list shows them."
+
     def blank_names_note(self) -> str:
         """One line about recipients whose greeting reads empty, or nothing."""
         if not self.blank_names:

@@ -31,6 +31,7 @@ from store.models import Campaign, Contact, Message
 from store.phones import is_mobile, to_e164_many
 from store.report import ImportReport
 from store.sheets import read_table, sheet_note
+from store.suppressions import suppressed_among
 
 PASTE_LIMIT = 20_000
 CSV_LIMIT = 100_000
@@ -254,6 +255,7 @@ def _add_addresses(campaign: Campaign, incoming: Incoming, region: str, source: 
     contacts = _match_contacts(list(first_seen))
     unsubscribed = opted_out_among(list(first_seen))
     ready: list[Ready] = []
+    positions: list[int] = []  # of each ready one, its row in `incoming`
     for key, i in first_seen.items():
         first, last = names[i]
         contact = contacts.get(key)
@@ -267,6 +269,7 @@ def _add_addresses(campaign: Campaign, incoming: Incoming, region: str, source: 
                 )
             else:
                 ready.append((None, key, first, last))
+                positions.append(i)
             continue
         if not contact["consent"]:
             report.opted_out += 1
@@ -284,6 +287,18 @@ def _add_addresses(campaign: Campaign, incoming: Incoming, region: str, source: 
             report.refuse_row(incoming.rows[i], shown(values[i]), f"the matching contact's {exc}")
             continue
         ready.append((contact["id"], address, first or known_first, last or known_last))
+        positions.append(i)
+    # The address a message would go to (for push the contact's token, not the pasted email) is what
+    # the suppression list is of.
+    suppressed = suppressed_among([address for _contact, address, _first, _last in ready])
+    if suppressed:
+        kept = []
+        for entry, i in zip(ready, positions, strict=True):
+            if entry[1] in suppressed:
+                report.suppress_row(incoming.rows[i], shown(values[i]), suppressed[entry[1]])
+            else:
+                kept.append(entry)
+        ready = kept
     return _store(campaign, ready, report, source)
 
 
@@ -322,6 +337,7 @@ def _add_known(
     ready: list[Ready] = []
     addresses = [_channel_address(campaign.channel, contact) for _position, contact in contacts]
     unsubscribed = opted_out_among([address for address, _reason in addresses if address])
+    suppressed = suppressed_among([address for address, _reason in addresses if address])
     for (position, contact), (address, reason) in zip(contacts, addresses, strict=True):
         if not address:
             report.refuse_row(position, _who(contact), reason)
@@ -329,6 +345,8 @@ def _add_known(
             report.duplicates += 1
         elif not contact["consent"] or address in unsubscribed:
             report.opted_out += 1
+        elif address in suppressed:
+            report.suppress_row(position, _who(contact), suppressed[address])
         else:
             try:
                 first, last = _contact_names(contact)

@@ -23,6 +23,7 @@ class ImportReport:
     duplicates: int = 0
     invalid: int = 0
     opted_out: int = 0
+    suppressed: int = 0  # on the suppression list (store.suppressions): left out, listed with the reason
     already_present: int = 0
     updated: int = 0
     errors: list[RefusedRow] = field(default_factory=list)
@@ -36,6 +37,14 @@ class ImportReport:
         self.invalid += 1
         self.errors.append(RefusedRow(row, value, reason))
 
+    def suppress_row(self, row: int, value: str, reason: str) -> None:
+        """Counts a row left out because its address is on the suppression list, and lists it with why
+        ("suppressed: hard bounce") among the refused rows."""
+        from store.suppressions import shown
+
+        self.suppressed += 1
+        self.errors.append(RefusedRow(row, value, shown(reason)))
+
     def shown_errors(self) -> list[RefusedRow]:
         return sorted(self.errors, key=lambda e: e.row)[:MAX_ERRORS]
 
@@ -45,6 +54,7 @@ class ImportReport:
             "duplicates": self.duplicates,
             "invalid": self.invalid,
             "opted_out": self.opted_out,
+            "suppressed": self.suppressed,
             "already_present": self.already_present,
             "updated": self.updated,
             "errors": [asdict(e) for e in self.shown_errors()],  # row, value, reason
@@ -59,6 +69,7 @@ class ImportReport:
             ("already present", self.already_present),
             ("duplicates" if self.duplicates != 1 else "duplicate", self.duplicates),
             ("opted out", self.opted_out),
+            ("suppressed", self.suppressed),
             ("unreachable by this channel" if self.of_contacts else "invalid", self.invalid),
         ):
             if count:

@@ -36,6 +36,25 @@ def message_counts(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
+FAILURE_REASONS_SHOWN = 10
+
+
+def failures_of(campaign_id: int, shown: int = FAILURE_REASONS_SHOWN) -> list[tuple[str, int]]:
+    """The campaign's failed messages counted by reason, the most frequent first; past the first
+    `shown` reasons, the rest together as "other reasons"."""
+    p = database.param
+    rows = database.execute_sql(
+        f"SELECT COALESCE(error, ''), COUNT(*) FROM message WHERE campaign_id = {p} AND state = 'failed' "
+        "GROUP BY COALESCE(error, '') ORDER BY COUNT(*) DESC, COALESCE(error, '')",
+        [campaign_id],
+    ).fetchall()
+    found = [(reason or "no reason recorded", count) for reason, count in rows[:shown]]
+    rest = sum(count for _reason, count in rows[shown:])
+    if rest:
+        found.append(("other reasons", rest))
+    return found
+
+
 def conversion_of(campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Per campaign: (patients it was sent to, reservations they made in the 28 days after their message)."""
     window_end = dialect().plus_days("t.sent_at", CONVERSION_DAYS)

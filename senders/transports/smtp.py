@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import ssl
 
 import aiosmtplib
@@ -13,14 +14,37 @@ from senders.transports import ProviderUnavailable, Ready
 from senders.wording import WORDINGS
 from store.config import Config
 from store.sending import Outcome, Outgoing
+from store.suppressions import HARD_BOUNCE
 
 CONNECT_TIMEOUT = 10
 SEND_TIMEOUT = 60
 NO_SMTPUTF8 = "the address has non-ASCII characters before the @, which need SMTPUTF8 (RFC 6531):"
 
 
-def _reason(code: int, text: str) -> str:
-    return f"SMTP {code} {text.strip().splitlines()[0][:120] if text.strip() else ''}".strip()
+# RFC 3463's enhanced codes that say the mailbox itself is bad: 5.1.x (no such user, bad domain, bad
+# syntax, null MX) and 5.2.1 (mailbox disabled). Policy refusals (5.7.x: spam, relaying) say nothing of
+# the address, and a full mailbox (5.2.2) may empty: neither puts an address on the suppression list.
+_BAD_MAILBOX = re.compile(r"^\s*5\.(1\.\d{1,3}|2\.1)\b")
+_ENHANCED = re.compile(r"^\s*\d\.\d{1,3}\.\d{1,3}\b")
+
+
+def _reason(code: int, text: str, address: str = "") -> str:
+    """The server's answer as a reason: its first line, without the recipient's address (failures are
+    counted by reason, and a reason is no place for personal data)."""
+    line = text.strip().splitlines()[0][:120] if text.strip() else ""
+    if address:
+        line = re.sub(re.escape(address), "the address", line, flags=re.IGNORECASE)
+    return f"SMTP {code} {line}".strip()
+
+
+def hard_bounce(code: int, text: str) -> bool:
+    """Whether a refusal at RCPT says the mailbox can never take mail (RFC 3463), so the address goes on
+    the suppression list; without an enhanced code, 550, 551 and 553 say so."""
+    if not 500 <= code < 600:
+        return False
+    if _ENHANCED.match(text):
+        return _BAD_MAILBOX.match(text) is not None
+    return code in (550, 551, 553)
 
 
 class SmtpConnection:
@@ -63,7 +87,8 @@ class SmtpConnection:
                 raise ProviderUnavailable(f"{transport.name} is not taking mail (421)") from None
             with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                 await self.client.rset()  # a clean transaction for the next message
-            return self._answer(message, exc.code, exc.message)
+            at_rcpt = isinstance(exc, aiosmtplib.SMTPRecipientRefused)
+            return self._answer(message, exc.code, exc.message, at_rcpt)
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
             await self._drop()
             # Lost during DATA, the server may have taken it: it goes again, marked as possibly twice.
@@ -101,9 +126,10 @@ class SmtpConnection:
             raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, address)
 
     @staticmethod
-    def _answer(message: Outgoing, code: int, text: str) -> Outcome:
+    def _answer(message: Outgoing, code: int, text: str, at_rcpt: bool = False) -> Outcome:
         state = "retry" if 400 <= code < 500 else "failed"
-        return Outcome(message.id, state, error=_reason(code, text))
+        suppress = HARD_BOUNCE if at_rcpt and hard_bounce(code, text) else None
+        return Outcome(message.id, state, error=_reason(code, text, message.address), suppress=suppress)
 
     async def _drop(self) -> None:
         with contextlib.suppress(Exception):  # a broken connection may fail to close; it is gone anyway

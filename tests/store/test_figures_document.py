@@ -65,6 +65,7 @@ def center() -> tuple[int, int, int]:
     message(email, None, "no1@example.org", "skipped_opted_out")
     message(email, None, "no2@example.org", "skipped_opted_out")
     message(email, None, "stop@example.org", "cancelled")
+    message(email, None, "bounced@example.org", "skipped_suppressed", error="suppressed: hard bounce")
     late = message(email, 5, "p5@example.org", opened_at=NOW + timedelta(hours=5))
     event(late, "open", timedelta(hours=5))
     book(1, timedelta(days=27))  # counts
@@ -96,42 +97,49 @@ def center() -> tuple[int, int, int]:
 
 EMAIL = {
     "id": 1, "name": "Controllo – novembre", "channel": "email", "state": "sending",
-    "recipients": 11, "pending": 1, "sending": 1, "sent": 4, "delivered": 1, "failed": 1,
-    "skipped_duplicate": 1, "skipped_opted_out": 2, "cancelled": 1, "resent_after_crash": 1,
+    "recipients": 12, "pending": 1, "sending": 1, "sent": 4, "delivered": 1, "failed": 1,
+    "skipped_duplicate": 1, "skipped_opted_out": 2, "skipped_suppressed": 1, "cancelled": 1,
+    "resent_after_crash": 1,
     "opened": 3, "machine_opened": 1, "clicked": 1, "unsubscribed": 1, "open_rate": 0.75, "click_rate": 0.25,
     "conversion": {"patients": 3, "reservations": 4, "rate": 1.3333},
     "created_at": "2026-11-19T10:00:00Z", "queued_at": "2026-11-20T09:00:00Z",
     "first_sent_at": "2026-11-20T10:00:00Z", "last_sent_at": "2026-11-20T12:00:00Z", "completed_at": None,
     "waiting_reason": "the SMTP server does not answer", "final": False,
+    "failures": [{"reason": "550 mailbox unavailable", "count": 1}],
 }  # fmt: skip
 SMS = {
     "id": 2, "name": "Flu shots", "channel": "sms", "state": "completed",
     "recipients": 3, "pending": 0, "sending": 0, "sent": 2, "delivered": 1, "failed": 1,
-    "skipped_duplicate": 0, "skipped_opted_out": 0, "cancelled": 0, "resent_after_crash": 0,
+    "skipped_duplicate": 0, "skipped_opted_out": 0, "skipped_suppressed": 0, "cancelled": 0,
+    "resent_after_crash": 0,
     "opened": None, "machine_opened": None, "clicked": None, "unsubscribed": 0, "open_rate": None,
     "click_rate": None, "conversion": {"patients": 2, "reservations": 2, "rate": 1.0},
     "created_at": "2026-11-19T10:00:00Z", "queued_at": "2026-12-30T10:00:00Z",
     "first_sent_at": "2026-12-30T10:00:00Z", "last_sent_at": "2026-12-30T10:01:00Z",
     "completed_at": "2027-01-01T10:00:00Z", "waiting_reason": None, "final": True,
+    "failures": [{"reason": "unknown number", "count": 1}],
 }  # fmt: skip
 PUSH = {
     "id": 3, "name": "App news", "channel": "push", "state": "draft",
     "recipients": 0, "pending": 0, "sending": 0, "sent": 0, "delivered": 0, "failed": 0,
-    "skipped_duplicate": 0, "skipped_opted_out": 0, "cancelled": 0, "resent_after_crash": 0,
+    "skipped_duplicate": 0, "skipped_opted_out": 0, "skipped_suppressed": 0, "cancelled": 0,
+    "resent_after_crash": 0,
     "opened": None, "machine_opened": None, "clicked": None, "unsubscribed": 0, "open_rate": None,
     "click_rate": None, "conversion": {"patients": 0, "reservations": 0, "rate": None},
     "created_at": "2026-11-19T10:00:00Z", "queued_at": None, "first_sent_at": None, "last_sent_at": None,
-    "completed_at": None, "waiting_reason": None, "final": False,
+    "completed_at": None, "waiting_reason": None, "final": False, "failures": [],
 }  # fmt: skip
 
 EMAIL_TEXT = """\
 Campaign 1: Controllo – novembre (EMAIL, sending, figures final 48 h after the last message)
-  recipients         11
+  recipients         12
   pending             1
   sent                4
   failed              1
+                      1   550 mailbox unavailable
   skipped             1   duplicate within the window
                       2   without consent
+                      1   on the suppression list
   opened              3   75.0% (1 of them only within seconds of sending: mail proxies?)
   clicked             1   25.0%
   unsubscribed        1
@@ -143,8 +151,10 @@ Campaign 2: Flu shots (SMS, completed, final)
   pending             0
   sent                2   (delivered 1)
   failed              1
+                      1   unknown number
   skipped             0   duplicate within the window
                       0   without consent
+                      0   on the suppression list
   conversion     100.0%   2 reservations by 2 patients in the 28 days after their message
 """
 PUSH_TEXT = """\
@@ -155,6 +165,7 @@ Campaign 3: App news (PUSH, draft, figures final 48 h after the last message)
   failed              0
   skipped             0   duplicate within the window
                       0   without consent
+                      0   on the suppression list
   conversion          -   0 reservations by 0 patients in the 28 days after their message
 """
 

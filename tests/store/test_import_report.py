@@ -22,6 +22,7 @@ def test_the_import_report_document():
   "duplicates": 1,
   "invalid": 2,
   "opted_out": 0,
+  "suppressed": 0,
   "already_present": 0,
   "updated": 0,
   "errors": [

@@ -176,8 +176,10 @@ def _stats_text(f: CampaignFigures) -> str:
         f"  sent        {counts.sent:>9,}"
         + (f"   (delivered {counts.delivered:,})" if f.channel == "sms" else ""),
         f"  failed      {counts.failed:>9,}",
+        *(f"              {failure.count:>9,}   {failure.reason[:100]}" for failure in f.failures or ()),
         f"  skipped     {counts.skipped_duplicate:>9,}   duplicate within the window",
         f"              {counts.skipped_opted_out:>9,}   without consent",
+        f"              {counts.skipped_suppressed:>9,}   on the suppression list",
     ]
     if opens is not None:
         machine = opens.machine_opened

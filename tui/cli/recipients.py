@@ -139,6 +139,7 @@ def check(campaign_id: int) -> None:
         found.as_dict(),
         f"{found.pending:,} pending: {found.will_send:,} will be sent, {found.skipped_window:,} skipped "
         f"(same message within {found.window}), {found.skipped_opted_out:,} skipped (no consent)"
+        + (f"\nNote: {found.suppressed_note()}" if found.skipped_suppressed else "")
         + (f"\nNote: {found.will_fail_note()}" if found.will_fail else "")
         + (f"\nNote: {found.blank_names_note()}" if found.blank_names else ""),
     )

@@ -40,8 +40,9 @@ class ContactPicker(Screen[list[int] | None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, channel: str | None = None) -> None:
         super().__init__()
+        self.channel = channel  # the campaign's: a contact whose address for it is suppressed says so
         self.directory: Directory | None = None
         self.matches: list[int] = []
         self.selected: set[int] = set()
@@ -52,7 +53,7 @@ class ContactPicker(Screen[list[int] | None]):
         yield Input(placeholder="filter", id="filter", compact=True)
         yield Static("Loading the contacts…", id="counts")
         yield Static(header_line(), id="header")
-        yield ContactList(id="contacts")
+        yield ContactList(id="contacts", channel=self.channel)
         yield Footer(show_command_palette=False, compact=True)  # fits 80 columns; ctrl+p still works
 
     def on_mount(self) -> None:

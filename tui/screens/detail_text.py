@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 
 MESSAGE_STYLES = {
     "pending": "dim", "sending": "bold green", "delivered": "green", "failed": "red", "cancelled": "red",
-    "skipped_duplicate": "yellow", "skipped_opted_out": "yellow",
+    "skipped_duplicate": "yellow", "skipped_opted_out": "yellow", "skipped_suppressed": "yellow",
 }  # fmt: skip
-SHORT_STATES = {"skipped_duplicate": "duplicate", "skipped_opted_out": "no consent"}
+SHORT_STATES = {
+    "skipped_duplicate": "duplicate", "skipped_opted_out": "no consent", "skipped_suppressed": "suppressed",
+}  # fmt: skip
 NAME_WIDTH = 16
 
 
@@ -37,7 +39,10 @@ def counts_line(stats: CampaignFigures) -> str:
         parts.append(f"delivered [b]{counts.delivered:,}[/b]")
     parts.append(f"failed [b]{counts.failed:,}[/b]")
     duplicate, no_consent = counts.skipped_duplicate, counts.skipped_opted_out
-    parts.append(f"skipped: [b]{duplicate:,}[/b] duplicate, [b]{no_consent:,}[/b] no consent")
+    skipped = f"skipped: [b]{duplicate:,}[/b] duplicate, [b]{no_consent:,}[/b] no consent"
+    if counts.skipped_suppressed:
+        skipped += f", [b]{counts.skipped_suppressed:,}[/b] suppressed"
+    parts.append(skipped)
     if counts.cancelled:
         parts.append(f"cancelled [b]{counts.cancelled:,}[/b]")
     if counts.resent_after_crash:

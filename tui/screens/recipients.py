@@ -123,6 +123,7 @@ class RecipientsScreen(Screen[None]):
         self.query_one("#forecast", Static).update(
             f"Send Now would send [b]{found.will_send:,}[/b] · skip {found.skipped_window:,} "
             f"(same message in the last {found.window}) · skip {found.skipped_opted_out:,} (no consent)"
+            + (f" · skip {found.skipped_suppressed:,} (suppressed)" if found.skipped_suppressed else "")
             if total
             else ""
         )
@@ -205,7 +206,7 @@ class RecipientsScreen(Screen[None]):
 
         if self.still_busy():
             return
-        ids = await self.app.push_screen_wait(ContactPicker())
+        ids = await self.app.push_screen_wait(ContactPicker(self.campaign.channel if self.campaign else None))
         if ids:
             await self.add(f"Picked {len(ids):,} contacts", add_contacts, ids)
 

@@ -32,6 +32,7 @@ def reaches_nobody(found: Forecast) -> str:
     reasons = [
         (found.skipped_window, f"had the same message in the last {found.window}"),
         (found.skipped_opted_out, "without consent"),
+        (found.skipped_suppressed, "on the suppression list"),
         (found.will_fail, "would fail (their own message cannot be made)"),
     ]
     why = "; ".join(f"{n:,} {what}" for n, what in reasons if n)
@@ -267,6 +268,8 @@ class SummaryActions(Screen[None]):
             f"{found.skipped_window:,} had the same message in the last {found.window} and "
             f"{found.skipped_opted_out:,} have no consent or unsubscribed, so they are skipped."
         )
+        if found.skipped_suppressed:
+            question += f"\n\n[b]Note[/b]: {escape(found.suppressed_note())}"
         if found.will_fail:
             question += f"\n\n[b]Note[/b]: {found.will_fail_note()}"
         if found.blank_names:

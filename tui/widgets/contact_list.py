@@ -18,11 +18,19 @@ WIDTHS = (2, 20, 9, 25)  # mark, name, kind, email; the phone takes the rest
 WIDTH_BEFORE_NOTE = sum(WIDTHS) + 14
 
 
-def format_line(entry: Entry, selected: bool) -> str:
-    """One contact's line: segments, never markup, but a control character would reach the terminal."""
+def format_line(entry: Entry, selected: bool, channel: str | None = None) -> str:
+    """One contact's line: segments, never markup, but a control character would reach the terminal.
+
+    When the address the campaign's channel would use is on the suppression list, why takes the place of
+    the other column (the phone for an email, the email for an SMS): the address itself stays in view."""
     mark = "✓" if selected else " "
     mark_w, name_w, kind_w, email_w = WIDTHS
-    name, email, phone = plain(entry.name, name_w - 1), plain(entry.email, email_w - 1), plain(entry.phone)
+    email, phone = entry.email, entry.phone
+    suppressed = entry.suppressed_for(channel)
+    if suppressed:
+        note = f"suppressed: {suppressed}"
+        email, phone = (note, phone) if channel == "sms" else (email, note)
+    name, email, phone = plain(entry.name, name_w - 1), plain(email, email_w - 1), plain(phone)
     return f"{mark:<{mark_w}}{name:<{name_w}}{entry.kind:<{kind_w}}{email:<{email_w}}{phone}"
 
 
@@ -42,8 +50,9 @@ class ContactList(ScrollView, can_focus=True):
     ContactList > .contact-list--no-consent { color: $text-disabled; }
     """
 
-    def __init__(self, id: str | None = None) -> None:
+    def __init__(self, id: str | None = None, channel: str | None = None) -> None:
         super().__init__(id=id)
+        self.channel = channel  # of the campaign the contacts are picked for: whose suppression shows
         self.entries: list[Entry] = []
         self.matches: list[int] = []
         self.selected: set[int] = set()
@@ -80,12 +89,12 @@ class ContactList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         entry = self.entries[self.matches[row]]
         chosen = entry.id in self.selected
-        line = format_line(entry, chosen)
+        line = format_line(entry, chosen, self.channel)
         if not entry.consent:
             line = line.ljust(WIDTH_BEFORE_NOTE) + " no consent"
         text = line[:width].ljust(width)
         style = self.rich_style
-        if not entry.consent:
+        if not entry.consent or entry.suppressed_for(self.channel):
             style += self.get_component_rich_style("contact-list--no-consent")
         if chosen:
             style += self.get_component_rich_style("contact-list--selected")

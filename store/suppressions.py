@@ -21,12 +21,13 @@ from store.errors import BadInput, NotFound
 from store.message_limits import one_line
 from store.models import Suppression
 
+# Short: the picker shows "suppressed: <reason>" in a column of 23 characters at 80 columns.
 HARD_BOUNCE = "hard bounce"  # the mail server refused the mailbox for good
-INVALID_NUMBER = "invalid number"  # the SMS provider says the number does not exist
-LANDLINE = "not a mobile"  # the SMS provider says the number cannot take SMS
-UNSUBSCRIBED_AT_PROVIDER = "replied STOP"  # the recipient unsubscribed at the SMS provider
-DEAD_TOKEN = "app uninstalled"  # the push service says the device token is gone
-BY_HAND = "added by hand"
+INVALID_NUMBER = "bad number"  # the SMS provider says the number does not exist
+LANDLINE = "landline"  # the SMS provider says the number cannot take SMS
+UNSUBSCRIBED_AT_PROVIDER = "sent STOP"  # the recipient unsubscribed at the SMS provider
+DEAD_TOKEN = "app removed"  # the push service says the device token is gone
+BY_HAND = "by hand"
 REASONS = (HARD_BOUNCE, INVALID_NUMBER, LANDLINE, UNSUBSCRIBED_AT_PROVIDER, DEAD_TOKEN, BY_HAND)
 
 REASON_MAX = 200  # a reason typed by hand is one short line

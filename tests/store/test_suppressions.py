@@ -72,14 +72,14 @@ def test_a_suppressed_recipient_is_skipped_with_its_reason_and_send_now_counted_
     found = forecast(campaign, now=NOW)
     assert (found.will_send, found.skipped_suppressed) == (2, 2)
     assert found.suppressed_by_reason == {BY_HAND: 1, "moved away": 1}
-    assert "2 are on the suppression list (1 added by hand, 1 moved away)" in found.suppressed_note()
+    assert "2 are on the suppression list (1 by hand, 1 moved away)" in found.suppressed_note()
 
     queue_campaign(campaign_id)
     claimed = claim(campaign_id, "engine", 10, now=NOW)
     assert sorted(m.address for m in claimed.messages) == [ADDRESSES[0], ADDRESSES[3]]
     assert claimed.skipped == 2
     found_states = states(campaign_id)
-    assert found_states[ADDRESSES[1]] == ("skipped_suppressed", "suppressed: added by hand")
+    assert found_states[ADDRESSES[1]] == ("skipped_suppressed", "suppressed: by hand")
     assert found_states[ADDRESSES[2]] == ("skipped_suppressed", "suppressed: moved away")
 
 

@@ -197,3 +197,30 @@ async def test_template_and_refused_rows_are_saved_as_files(demo_app, draft, tmp
         assert rows[1][1].startswith("'=")  # never a formula in a spreadsheet
         await pilot.press("escape")
         await wait_until(pilot, lambda: demo_app.screen is screen)
+
+
+async def test_a_suppressed_contact_says_why_in_the_picker_and_in_the_report(demo_app, draft):
+    from store.suppressions import add_suppression
+    from tui.widgets.contact_list import ContactList
+
+    maria = (
+        Contact.select()
+        .where((Contact.kind == "patient") & Contact.email.is_null(False) & Contact.consent)
+        .first()
+    )
+    add_suppression(maria.email, "hard bounce")
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        screen = await open_recipients(demo_app, pilot, draft)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(demo_app.screen, ContactPicker))
+        picker = demo_app.screen
+        await wait_until(pilot, lambda: picker.directory is not None)
+        await pilot.press(*maria.email)
+        await wait_until(pilot, lambda: len(picker.matches) == 1)
+        line = picker.query_one(ContactList).render_line(0).text
+        assert maria.email[:20] in line and "suppressed: hard bounce" in line
+        await pilot.press("enter", "ctrl+s")
+        report = await close_report(demo_app, pilot, screen)
+        assert (report.report.added, report.report.suppressed) == (0, 1)
+        assert report.report.errors[0].reason == "suppressed: hard bounce"
+        assert recipients_of(draft) == 0

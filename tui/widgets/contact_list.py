@@ -14,24 +14,25 @@ from textual.strip import Strip
 from store.directory import Entry
 from tui.textout import plain
 
-WIDTHS = (2, 20, 9, 25)  # mark, name, kind, email; the phone takes the rest
-WIDTH_BEFORE_NOTE = sum(WIDTHS) + 14
+WIDTHS = (2, 20, 9, 24)  # mark, name, kind, email; the phone (or a note) takes the rest: 23 at 80 columns
 
 
 def format_line(entry: Entry, selected: bool, channel: str | None = None) -> str:
     """One contact's line: segments, never markup, but a control character would reach the terminal.
 
-    When the address the campaign's channel would use is on the suppression list, why takes the place of
-    the other column (the phone for an email, the email for an SMS): the address itself stays in view."""
+    A contact the campaign cannot reach says why in the last column, in place of the phone: no consent,
+    or the address the campaign's channel would use is on the suppression list ("suppressed: hard
+    bounce")."""
     mark = "✓" if selected else " "
     mark_w, name_w, kind_w, email_w = WIDTHS
-    email, phone = entry.email, entry.phone
+    last = entry.phone
     suppressed = entry.suppressed_for(channel)
-    if suppressed:
-        note = f"suppressed: {suppressed}"
-        email, phone = (note, phone) if channel == "sms" else (email, note)
-    name, email, phone = plain(entry.name, name_w - 1), plain(email, email_w - 1), plain(phone)
-    return f"{mark:<{mark_w}}{name:<{name_w}}{entry.kind:<{kind_w}}{email:<{email_w}}{phone}"
+    if not entry.consent:
+        last = "no consent"
+    elif suppressed:
+        last = f"suppressed: {suppressed}"
+    name, email, last = plain(entry.name, name_w - 1), plain(entry.email, email_w - 1), plain(last, 23)
+    return f"{mark:<{mark_w}}{name:<{name_w}}{entry.kind:<{kind_w}}{email:<{email_w}}{last}"
 
 
 def header_line() -> str:
@@ -90,8 +91,6 @@ class ContactList(ScrollView, can_focus=True):
         entry = self.entries[self.matches[row]]
         chosen = entry.id in self.selected
         line = format_line(entry, chosen, self.channel)
-        if not entry.consent:
-            line = line.ljust(WIDTH_BEFORE_NOTE) + " no consent"
         text = line[:width].ljust(width)
         style = self.rich_style
         if not entry.consent or entry.suppressed_for(self.channel):

@@ -11,7 +11,18 @@ from datetime import datetime
 from typing import Any
 
 from store.bulk import insert_rows
-from store.models import ACCEPTED_STATES, Campaign, Contact, Message, Reservation, SentLedger, TrackingEvent
+from store.db import database
+from store.models import (
+    ACCEPTED_STATES,
+    Campaign,
+    Contact,
+    Message,
+    Reservation,
+    SentLedger,
+    Suppression,
+    TrackingEvent,
+)
+from store.suppressions import Entered, suppress
 
 # A contact row's values, in this order.
 CONTACT_COLUMNS = (
@@ -38,7 +49,8 @@ def insert_contacts(rows: Iterable[Sequence[Any]]) -> None:
 
 def insert_past_campaigns(campaigns: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
     """Each campaign (its `Campaign` fields) with its messages (dicts of `MESSAGE_COLUMNS`), then the sent
-    ledger of the messages the provider accepted and the tracking events of their opens and clicks."""
+    ledger of the messages the provider accepted, the tracking events of their opens and clicks, and the
+    suppression list their permanent failures made (a message's `suppressed`: the reason and when)."""
     owned: list[tuple[int, str, dict[str, Any]]] = []
     for fields, messages in campaigns:
         campaign = Campaign.create(**fields)
@@ -73,6 +85,15 @@ def insert_past_campaigns(campaigns: Sequence[tuple[dict[str, Any], list[dict[st
         [TrackingEvent.message, TrackingEvent.kind, TrackingEvent.occurred_at, TrackingEvent.url],
         events,
     )
+    suppressed = [
+        Entered(
+            m["address"], channel, m["suppressed"][0], m["error"], m["suppressed"][1], campaign_id, message_id
+        )
+        for (campaign_id, channel, m), message_id in zip(owned, ids, strict=True)
+        if m.get("suppressed")
+    ]
+    # The oldest failure first: an address keeps the reason it first got.
+    suppress(database.cursor(), sorted(suppressed, key=lambda e: (e.at, e.message_id or 0)))
 
 
 def insert_reservations(rows: Iterable[tuple[int, datetime]]) -> None:
@@ -81,10 +102,12 @@ def insert_reservations(rows: Iterable[tuple[int, datetime]]) -> None:
 
 
 def row_counts() -> dict[str, int]:
-    """How many reservations, messages, ledger rows and tracking events the database holds."""
+    """How many reservations, messages, ledger rows, tracking events and suppressed addresses the
+    database holds."""
     return {
         "reservations": Reservation.select().count(),
         "messages": Message.select().count(),
         "sent_ledger": SentLedger.select().count(),
         "tracking_events": TrackingEvent.select().count(),
+        "suppressions": Suppression.select().count(),
     }

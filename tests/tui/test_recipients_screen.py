@@ -5,7 +5,7 @@ import pytest
 from textual.widgets import DataTable, Input, Static, TextArea
 
 from store.campaigns import create_campaign
-from store.models import Contact, Message
+from store.models import Contact, Message, Suppression
 from tests.tui.conftest import wait_until
 from tui.dialogs.imports import CsvDialog, PasteDialog
 from tui.dialogs.report import RefusedScreen, ReportScreen
@@ -173,7 +173,14 @@ async def test_all_patients_after_confirmation(demo_app, draft):
             .where((Contact.kind == "patient") & Contact.email.is_null(False) & Contact.consent)
             .count()
         )
-        assert report.report.added == with_email == recipients_of(draft)
+        bounced = (
+            Contact.select()
+            .join(Suppression, on=Suppression.address == Contact.email)
+            .where((Contact.kind == "patient") & Contact.consent)
+            .count()
+        )
+        assert bounced and report.report.suppressed == bounced  # the demo's past hard bounces
+        assert report.report.added == with_email - bounced == recipients_of(draft)
 
 
 async def test_template_and_refused_rows_are_saved_as_files(demo_app, draft, tmp_path):

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from store.bulk import execute_many, select_in
-from store.db import write_transaction
+from store.db import database, write_transaction
+from store.suppressions import Entered, suppress
 
 
 @dataclass(frozen=True)
@@ -107,4 +108,84 @@ def apply_receipts(receipts: Sequence[Receipt]) -> ReceiptResult:
             "was not delivered' WHERE id = ? AND state IN ('sent', 'delivered')",
             failed,
         )
+    return result
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    """A status callback of an SMS provider (Twilio's), naming its message by the provider's id."""
+
+    provider_id: str
+    status: str  # delivered or failed
+    at: datetime
+    error: str | None = None  # failed: the provider's reason, one line without personal data
+    suppress: str | None = None  # failed for good: the address goes on the suppression list, for this
+
+
+@dataclass
+class ProviderStatusResult:
+    applied: set[str] = field(default_factory=set)  # the provider ids whose message changed
+    unknown: list[str] = field(default_factory=list)  # neither a message nor the journal has that id
+    early: list[ProviderStatus] = field(default_factory=list)  # the send engine's record is not folded yet
+
+
+def apply_provider_statuses(statuses: Sequence[ProviderStatus]) -> ProviderStatusResult:
+    """Status callbacks of SMS messages, in the order they came, in one transaction.
+
+    Only a `sent` message moves: to `delivered`, or to `failed` (its address suppressed when the
+    provider's code says so); a status out of order never moves one back. An id still only in the send
+    journal, or whose message is `sending`, comes back in `early`.
+    """
+    result = ProviderStatusResult()
+    ids = sorted({s.provider_id for s in statuses})
+    with write_transaction():
+        found = {
+            provider_id: (message_id, state, address, campaign_id)
+            for provider_id, message_id, state, address, campaign_id in select_in(
+                "SELECT m.provider_id, m.id, m.state, m.address, m.campaign_id FROM message m "
+                "JOIN campaign c ON c.id = m.campaign_id WHERE c.channel = 'sms' AND m.provider_id IN ({})",
+                ids,
+            )
+        }
+        missing = [i for i in ids if i not in found]
+        journaled = {row[0] for row in select_in(
+            "SELECT provider_id FROM send_journal WHERE provider_id IN ({})", missing)}  # fmt: skip
+        states = {provider_id: row[1] for provider_id, row in found.items()}
+        delivered, failed, entered = [], [], []
+        for status in statuses:
+            key = status.provider_id
+            state = states.get(key)
+            if state is None and key in journaled:
+                result.early.append(status)
+                continue
+            if state is None:
+                result.unknown.append(key)
+                continue
+            if state == "sending":
+                result.early.append(status)
+                continue
+            if state != "sent":  # delivered and failed are final; cancelled and others are not ours to move
+                continue
+            message_id, _state, address, campaign_id = found[key]
+            states[key] = status.status
+            result.applied.add(key)
+            if status.status == "delivered":
+                delivered.append((status.at, message_id))
+                continue
+            failed.append((status.error or "the provider reports it was not delivered", message_id))
+            if status.suppress:
+                entered.append(
+                    Entered(address, "sms", status.suppress, status.error, status.at, campaign_id, message_id)
+                )
+        # The state condition again: on PostgreSQL another writer may have moved the row since the read.
+        execute_many(
+            "UPDATE message SET state = 'delivered', delivered_at = ? WHERE id = ? AND state = 'sent'",
+            delivered,
+        )
+        execute_many(
+            "UPDATE message SET state = 'failed', delivered_at = NULL, error = ? "
+            "WHERE id = ? AND state = 'sent'",
+            failed,
+        )
+        suppress(database.cursor(), entered)
     return result

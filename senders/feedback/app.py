@@ -1,5 +1,5 @@
 """The feedback endpoints (docs/feedback.md) as a plain ASGI app: opens, clicks, unsubscribes, SMS receipts,
-the app's push inbox.
+Twilio's status callbacks, the app's push inbox.
 
 A link whose signature does not verify answers 404 and records nothing. Every database call runs off
 the event loop: opens, clicks and receipts through a group-committing `Batcher`, the rest in a thread.
@@ -18,11 +18,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from senders.feedback.batcher import Batcher, Busy
+from senders.feedback.twilio import MalformedCallback, form_of, is_signed, status_of
 from senders.links import verify, verify_click
 from senders.wording import WORDINGS, Wording
 from store.clock import utcnow
 from store.db import off_loop
-from store.feedback import Hit, Receipt, ReceiptResult, apply_receipts, record_hits
+from store.feedback import (
+    Hit,
+    ProviderStatus,
+    ProviderStatusResult,
+    Receipt,
+    ReceiptResult,
+    apply_provider_statuses,
+    apply_receipts,
+    record_hits,
+)
 
 log = logging.getLogger("campaigns.feedback")
 
@@ -39,6 +49,9 @@ REPEAT_SECONDS = 5.0  # the same open or click again this soon is answered, not 
 REMEMBERED = 50_000  # hits remembered for that
 RECEIPT_RETRY_SECONDS = 0.25
 RECEIPT_PATIENCE_SECONDS = 10.0
+# A callback naming a provider id we have not heard of at all may still be overtaking the send engine's
+# journal by a moment; a little patience, then it is taken as another system's (the same account).
+UNKNOWN_PATIENCE_SECONDS = 1.0
 _NO_STORE = [(b"cache-control", b"no-store, private")]
 # No page of ours may be framed by another site: a hidden frame over a decoy would turn a visitor's
 # click into an unsubscribe they never meant.
@@ -88,17 +101,28 @@ NOT_FOUND = Reply(404, b"not found\n")
 class FeedbackApp:
     """The ASGI application; `close()` writes what is pending."""
 
-    def __init__(self, secret: str, sms_token: str, wording: Wording = WORDINGS["en"]) -> None:
+    def __init__(
+        self, secret: str, sms_token: str, wording: Wording = WORDINGS["en"], *, twilio_token: str = "",
+        twilio_callback_url: str = "",
+    ) -> None:  # fmt: skip
+        """`twilio_token` (the account's auth token) checks Twilio's signatures over `twilio_callback_url`,
+        the `StatusCallback` the transport gives; with no token every Twilio callback is refused."""
         self.secret = secret
         self.wording = wording
         self.sms_token = sms_token
+        self.twilio_token = twilio_token
+        self.twilio_callback_url = twilio_callback_url
         self.hits: Batcher[Hit, int] = Batcher("feedback-hits", record_hits)
         self.receipts: Batcher[Receipt, ReceiptResult] = Batcher("feedback-receipts", apply_receipts)
+        self.statuses: Batcher[ProviderStatus, ProviderStatusResult] = Batcher(
+            "feedback-statuses", apply_provider_statuses
+        )
         self.recent: OrderedDict[tuple[int, str | None], float] = OrderedDict()
 
     def close(self) -> None:
         self.hits.close()
         self.receipts.close()
+        self.statuses.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -134,6 +158,11 @@ class FeedbackApp:
             if body is None:
                 return Reply.json(413, {"error": f"a receipt is at most {MAX_BODY // 1024} KiB"})
             return await self.receipt(scope, body)
+        if path == "/receipts/twilio" and method == "POST":
+            body = await _body(receive)
+            if body is None:
+                return Reply.json(413, {"error": f"a status callback is at most {MAX_BODY // 1024} KiB"})
+            return await self.twilio_status(scope, body)
         if head == "inbox":
             return await self.inbox(scope, method, rest)
         if path == "/" and method == "GET":
@@ -221,6 +250,32 @@ class FeedbackApp:
             await asyncio.sleep(RECEIPT_RETRY_SECONDS)
             waited += RECEIPT_RETRY_SECONDS
 
+    async def twilio_status(self, scope: Scope, body: bytes) -> Reply:
+        """A Twilio status callback: signed, or refused with nothing recorded."""
+        fields = form_of(body)
+        signature = _header(scope, b"x-twilio-signature")
+        if fields is None or not is_signed(self.twilio_token, self.twilio_callback_url, fields, signature):
+            log.info("a Twilio status callback without a valid signature was refused")
+            return Reply.json(403, {"error": "a valid X-Twilio-Signature is required"})
+        try:
+            status = status_of(fields, utcnow())
+        except MalformedCallback as exc:
+            return Reply.json(400, {"error": str(exc)})
+        if status is None:  # on its way (queued, sent…): nothing of ours changes
+            return Reply.json(200, {"recorded": False})
+        waited = 0.0
+        while True:
+            result = await self.statuses.add(status)
+            if status.provider_id in result.unknown and waited >= UNKNOWN_PATIENCE_SECONDS:
+                log.info("a Twilio status callback for an unknown message was ignored")
+                return Reply.json(200, {"recorded": False})
+            if status.provider_id not in result.unknown and status not in result.early:
+                return Reply.json(200, {"recorded": status.provider_id in result.applied})
+            if waited >= RECEIPT_PATIENCE_SECONDS:  # Twilio will try again later
+                return Reply.json(503, {"error": "the message's answer is not on record yet"})
+            await asyncio.sleep(RECEIPT_RETRY_SECONDS)
+            waited += RECEIPT_RETRY_SECONDS
+
     async def inbox(self, scope: Scope, method: str, rest: str) -> Reply:
         from store.inbox import inbox_of, mark_read, owner_of
 
@@ -243,6 +298,14 @@ def _bearer(scope: Scope) -> bytes:
         if name == b"authorization" and value[:7].lower() == b"bearer ":
             token: bytes = value[7:].strip()
             return token
+    return b""
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes:
+    for name, value in scope["headers"]:
+        if name == wanted:
+            found: bytes = value.strip()
+            return found
     return b""
 
 

@@ -25,6 +25,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from senders.feedback.app import FeedbackApp
+from senders.transports.twilio import callback_url
 from senders.wording import WORDINGS
 from store.config import Config, parse_listen
 from store.errors import ConfigError
@@ -199,7 +200,12 @@ class _Server(uvicorn.Server):
 class FeedbackServer:
     def __init__(self, config: Config, secret: str, limits: Limits | None = None) -> None:
         self.listen = config.feedback.listen
-        self.app = FeedbackApp(secret, config.sms.token, WORDINGS[config.email.language])
+        twilio = config.sms.provider == "twilio"
+        self.app = FeedbackApp(
+            secret, config.sms.token, WORDINGS[config.email.language],
+            twilio_token=config.sms.auth_token if twilio else "",
+            twilio_callback_url=callback_url(config.feedback.public_url) if twilio else "",
+        )  # fmt: skip
         self.guard = Guard(limits or Limits())
         settings = uvicorn.Config(
             self.app, http=guarded_protocol(self.guard), ws="none", log_config=None, access_log=False,

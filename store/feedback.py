@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from store.bulk import execute_many, select_in
+from store.bulk import execute_many, select_in, sql_value
 from store.db import database, write_transaction
 from store.suppressions import Entered, suppress
 
@@ -151,7 +151,8 @@ def apply_provider_statuses(statuses: Sequence[ProviderStatus]) -> ProviderStatu
         journaled = {row[0] for row in select_in(
             "SELECT provider_id FROM send_journal WHERE provider_id IN ({})", missing)}  # fmt: skip
         states = {provider_id: row[1] for provider_id, row in found.items()}
-        delivered, failed, entered = [], [], []
+        cursor = database.cursor()
+        entered = []
         for status in statuses:
             key = status.provider_id
             state = states.get(key)
@@ -167,25 +168,28 @@ def apply_provider_statuses(statuses: Sequence[ProviderStatus]) -> ProviderStatu
             if state != "sent":  # delivered and failed are final; cancelled and others are not ours to move
                 continue
             message_id, _state, address, campaign_id = found[key]
+            # The state condition again: on PostgreSQL another writer may have moved the row since the
+            # read; only a row this statement moved counts, and only its failure suppresses.
+            if status.status == "delivered":
+                cursor.execute(
+                    _MOVED_DELIVERED.replace("?", database.param), (sql_value(status.at), message_id)
+                )
+            else:
+                why = status.error or "the provider reports it was not delivered"
+                cursor.execute(_MOVED_FAILED.replace("?", database.param), (why, message_id))
+            if cursor.rowcount != 1:
+                continue
             states[key] = status.status
             result.applied.add(key)
-            if status.status == "delivered":
-                delivered.append((status.at, message_id))
-                continue
-            failed.append((status.error or "the provider reports it was not delivered", message_id))
-            if status.suppress:
+            if status.status == "failed" and status.suppress:
                 entered.append(
                     Entered(address, "sms", status.suppress, status.error, status.at, campaign_id, message_id)
                 )
-        # The state condition again: on PostgreSQL another writer may have moved the row since the read.
-        execute_many(
-            "UPDATE message SET state = 'delivered', delivered_at = ? WHERE id = ? AND state = 'sent'",
-            delivered,
-        )
-        execute_many(
-            "UPDATE message SET state = 'failed', delivered_at = NULL, error = ? "
-            "WHERE id = ? AND state = 'sent'",
-            failed,
-        )
-        suppress(database.cursor(), entered)
+        suppress(cursor, entered)
     return result
+
+
+_MOVED_DELIVERED = "UPDATE message SET state = 'delivered', delivered_at = ? WHERE id = ? AND state = 'sent'"
+_MOVED_FAILED = (
+    "UPDATE message SET state = 'failed', delivered_at = NULL, error = ? WHERE id = ? AND state = 'sent'"
+)

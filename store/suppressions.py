@@ -9,6 +9,7 @@ was suppressed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from store.clock import iso, utcnow
 from store.db import database, rows_of, write_transaction
 from store.errors import BadInput, NotFound
 from store.message_limits import one_line
-from store.models import Suppression
+from store.models import Contact, Suppression
 
 # Short: the picker shows "suppressed: <reason>" in a column of 23 characters at 80 columns.
 HARD_BOUNCE = "hard bounce"  # the mail server refused the mailbox for good
@@ -31,6 +32,9 @@ BY_HAND = "by hand"
 REASONS = (HARD_BOUNCE, INVALID_NUMBER, LANDLINE, UNSUBSCRIBED_AT_PROVIDER, DEAD_TOKEN, BY_HAND)
 
 REASON_MAX = 200  # a reason typed by hand is one short line
+# What only a phone number looks like: digits and the punctuation people write them with. A push token is
+# letters and digits, so one of these is never read as a token.
+_PHONE_LIKE = re.compile(r"\+?[\d\s().\-/]*\d[\d\s().\-/]*")
 
 
 def shown(reason: str) -> str:
@@ -133,7 +137,7 @@ def address_of(text: str, default_region: str = "IT") -> tuple[str, str]:
     try:
         if "@" in value:
             return normalise_email(value), "email"
-        if value.lstrip("+").replace(" ", "").replace("-", "").isdigit():
+        if _PHONE_LIKE.fullmatch(value):  # (347) 123-4567, 347.123.4567, +39 347 123 4567
             return normalise_phone(value, default_region), "sms"
     except InvalidAddress as exc:
         raise BadInput(f"{value!r} is not an address: {exc}") from None
@@ -157,13 +161,16 @@ def add_suppression(text: str, reason: str = "", default_region: str = "IT") -> 
 
 
 def remove_suppression(text: str, default_region: str = "IT") -> SuppressedAddress:
-    """Takes an address off the list: campaigns reach it again. Raises BadInput when it is not there."""
-    address, _channel = address_of(text, default_region)
+    """Takes an address off the list: campaigns reach it again (a push token is no longer marked dead on
+    the contacts that hold it). Raises NotFound when it is not there."""
+    address, channel = address_of(text, default_region)
     with write_transaction():
         found = _rows_for(address)
         if not found:
             raise NotFound(f"{address} is not on the suppression list")
         Suppression.delete().where(Suppression.address == address).execute()
+        if channel == "push":
+            Contact.update(push_token_dead_at=None).where(Contact.push_token == address).execute()
     return found[0]
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from senders.transports.twilio import CODES, bounded, reason_of
+from senders.transports.twilio import CODES, bounded, code_of, reason_of
 from store.feedback import ProviderStatus
 
 MAX_FIELDS = 200  # Twilio posts a few dozen
@@ -81,8 +81,7 @@ def status_of(fields: Sequence[tuple[str, str]], at: datetime) -> ProviderStatus
         return ProviderStatus(sid, "delivered", at)
     if status not in FAILED:
         return None
-    raw = values.get("ErrorCode", "").strip()
-    code = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    code = code_of(values.get("ErrorCode", ""))
     known = CODES.get(code) if code is not None else None
     reason = reason_of(code) if code is not None else f"Twilio: {status}"
     return ProviderStatus(sid, "failed", at, bounded(reason), known.suppress if known else None)

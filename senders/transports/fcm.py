@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 
 from senders.transports import ProviderUnavailable
-from senders.transports.google_oauth import AccessTokens, bounded, load_service_account, safe_url
+from senders.transports.google_oauth import AccessTokens, bounded, load_service_account
 from senders.transports.http import HttpConnection, HttpTransport, json_of, provider_name, retry_after
+from senders.transports.urls import safe_url
 from store.config import Config
 from store.sending import Outcome, Outgoing
 from store.suppressions import DEAD_TOKEN
@@ -112,12 +113,13 @@ class FcmTransport(HttpTransport):
             error = None
         code = _code_of(error) or f"HTTP {status}"
         reason = f"FCM {code}: {self._meaning(code, error, message)}"
-        if code == "UNREGISTERED" or (status == 404 and error is not None):
+        if code == "UNREGISTERED":  # only FCM's own word marks a token dead, as firebase-admin reads it
             return Outcome(message.id, "failed", error=f"FCM UNREGISTERED: {MEANING['UNREGISTERED']}",
                            dead_token=message.address, suppress=DEAD_TOKEN)  # fmt: skip
         if status == 404 or (status == 403 and code != "SENDER_ID_MISMATCH"):
-            # Not one device's fault: a wrong base_url (a 404 page, not FCM's JSON), a project the
-            # service account may not send for. Every message would fail alike, so none is burnt.
+            # Not one device's fault: a wrong base_url or project_id (a plain NOT_FOUND), a project the
+            # service account may not send for. Every message would fail alike, so none is burnt and no
+            # device token is marked dead.
             raise ProviderUnavailable(f"{self.name} refuses to send for project {self.project_id}: {reason}")
         if status == 429 or status >= 500 or code in ("QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"):
             return Outcome(message.id, "retry", error=reason, retry_after=retry_after(response))

@@ -8,8 +8,11 @@ connections that need one while another fetches it wait for that one (one grant,
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
+import logging
+import math
+import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from senders.transports import ProviderUnavailable
 from senders.transports.http import TIMEOUT, json_of
+from senders.transports.urls import safe_url
 from store.message_limits import one_line
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -55,7 +59,7 @@ def load_service_account(path: str) -> ServiceAccount:
         )
     where = f"push service account file {path}"
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = _read_key_file(Path(path), where)
     except FileNotFoundError:
         raise ProviderUnavailable(f"{where} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -88,24 +92,24 @@ def load_service_account(path: str) -> ServiceAccount:
     )  # fmt: skip
 
 
-def safe_url(url: str) -> bool:
-    """https, or http to this machine only (a stand-in): a signed grant or a token never travels in clear."""
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        return False
-    if parsed.scheme == "https" and parsed.host:
-        return True
-    return parsed.scheme == "http" and _loopback(parsed.host)
+KEY_FILE_MAX = 64 * 1024  # a service account's key file is about 2.5 KB
+
+log = logging.getLogger("campaigns.send")
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _read_key_file(path: Path, where: str) -> str:
+    """The key file's text: a regular file of a few KB (never a pipe or a device, which would hang or
+    fill the memory); one others may read is said once in the log, as ssh says it of a key."""
+    # O_NONBLOCK: opening a pipe for reading would wait for a writer; a regular file reads as ever.
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+        found = os.fstat(file.fileno())
+        if not stat.S_ISREG(found.st_mode):
+            raise ProviderUnavailable(f"{where} is not a regular file")
+        if found.st_size > KEY_FILE_MAX:
+            raise ProviderUnavailable(f"{where} is over {KEY_FILE_MAX // 1024} KB: not a key file")
+        if found.st_mode & 0o077:
+            log.warning("%s can be read by other accounts: chmod 600 it", where)
+        return file.read(KEY_FILE_MAX + 1).decode("utf-8")
 
 
 class AccessTokens:
@@ -203,7 +207,9 @@ def _expires_in(data: dict[str, object]) -> float:
         return 0.0  # nonsense: the token serves this one message, the next fetches another
     try:
         seconds = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
+        return 0.0
+    if not math.isfinite(seconds):
         return 0.0
     return max(0.0, min(seconds, 24 * 3600.0))
 

@@ -21,30 +21,36 @@ SEND_TIMEOUT = 60
 NO_SMTPUTF8 = "the address has non-ASCII characters before the @, which need SMTPUTF8 (RFC 6531):"
 
 
-# RFC 3463's enhanced codes that say the mailbox itself is bad: 5.1.x (no such user, bad domain, bad
-# syntax, null MX) and 5.2.1 (mailbox disabled). Policy refusals (5.7.x: spam, relaying) say nothing of
-# the address, and a full mailbox (5.2.2) may empty: neither puts an address on the suppression list.
-_BAD_MAILBOX = re.compile(r"^\s*5\.(1\.\d{1,3}|2\.1)\b")
-_ENHANCED = re.compile(r"^\s*\d\.\d{1,3}\.\d{1,3}\b")
+# RFC 3463's enhanced codes that say the recipient's mailbox itself is bad: 5.1.1 (no such user), 5.1.2
+# (no such domain), 5.1.3 (bad syntax), 5.1.6 (moved), 5.1.10 (null MX), 5.2.1 (disabled). Not 5.1.7 or
+# 5.1.8, which are about our sender (Postfix refuses a sender at RCPT); not policy refusals (5.7.x:
+# spam, relaying) nor a full mailbox (5.2.2). A bare 550 says too little: a relay refusing to relay
+# ("550 relay not permitted") would otherwise suppress every recipient of the campaign.
+_BAD_MAILBOX = re.compile(r"^\s*5\.(1\.(1|2|3|6|10)|2\.1)(?![\d.])")
 
 
 def _reason(code: int, text: str, address: str = "") -> str:
-    """The server's answer as a reason: its first line, without the recipient's address (failures are
-    counted by reason, and a reason is no place for personal data)."""
-    line = text.strip().splitlines()[0][:120] if text.strip() else ""
+    """The server's answer as a reason: its first line, without the recipient's address in either of its
+    forms (failures are counted by reason, and a reason is no place for personal data)."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
     if address:
-        line = re.sub(re.escape(address), "the address", line, flags=re.IGNORECASE)
-    return f"SMTP {code} {line}".strip()
+        for form in {address, _ascii_form(address)}:
+            line = re.sub(re.escape(form), "the address", line, flags=re.IGNORECASE)
+    return f"SMTP {code} {line[:120]}".strip()
+
+
+def _ascii_form(address: str) -> str:
+    """The address as a server may echo it: its domain in IDNA (`xn--…`) form."""
+    try:
+        return envelope_address(address)[0]
+    except UnsendableMessage:  # an address the envelope cannot carry is echoed as it is, if at all
+        return address
 
 
 def hard_bounce(code: int, text: str) -> bool:
-    """Whether a refusal at RCPT says the mailbox can never take mail (RFC 3463), so the address goes on
-    the suppression list; without an enhanced code, 550, 551 and 553 say so."""
-    if not 500 <= code < 600:
-        return False
-    if _ENHANCED.match(text):
-        return _BAD_MAILBOX.match(text) is not None
-    return code in (550, 551, 553)
+    """Whether a refusal at RCPT says the recipient's mailbox can never take mail (RFC 3463's enhanced
+    codes), so the address goes on the suppression list."""
+    return 500 <= code < 600 and _BAD_MAILBOX.match(text) is not None
 
 
 class SmtpConnection:

@@ -16,6 +16,7 @@ import httpx
 
 from senders.transports import ProviderUnavailable
 from senders.transports.http import HttpConnection, HttpTransport, json_of, provider_name, retry_after
+from senders.transports.urls import safe_url
 from store.config import Config
 from store.message_limits import one_line
 from store.sending import Outcome, Outgoing
@@ -102,12 +103,18 @@ class TwilioTransport(HttpTransport):
             headers={"Accept": "application/json"}, auth=httpx.BasicAuth(user, password),
         )  # fmt: skip
         self.missing = "" if sms.account_sid and password else self.credentials
+        self.in_clear = not safe_url(sms.base_url)  # the auth token would travel unencrypted
         self.url = f"{sms.base_url.rstrip('/')}/{API_VERSION}/Accounts/{sms.account_sid}/Messages.json"
         self.status_callback = callback_url(config.feedback.public_url)
 
     async def connect(self) -> HttpConnection:
         if self.missing:
             raise ProviderUnavailable(f"{self.name}: set {self.missing} in the configuration")
+        if self.in_clear:
+            raise ProviderUnavailable(
+                f"[sms] base_url must be https:// (plain http only to this machine): {self.credentials} "
+                "would travel unencrypted"
+            )
         return await super().connect()
 
     def form(self, message: Outgoing) -> dict[str, str]:
@@ -149,4 +156,11 @@ def _code_of(document: dict[str, Any]) -> int | None:
     value = document.get("code")
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 10 else None
+    return code_of(value) if isinstance(value, str) else None
+
+
+def code_of(text: str) -> int | None:
+    """An error code written as text ("21211"); None for anything else (`²` is a digit to Python, not
+    a number to int)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None

@@ -60,6 +60,7 @@ class FcmPeer:
         self.key = new_key()
         self.key_id = secrets.token_hex(20)
         self.expires_in = 3600
+        self.expires_in_said: object | None = None  # what the answer says instead, nonsense included
         self.grants = 0
         self.refusals: list[str] = []  # why each refused grant was refused
         self.issued: dict[str, float] = {}  # access token -> time.monotonic() it ends
@@ -152,7 +153,8 @@ class FcmPeer:
             token = "ya29." + secrets.token_urlsafe(48)
             self.issued[token] = time.monotonic() + self.expires_in
             self.grants += 1
-            return 200, {"access_token": token, "expires_in": self.expires_in, "token_type": "Bearer"}, {}
+            said = self.expires_in if self.expires_in_said is None else self.expires_in_said
+            return 200, {"access_token": token, "expires_in": said, "token_type": "Bearer"}, {}
 
     def _grant_problem(self, content_type: str, body: bytes) -> str | None:
         if content_type.split(";")[0].strip() != "application/x-www-form-urlencoded":

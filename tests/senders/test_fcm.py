@@ -293,3 +293,63 @@ def test_fcms_words_never_carry_the_device_token(tmp_path: Path, peer: FcmPeer, 
         "FCM INVALID_ARGUMENT: Invalid registration token <device token> x"
     )
     assert TOKENS[0] not in error and "\n" not in error and len(error) < 250
+
+
+def judged_by_fcm(config: Config, response: httpx.Response) -> object:
+    """What FcmTransport.judge makes of an answer: the Outcome, or the ProviderUnavailable it raises."""
+    message = Outgoing(id=7, campaign_id=1, channel="push", address=TOKENS[0], sender="CentroMed",
+                       subject=None, body="b", body_hash="h", resent=False)  # fmt: skip
+
+    async def judged() -> object:
+        transport = FcmTransport(config)
+        try:
+            return transport.judge(message, response)
+        except ProviderUnavailable as exc:
+            return exc
+        finally:
+            await transport.close()
+
+    return asyncio.run(judged())
+
+
+def test_only_fcms_unregistered_marks_a_token_dead_not_any_not_found(peer: FcmPeer, key_file: Path) -> None:
+    """A wrong project_id answers a plain NOT_FOUND for every message: no device token is to blame."""
+    config = fcm_config("sqlite:///unused.db", peer, key_file)
+    not_found = {"error": {"code": 404, "status": "NOT_FOUND", "message": "Requested entity was not found."}}
+    found = judged_by_fcm(config, httpx.Response(404, json=not_found))
+    assert isinstance(found, ProviderUnavailable) and "refuses to send for project" in str(found)
+    gone = {"error": {"code": 404, "status": "NOT_FOUND", "details": [
+        {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}]}}  # fmt: skip
+    outcome = judged_by_fcm(config, httpx.Response(404, json=gone))
+    assert getattr(outcome, "suppress", None) == DEAD_TOKEN
+
+
+@pytest.mark.parametrize("expires_in", [10**400, "1e999", "nan", -5])
+def test_a_nonsense_token_lifetime_serves_one_message_and_never_crashes(
+    peer: FcmPeer, key_file: Path, expires_in: object
+) -> None:
+    peer.expires_in_said = expires_in
+
+    async def twice() -> int:
+        tokens = AccessTokens(load_service_account(str(key_file)))
+        try:
+            await tokens.token()
+            await tokens.token()
+            return tokens.grants
+        finally:
+            await tokens.aclose()
+
+    assert asyncio.run(twice()) == 2  # nothing cached, nothing raised
+
+
+def test_a_key_file_that_is_a_pipe_or_too_large_is_refused_at_once(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "key.json"
+    os.mkfifo(fifo)
+    with pytest.raises(ProviderUnavailable, match="is not a regular file"):
+        load_service_account(str(fifo))
+    big = tmp_path / "big.json"
+    big.write_text(" " * (65 * 1024))
+    with pytest.raises(ProviderUnavailable, match="over 64 KB"):
+        load_service_account(str(big))

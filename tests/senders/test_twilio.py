@@ -202,3 +202,22 @@ def test_a_wrong_account_or_missing_credentials_wait_too(sqlite_store, twilio):
     assert "set [sms] account_sid and auth_token" in reasons[0]
     assert "check [sms] base_url and account_sid" in reasons[1]
     assert twilio.received == []
+
+
+def test_the_auth_token_never_travels_in_clear_to_another_machine(sqlite_store, twilio):
+    campaign_id = campaign_to("sms", PHONES[:2])
+    config = twilio_config(sqlite_store, twilio)
+    config = replace(config, sms=replace(config.sms, base_url="http://sms-gateway.example.net"))
+    worker = Engine(config, worker="test")
+
+    async def for_a_while() -> None:
+        task = asyncio.create_task(worker.run())
+        deadline = time.monotonic() + 10
+        while not Campaign.get_by_id(campaign_id).waiting_reason and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        worker.stop()
+        await task
+
+    asyncio.run(for_a_while())
+    assert "[sms] base_url must be https://" in Campaign.get_by_id(campaign_id).waiting_reason
+    assert set(states(campaign_id).values()) == {"pending"}

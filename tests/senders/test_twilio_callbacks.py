@@ -262,3 +262,11 @@ def test_twilios_callback_for_a_message_the_engine_sent_marks_it_delivered(sqlit
     by_sid = {m.provider_id: m.state for m in Message.select()}
     assert by_sid == {peer.received[0]["sid"]: "delivered", peer.received[1]["sid"]: "failed"}
     assert [s.reason for s in list_suppressions()] == [LANDLINE]
+
+
+async def test_a_code_that_is_a_digit_but_no_number_is_read_as_no_code(twilio):
+    """`²` is a digit to Python and no number to int(): a signed callback carrying it is still answered."""
+    message = sent_sms(PHONES[0])
+    answer = await twilio.status(message.provider_id, "undelivered", "²")
+    assert answer.status_code == 200
+    assert Message.get_by_id(message.id).error == "Twilio: undelivered"

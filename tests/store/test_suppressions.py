@@ -53,6 +53,11 @@ def test_by_hand_an_address_is_normalised_kept_with_its_first_reason_and_removed
     assert (phone.address, phone.channel, phone.reason) == ("+393471234567", "sms", BY_HAND)
     token = add_suppression("fcm-token-abc")
     assert token.channel == "push"
+    for written in ("(347) 765-4321", "347.765.4321", "+39 347/765 4321"):
+        assert add_suppression(written).address == "+393477654321"
+    assert remove_suppression("+393477654321").channel == "sms"
+    with pytest.raises(BadInput):
+        add_suppression("(12) 34")  # looks like a phone number but is none: refused, not taken as a token
     assert [s.address for s in list_suppressions("sms")] == ["+393471234567"]
     assert remove_suppression("+39 347 123 4567").address == "+393471234567"
     assert set(suppressed_among(["+393471234567", "maria.rossi@example.org"])) == {"maria.rossi@example.org"}
@@ -164,3 +169,15 @@ def test_the_picker_knows_which_address_of_a_contact_is_suppressed(store, write_
     [entry] = load_directory().entries
     assert entry.suppressed_for("sms") == "replied STOP"
     assert entry.suppressed_for("email") == ""
+
+
+def test_taking_a_dead_token_off_the_list_lets_its_contact_be_reached_again(store, write_csv):
+    from store.models import Contact
+
+    import_contacts(write_csv("c.csv", "id,email,push_token,consent\nA1,a@example.org,tok-a,yes\n"))
+    Contact.update(push_token_dead_at=NOW).execute()
+    add_suppression("tok-a", "app removed")
+    remove_suppression("tok-a")
+    assert Contact.get().push_token_dead_at is None
+    draft = create_campaign(channel="push", name="t", sender="Centro", body="Ciao")
+    assert add_pasted(draft.id, "a@example.org").added == 1

@@ -56,7 +56,7 @@ def _local(entry: SuppressedAddress) -> str:
 
 @suppressions.command("add")
 @click.argument("address")
-@click.option("--reason", default="", metavar="TEXT", help='Why, one line (default "added by hand").')
+@click.option("--reason", default="", metavar="TEXT", help='Why, one line (default "by hand").')
 @common_options
 def add(address: str, reason: str) -> None:
     """Put ADDRESS (an email, a phone number or a push token) on the list: no campaign reaches it.

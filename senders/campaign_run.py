@@ -25,6 +25,10 @@ Result = tuple[Outcome, Outgoing]
 log = logging.getLogger("campaigns.send")
 
 IDLE_POLL_SECONDS = 0.5
+# A claim that found nothing while messages are still queued or with the provider: the next one comes
+# after 0.05 s, then twice as long each time up to IDLE_POLL_SECONDS, so a campaign whose last answers
+# come at once is seen done at once, not half a second later (a few claims more at its end).
+TAIL_POLL_SECONDS = 0.05
 OUTAGE_BASE_SECONDS = 5.0  # a provider found down is tried again after 5 s, 10 s, 20 s… up to 5 minutes
 OUTAGE_CAP_SECONDS = 300.0
 
@@ -70,6 +74,7 @@ class CampaignRun:
         from store.lanes import claim_in_turn
         from store.queue import finish_if_done
 
+        tail_pause = TAIL_POLL_SECONDS
         while not self.stopping:
             if self.queue.qsize() >= self.settings.claim_size // 2:
                 await asyncio.sleep(0.05)
@@ -90,6 +95,7 @@ class CampaignRun:
                 self.claimed.add(message.id)
                 self.queue.put_nowait(message)
             if claimed.messages or claimed.skipped:
+                tail_pause = TAIL_POLL_SECONDS
                 continue
             idle = self.queue.empty() and not self.in_flight and not self.claimed
             if idle and claimed.next_retry_at is None:
@@ -98,7 +104,8 @@ class CampaignRun:
                     self.finished = True
                     self.stop()
                     return
-            await asyncio.sleep(IDLE_POLL_SECONDS)
+            await asyncio.sleep(IDLE_POLL_SECONDS if idle else tail_pause)
+            tail_pause = min(IDLE_POLL_SECONDS, tail_pause * 2)
 
     async def keep_leases(self) -> None:
         """Renews the leases of what this run holds until its last connection is done: a connection still

@@ -88,6 +88,13 @@ class GroupCommit(Generic[T, R]):
         self._work.set()
         return waiter
 
+    def wake(self) -> None:
+        """Wakes the writer for work of its own (`wake_after` is asked again), starting it if need be:
+        for work its owner added without `submit`."""
+        with self._lock:
+            self._start_locked()
+        self._work.set()
+
     def _start_locked(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)

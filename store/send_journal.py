@@ -63,8 +63,10 @@ def journal(
     `fold` writes the messages and the ledger later, many at a time.
     """
     at = sql_value(now or utcnow())
-    if dialect().writable_with and not database.in_transaction():
-        return _journal_postgres(entries, handed, at, worker)
+    if not database.in_transaction():
+        if dialect().writable_with:
+            return _journal_postgres(entries, handed, at, worker)
+        return _journal_sqlite(entries, handed, at, worker)
     allowed: set[int] = set()
     with dialect().driver_transaction() as cursor:
         if handed:
@@ -95,6 +97,53 @@ def _journal_rows(entries: list[Entry]) -> list[tuple[Any, ...]]:
          e.maybe_sent, e.dead_token, e.suppress)
         for e in entries
     ]  # fmt: skip
+
+
+def journal_on(
+    cursor: Any, entries: list[Entry], handed: list[int], now: datetime, worker: str | None = None
+) -> set[int]:
+    """`journal` on a SQLite connection of the caller's own, outside any transaction (the recorder's on
+    the event loop, which waits for no lock: senders.recorder)."""
+    return _journal_sqlite(entries, handed, sql_value(now), worker, cursor)
+
+
+def _journal_sqlite(
+    entries: list[Entry], handed: list[int], at: Any, worker: str | None, cursor: Any = None
+) -> set[int]:
+    """The same as one statement, its own transaction (autocommit: nothing open on the connection).
+
+    A statement that writes takes SQLite's write lock before it reads, as `BEGIN IMMEDIATE` does, so
+    the check and the appends are one atomic step, as in the transaction above. One statement instead of
+    four, and no row to fetch when every hand-over may go: the recorder's thread gives up Python's lock
+    for each call into SQLite, the event loop takes it each time, and the thread waits to get it back
+    (that wait, not SQLite, was most of a commit's time in bench/send.py)."""
+    rows = _journal_rows(entries)
+    parts, params = [], [value for row in rows for value in row]
+    if rows:
+        parts.append("SELECT * FROM (VALUES " + ", ".join([f"({_JOURNAL_MARKS})"] * len(rows)) + ")")
+    if handed:
+        parts.append(
+            "SELECT id, 'handed', ?, NULL, NULL, NULL, 0, NULL, NULL FROM message "
+            f"WHERE id IN ({', '.join('?' * len(handed))}) AND state = 'sending' "
+            f"AND campaign_id IN (SELECT id FROM campaign WHERE state IN {_IN_QUEUE})"
+            + (" AND worker = ?" if worker else "")
+        )
+        params += [at, *handed, *([worker] if worker else [])]
+    if not parts:
+        return set()
+    cursor = cursor or database.cursor()
+    cursor.execute(f"INSERT INTO send_journal ({_JOURNAL_COLUMNS}) {' UNION ALL '.join(parts)}", params)
+    added = cursor.rowcount - len(rows)
+    if not handed or added <= 0:
+        return set()
+    if added == len(handed):  # all may go: no second call, no row fetched
+        return set(handed)
+    # Some may not: the rows this statement appended have the ids just below the last one.
+    cursor.execute(
+        "SELECT message_id FROM send_journal WHERE id > ? AND id <= ? AND kind = 'handed'",
+        (cursor.lastrowid - cursor.rowcount, cursor.lastrowid),
+    )
+    return {row[0] for row in cursor.fetchall()}
 
 
 def _journal_postgres(entries: list[Entry], handed: list[int], at: Any, worker: str | None) -> set[int]:

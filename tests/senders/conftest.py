@@ -80,9 +80,9 @@ def campaign_to(
     return draft.id
 
 
-def send_all(config: Config, timeout: float = 30.0) -> Engine:
-    """Runs an engine until nothing is left to send."""
-    worker = Engine(config, worker="test")
+def send_all(config: Config, timeout: float = 30.0, headless: bool = False) -> Engine:
+    """Runs an engine until nothing is left to send (`headless`: as `campaigns worker` runs it)."""
+    worker = Engine(config, worker="test", headless=headless)
 
     async def run() -> None:
         await asyncio.wait_for(worker.run(until_idle=True), timeout)

@@ -318,8 +318,8 @@ def test_only_fcms_unregistered_marks_a_token_dead_not_any_not_found(peer: FcmPe
     not_found = {"error": {"code": 404, "status": "NOT_FOUND", "message": "Requested entity was not found."}}
     found = judged_by_fcm(config, httpx.Response(404, json=not_found))
     assert isinstance(found, ProviderUnavailable) and "refuses to send for project" in str(found)
-    gone = {"error": {"code": 404, "status": "NOT_FOUND", "details": [
-        {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}]}}  # fmt: skip
+    detail = {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}
+    gone = {"error": {"code": 404, "status": "NOT_FOUND", "details": [detail]}}
     outcome = judged_by_fcm(config, httpx.Response(404, json=gone))
     assert getattr(outcome, "suppress", None) == DEAD_TOKEN
 

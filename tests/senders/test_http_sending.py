@@ -1,6 +1,8 @@
 import asyncio
 import time
 
+import pytest
+
 from senders.engine import Engine
 from store.contacts import import_contacts
 from store.models import Campaign, Contact, Message
@@ -14,9 +16,15 @@ def states(campaign_id: int) -> dict[str, str]:
     return {m.address: m.state for m in Message.select().where(Message.campaign == campaign_id)}
 
 
-def test_sms_go_out_in_the_gateways_json(sqlite_store, gateway):
+@pytest.fixture(params=[False, True], ids=["app", "headless"])
+def headless(request: pytest.FixtureRequest) -> bool:
+    """The app's engine journals in its thread; a headless one (`campaigns worker`) on the event loop."""
+    return bool(request.param)
+
+
+def test_sms_go_out_in_the_gateways_json(sqlite_store, gateway, headless):
     campaign_id = campaign_to("sms", PHONES[:3], body="Promemoria: visita domani")
-    send_all(config_for(sqlite_store, gateway=gateway))
+    send_all(config_for(sqlite_store, gateway=gateway), headless=headless)
     message = Message.get(Message.address == PHONES[0])
     assert {
         "to": PHONES[0],
@@ -28,12 +36,12 @@ def test_sms_go_out_in_the_gateways_json(sqlite_store, gateway):
     assert set(states(campaign_id).values()) == {"sent"}
 
 
-def test_429_and_503_retry_other_4xx_fail(sqlite_store, gateway):
+def test_429_and_503_retry_other_4xx_fail(sqlite_store, gateway, headless):
     gateway.script[PHONES[0]] = [429, 200]
     gateway.script[PHONES[1]] = [503, 503, 200]
     gateway.script[PHONES[2]] = [400]
     campaign_id = campaign_to("sms", PHONES[:4])
-    send_all(config_for(sqlite_store, gateway=gateway))
+    send_all(config_for(sqlite_store, gateway=gateway), headless=headless)
     found = states(campaign_id)
     assert found == {PHONES[0]: "sent", PHONES[1]: "sent", PHONES[2]: "failed", PHONES[3]: "sent"}
     assert Message.get(Message.address == PHONES[2]).error.startswith("HTTP 400")
@@ -115,11 +123,11 @@ def test_campaigns_go_one_after_another_first_created_first(sqlite_store, gatewa
     assert Campaign.get_by_id(older).last_sent_at <= Campaign.get_by_id(newer).first_sent_at
 
 
-def test_pause_resume_and_cancel(sqlite_store, gateway):
+def test_pause_resume_and_cancel(sqlite_store, gateway, headless):
     gateway.gate.hold()  # three answered, then the gateway holds what it has while the pause comes
     gateway.gate.let_through(3)
     paused = campaign_to("sms", PHONES[:20], body="Da mettere in pausa")
-    worker = Engine(config_for(sqlite_store, gateway=gateway), worker="test")
+    worker = Engine(config_for(sqlite_store, gateway=gateway), worker="test", headless=headless)
 
     def in_flight() -> int:
         return Message.select().where((Message.campaign == paused) & (Message.state == "sending")).count()
@@ -165,3 +173,30 @@ def test_claims_take_the_configured_lease(sqlite_store, gateway):
     taken = claim(campaign_id, "test", 10, lease=worker.lease)
     lease_until = Message.get_by_id(taken.messages[0].id).lease_until
     assert (lease_until - Message.get_by_id(taken.messages[0].id).added_at).total_seconds() > 500
+
+
+def test_a_redirect_or_a_nonsense_retry_after_burns_nobody(sqlite_store, gateway):
+    """A moved gateway answers 301 to every message: the campaign waits. `Retry-After: ²` is no number."""
+    gateway.status_for_all = 301
+    campaign_id = campaign_to("sms", PHONES[:3])
+    worker = Engine(config_for(sqlite_store, gateway=gateway), worker="test")
+    seen: list[str] = []
+    healer = heal_once_waiting(campaign_id, lambda: setattr(gateway, "status_for_all", None), seen)
+    asyncio.run(asyncio.wait_for(worker.run(until_idle=True), 30))
+    healer.join()
+    assert "answered HTTP 301, a redirect: check its URL" in seen[0]
+    assert set(states(campaign_id).values()) == {"sent"}
+
+
+def test_retry_after_is_read_only_when_it_is_a_number_or_a_date():
+    import httpx
+
+    from senders.transports.http import retry_after
+
+    def said(value: str) -> float | None:
+        return retry_after(httpx.Response(503, headers=[(b"Retry-After", value.encode())]), now=0.0)
+
+    assert said("7") == 7.0
+    assert said("²") is None and said("-3") is None and said("9" * 400) is None
+    assert said("Thu, 01 Jan 1970 00:00:30 GMT") == 30.0
+    assert said("tomorrow") is None

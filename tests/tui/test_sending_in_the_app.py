@@ -107,7 +107,7 @@ async def test_a_long_send_now_check_keeps_keys_from_the_summary_behind(sqlite_s
     import store.forecast
 
     checked = store.forecast.forecast
-    monkeypatch.setattr(store.forecast, "forecast", lambda *a: time.sleep(0.5) or checked(*a))  # a big draft
+    monkeypatch.setattr(store.forecast, "forecast", lambda *a: time.sleep(2.0) or checked(*a))  # a big draft
     draft = create_campaign(channel="email", name="Tutti", sender="Centro", body="Ciao", now=NOW)
     add_pasted(draft.id, ", ".join(f"p{i}@example.org" for i in range(20_000)))
     add_pasted(draft.id, "one.more@example.org")  # over 20,000: the check says it is working

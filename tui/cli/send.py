@@ -67,7 +67,7 @@ def worker(until_idle: bool, lanes: int | None, worker_id: str | None) -> None:
     rt = runtime()
     rt.open_store()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    engine = Engine(rt.config, worker=worker_id, lanes=lanes, feedback=True)
+    engine = Engine(rt.config, worker=worker_id, lanes=lanes, feedback=True, headless=True)
 
     async def main() -> Any:
         loop = asyncio.get_running_loop()

@@ -141,8 +141,8 @@ class FcmTransport(HttpTransport):
                 await self.tokens.aclose()
 
     def _request(self, message: Outgoing, access_token: str) -> httpx.Request:
-        return self.client.build_request(
-            "POST", self.url, json=self.payload(message), headers={"Authorization": f"Bearer {access_token}"}
+        return self.json_request(
+            self.url, self.payload(message), [(b"Authorization", f"Bearer {access_token}".encode())]
         )
 
     def _tokens(self) -> AccessTokens:

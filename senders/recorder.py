@@ -133,7 +133,14 @@ class Recorder:
             from store.dialect import SQLITE_PRAGMAS
 
             path = getattr(database.obj, "database", None)
-            if dialect().writable_with or not isinstance(path, str) or path in ("", ":memory:"):
+            from store.send_journal import returns_rows
+
+            # Without RETURNING a refused hand-over is read back in a second statement, which could fail
+            # after the first one committed: then the thread would journal it all again. The thread, then.
+            if (
+                dialect().writable_with or not isinstance(path, str) or path in ("", ":memory:")
+                or not returns_rows()
+            ):  # fmt: skip
                 self._here_off = True
                 return None
             here = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -216,7 +223,10 @@ class Recorder:
             # The write lock first, then the lists: whatever the loop journaled is in them by then, and
             # it journals nothing more until this commits. Put back after a failure: the next fold
             # tries them again.
-            with write_transaction() if self._here is not None else contextlib.nullcontext():
+            # Decided by the setting, not by whether the loop's connection is open yet: the loop's first
+            # commit may come while this fold runs.
+            on_loop = self.commit_on_loop and not self._here_off
+            with write_transaction() if on_loop else contextlib.nullcontext():
                 with self._lock:
                     entries, handed = self._unfolded, self._handed
                     self._unfolded, self._handed = [], []

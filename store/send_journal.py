@@ -8,6 +8,7 @@ back (`fold_left_behind`).
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -132,7 +133,13 @@ def _journal_sqlite(
     if not parts:
         return set()
     cursor = cursor or database.cursor()
-    cursor.execute(f"INSERT INTO send_journal ({_JOURNAL_COLUMNS}) {' UNION ALL '.join(parts)}", params)
+    insert = f"INSERT INTO send_journal ({_JOURNAL_COLUMNS}) {' UNION ALL '.join(parts)}"
+    if handed and returns_rows():
+        # One statement, its rows computed and written at its first step: it fails whole or not at all,
+        # and says which hand-overs it wrote.
+        cursor.execute(insert + " RETURNING message_id, kind", params)
+        return {message_id for message_id, kind in cursor.fetchall() if kind == "handed"}
+    cursor.execute(insert, params)
     added = cursor.rowcount - len(rows)
     if not handed or added <= 0:
         return set()
@@ -144,6 +151,11 @@ def _journal_sqlite(
         (cursor.lastrowid - cursor.rowcount, cursor.lastrowid),
     )
     return {row[0] for row in cursor.fetchall()}
+
+
+def returns_rows() -> bool:
+    """Whether this SQLite knows `INSERT … RETURNING` (3.35, 2021)."""
+    return sqlite3.sqlite_version_info >= (3, 35)
 
 
 def _journal_postgres(entries: list[Entry], handed: list[int], at: Any, worker: str | None) -> set[int]:

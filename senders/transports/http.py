@@ -74,6 +74,7 @@ class _Client(httpx.AsyncClient):
             and not self.is_closed
             and not (self.event_hooks["request"] or self.event_hooks["response"])
             and _FAST_PATH
+            and not (request.url.username or request.url.password)  # httpx's send makes them Basic auth
         )
         client_auth = self.auth
         if plain and client_auth is not None:

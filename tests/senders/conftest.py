@@ -91,6 +91,23 @@ def send_all(config: Config, timeout: float = 30.0, headless: bool = False) -> E
     return worker
 
 
+def run_until_waiting(config: Config, campaign_id: int, patience: float = 10.0) -> str:
+    """Runs an engine until the campaign says it waits for its provider (or `patience` runs out), stops
+    it, and returns why it waits ("" when it never did)."""
+    worker = Engine(config, worker="test")
+
+    async def for_a_while() -> None:
+        task = asyncio.create_task(worker.run())
+        deadline = time.monotonic() + patience
+        while not Campaign.get_by_id(campaign_id).waiting_reason and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        worker.stop()
+        await task
+
+    asyncio.run(for_a_while())
+    return Campaign.get_by_id(campaign_id).waiting_reason or ""
+
+
 def heal_once_waiting(campaign_id: int, heal: Callable[[], None], seen: list[str]) -> threading.Thread:
     """A thread that waits until the campaign says it waits for its provider, notes why, then heals it."""
 

@@ -29,6 +29,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no log lines, and no Nagle: headers and body go out in two writes, and
+    without TCP_NODELAY Nagle and delayed ACKs hold every answer back 40 ms."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
 class Gate:
     """Holds a peer's answers: `hold()` stops them, `let_through(n)` lets n more go, `release()` all."""
 
@@ -131,18 +145,7 @@ class Gateway:
         self.gate = Gate()  # held answers: the request is in the gateway's hands, not yet answered
         gateway = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                # Headers and body go out in two writes: without this, Nagle and delayed ACKs
-                # hold every answer back 40 ms.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 gateway.arrivals.append(time.monotonic())

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -10,16 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from senders.engine import Engine
 from senders.transports import ProviderUnavailable
 from senders.transports.fcm import FcmTransport
 from senders.transports.google_oauth import AccessTokens, load_service_account
 from store.config import Config
 from store.contacts import import_contacts
-from store.models import Campaign, Contact, Message, Suppression
+from store.models import Contact, Message, Suppression
 from store.sending import Outgoing
 from store.suppressions import DEAD_TOKEN
-from tests.senders.conftest import campaign_to, config_for, send_all
+from tests.senders.conftest import campaign_to, config_for, run_until_waiting, send_all
 from tests.senders.fcm_peer import FcmPeer, new_key
 
 WriteCsv = Callable[[str, str], Path]
@@ -61,22 +59,6 @@ def states(campaign_id: int) -> dict[str, str]:
 
 def error_of(token: str) -> str:
     return Message.get(Message.address == token).error or ""
-
-
-def run_until_waiting(config: Config, campaign_id: int) -> str:
-    """Runs an engine until the campaign says it waits for its provider; returns why."""
-    worker = Engine(config, worker="test")
-
-    async def for_a_while() -> None:
-        task = asyncio.create_task(worker.run())
-        deadline = time.monotonic() + 10
-        while not Campaign.get_by_id(campaign_id).waiting_reason and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        worker.stop()
-        await task
-
-    asyncio.run(for_a_while())
-    return Campaign.get_by_id(campaign_id).waiting_reason or ""
 
 
 def nothing_burnt(campaign_id: int) -> bool:

@@ -1,5 +1,4 @@
 import asyncio
-import time
 
 import pytest
 
@@ -7,7 +6,7 @@ from senders.engine import Engine
 from store.contacts import import_contacts
 from store.models import Campaign, Contact, Message
 from store.queue import cancel_campaign, pause_campaign, resume_campaign
-from tests.senders.conftest import campaign_to, config_for, heal_once_waiting, send_all
+from tests.senders.conftest import campaign_to, config_for, heal_once_waiting, run_until_waiting, send_all
 
 PHONES = [f"+3934700000{i:02d}" for i in range(20)]
 
@@ -81,18 +80,8 @@ def test_a_gateway_answering_503_to_everything_makes_the_campaign_wait(sqlite_st
 
 def test_an_unreachable_gateway_burns_nobody(sqlite_store):
     campaign_id = campaign_to("sms", PHONES[:5])
-    worker = Engine(config_for(sqlite_store), worker="test")  # nothing listens on its port
-
-    async def for_a_while() -> None:
-        task = asyncio.create_task(worker.run())
-        deadline = time.monotonic() + 10
-        while not Campaign.get_by_id(campaign_id).waiting_reason and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        worker.stop()
-        await task
-
-    asyncio.run(for_a_while())
-    assert "cannot reach the SMS gateway" in Campaign.get_by_id(campaign_id).waiting_reason
+    # nothing listens on its port
+    assert "cannot reach the SMS gateway" in run_until_waiting(config_for(sqlite_store), campaign_id)
     assert set(states(campaign_id).values()) == {"pending"}
     assert all(m.attempts == 0 for m in Message.select())
 

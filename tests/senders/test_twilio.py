@@ -16,7 +16,7 @@ from senders.engine import Engine
 from store.config import Config
 from store.models import Campaign, Message
 from store.suppressions import INVALID_NUMBER, LANDLINE, UNSUBSCRIBED_AT_PROVIDER, list_suppressions
-from tests.senders.conftest import campaign_to, config_for, heal_once_waiting, send_all
+from tests.senders.conftest import campaign_to, config_for, heal_once_waiting, run_until_waiting, send_all
 from tests.senders.twilio_peer import (
     ACCOUNT_SID,
     API_KEY_SECRET,
@@ -208,16 +208,5 @@ def test_the_auth_token_never_travels_in_clear_to_another_machine(sqlite_store, 
     campaign_id = campaign_to("sms", PHONES[:2])
     config = twilio_config(sqlite_store, twilio)
     config = replace(config, sms=replace(config.sms, base_url="http://sms-gateway.example.net"))
-    worker = Engine(config, worker="test")
-
-    async def for_a_while() -> None:
-        task = asyncio.create_task(worker.run())
-        deadline = time.monotonic() + 10
-        while not Campaign.get_by_id(campaign_id).waiting_reason and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        worker.stop()
-        await task
-
-    asyncio.run(for_a_while())
-    assert "[sms] base_url must be https://" in Campaign.get_by_id(campaign_id).waiting_reason
+    assert "[sms] base_url must be https://" in run_until_waiting(config, campaign_id)
     assert set(states(campaign_id).values()) == {"pending"}

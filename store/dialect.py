@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from peewee import Database, DatabaseProxy, DateTimeField, Field, PostgresqlDatabase, chunked
 
+from store.clock import utcnow
+
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "synchronous": "normal",
@@ -57,6 +59,11 @@ class Dialect(ABC):
     @abstractmethod
     def bucket(self, expr: str, unit: Bucket) -> str:
         """The timestamp `expr` cut down to its minute, hour or day: a value to GROUP BY."""
+
+    def now(self) -> datetime:
+        """Now by the database's clock, naive UTC: what schedules and quiet hours are decided by, so
+        engines on several machines agree (issue 18). SQLite's engines share one machine, and its clock."""
+        return utcnow()
 
     # Values in hand-written SQL.
     @abstractmethod
@@ -317,6 +324,11 @@ class PostgresDialect(Dialect):
 
     def boolean(self, value: bool) -> str:
         return "TRUE" if value else "FALSE"
+
+    def now(self) -> datetime:
+        """The server's clock, whatever the session's time zone."""
+        found: datetime = self.db.execute_sql("SELECT statement_timestamp() AT TIME ZONE 'UTC'").fetchone()[0]
+        return found
 
     def value(self, value: Any) -> Any:
         return value

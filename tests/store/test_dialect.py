@@ -107,3 +107,13 @@ def test_a_boolean_literal_matches_a_boolean_column(store):
     ).execute()
     for value, contact_id in ((True, 1), (False, 2)):
         assert one(f"SELECT id FROM contact WHERE consent = {dialect().boolean(value)}") == contact_id
+
+
+def test_now_is_the_database_clock_in_utc_whatever_the_sessions_zone(store):
+    from store.clock import utcnow
+
+    if isinstance(dialect(), PostgresDialect):
+        database.execute_sql("SET TIME ZONE 'America/Los_Angeles'")  # a careless server's default
+    found = dialect().now()
+    assert found.tzinfo is None
+    assert abs(found - utcnow()) < timedelta(seconds=5)  # the server runs on this machine

@@ -103,6 +103,11 @@ class DedupConfig:
 
 
 @dataclass(frozen=True)
+class CenterConfig:
+    timezone: str = ""  # IANA name (Europe/Rome); empty: the system's (store.config.center_timezone)
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     lanes: int = 1  # campaigns sent at once; the manual's rule is one after another
     lease_seconds: int = 60  # a claim left this long by a stopped engine is taken up by another
@@ -119,11 +124,17 @@ class Config:
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    center: CenterConfig = field(default_factory=CenterConfig)
     source: str = "defaults"
 
     @property
     def database_url(self) -> str:
         return self.database.url or default_database_url()
+
+    @property
+    def timezone(self) -> str:
+        """The center's time zone: `[center] timezone`, else the system's."""
+        return self.center.timezone or system_timezone()
 
     @property
     def limits(self) -> MessageLimits:
@@ -230,8 +241,37 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
+def system_timezone(env: dict[str, str] | None = None, localtime: Path = Path("/etc/localtime")) -> str:
+    """The system's IANA time zone: `$TZ` when it names one, else where /etc/localtime points, else
+    /etc/timezone, else UTC."""
+    from zoneinfo import available_timezones
+
+    known = available_timezones()
+    given = (os.environ if env is None else env).get("TZ", "").lstrip(":")
+    if given in known:
+        return given
+    try:
+        target = str(localtime.resolve())
+    except OSError:
+        target = ""
+    if "zoneinfo/" in target and target.split("zoneinfo/", 1)[1] in known:
+        return target.split("zoneinfo/", 1)[1]
+    try:
+        written = (localtime.parent / "timezone").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        written = ""
+    return written if written in known else "UTC"
+
+
 def _check(config: Config) -> None:
     parse_listen(config.feedback.listen)
+    if config.center.timezone:
+        from store.quiet_hours import QuietHoursError, center_zone
+
+        try:
+            center_zone(config.center.timezone)
+        except QuietHoursError as exc:
+            raise ConfigError(str(exc)) from None
     transports = {
         "email": ("smtp", "outbox"),
         "sms": ("http", "outbox"),

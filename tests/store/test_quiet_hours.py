@@ -100,3 +100,25 @@ def test_days_and_zones_that_cannot_be_read_say_so():
         quiet_hours("Europe/Atlantis")
     assert quiet_hours(ROME, "", ["Sunday", "sat"]).weekdays == {5, 6}
     assert parse_window("22:00-24:00") is not None
+
+
+def test_the_centers_zone_is_set_or_the_systems(tmp_path):
+    from store.config import load_config, system_timezone
+    from store.errors import ConfigError
+
+    assert load_config(env={"CAMPAIGNS_CENTER_TIMEZONE": "Europe/Rome"}).timezone == "Europe/Rome"
+    with pytest.raises(ConfigError, match=r"\[center\] timezone: 'Mars/Base' is not a time zone name"):
+        load_config(env={"CAMPAIGNS_CENTER_TIMEZONE": "Mars/Base"})
+    assert system_timezone({"TZ": "America/New_York"}) == "America/New_York"
+    zoneinfo = tmp_path / "usr/share/zoneinfo/Europe"
+    zoneinfo.mkdir(parents=True)
+    (zoneinfo / "Rome").write_bytes(b"TZif")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/localtime").symlink_to(zoneinfo / "Rome")
+    assert system_timezone({}, tmp_path / "etc/localtime") == "Europe/Rome"
+    (tmp_path / "etc/localtime").unlink()
+    (tmp_path / "etc/localtime").write_bytes(b"TZif")
+    (tmp_path / "etc/timezone").write_text("Europe/Rome\n")
+    assert system_timezone({"TZ": "nonsense"}, tmp_path / "etc/localtime") == "Europe/Rome"
+    (tmp_path / "etc/timezone").unlink()
+    assert system_timezone({}, tmp_path / "etc/localtime") == "UTC"

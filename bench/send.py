@@ -66,33 +66,6 @@ def smtp_server(port: int) -> None:
     time.sleep(3600)
 
 
-def http_server(port: int) -> None:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self):
-            super().setup()
-            # Headers and body go out in two writes: without this, Nagle and delayed ACKs hold
-            # every answer back 40 ms.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, *args):
-            return None
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            body = b'{"id": "gw"}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.serve_forever()
-
-
 class _Provider(BaseHTTPRequestHandler):
     """A stand-in provider's handler: answers each POST at once with `answer(path, headers)`."""
 
@@ -100,6 +73,8 @@ class _Provider(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        # Headers and body go out in two writes: without this, Nagle and delayed ACKs hold every answer
+        # back 40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, *args):
@@ -116,6 +91,22 @@ class _Provider(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         self.wfile.write(answer)
+
+
+def serve(port: int, handler: type[BaseHTTPRequestHandler]) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+def http_server(port: int) -> None:
+    """Our JSON SMS gateway: any POST answered 200 with an id."""
+
+    class Handler(_Provider):
+        def answer(self, got: str, body: bytes) -> tuple[int, bytes]:
+            return 200, b'{"id": "gw"}'
+
+    serve(port, Handler)
 
 
 def twilio_server(port: int) -> None:
@@ -140,9 +131,7 @@ def twilio_server(port: int) -> None:
                 "uri": f"/2010-04-01/Accounts/{TWILIO_ACCOUNT}/Messages/{sid}.json",
             }).encode()  # fmt: skip
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.serve_forever()
+    serve(port, Handler)
 
 
 def fcm_server(port: int) -> None:
@@ -168,9 +157,7 @@ def fcm_server(port: int) -> None:
                 return 404, b'{"error": {"code": 404, "status": "NOT_FOUND"}}'
             return 200, f'{{"name": "projects/{FCM_PROJECT}/messages/0:{next(serial):016d}"}}'.encode()
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.serve_forever()
+    serve(port, Handler)
 
 
 def start(target, port: int) -> multiprocessing.Process:

@@ -113,16 +113,10 @@ def suppressed_among(addresses: Sequence[str]) -> dict[str, str]:
 
 def list_suppressions(channel: str | None = None) -> list[SuppressedAddress]:
     """The list, the newest first."""
-    query = Suppression.select(
-        Suppression.address, Suppression.channel, Suppression.reason, Suppression.detail,
-        Suppression.at, Suppression.campaign_id,
-    ).order_by(Suppression.at.desc(), Suppression.address)  # fmt: skip
+    query = _selected().order_by(Suppression.at.desc(), Suppression.address)
     if channel:
         query = query.where(Suppression.channel == channel)
-    return [
-        SuppressedAddress(address, kind, reason, detail, stored_time(at) or utcnow(), campaign_id)
-        for address, kind, reason, detail, at, campaign_id in rows_of(query)
-    ]
+    return _entries(query)
 
 
 def address_of(text: str, default_region: str = "IT") -> tuple[str, str]:
@@ -175,11 +169,18 @@ def remove_suppression(text: str, default_region: str = "IT") -> SuppressedAddre
 
 
 def _rows_for(address: str) -> list[SuppressedAddress]:
-    query = Suppression.select(
+    return _entries(_selected().where(Suppression.address == address))
+
+
+def _selected() -> Any:
+    return Suppression.select(
         Suppression.address, Suppression.channel, Suppression.reason, Suppression.detail,
         Suppression.at, Suppression.campaign_id,
-    ).where(Suppression.address == address)  # fmt: skip
+    )  # fmt: skip
+
+
+def _entries(query: Any) -> list[SuppressedAddress]:
     return [
-        SuppressedAddress(a, kind, reason, detail, stored_time(at) or utcnow(), campaign_id)
-        for a, kind, reason, detail, at, campaign_id in rows_of(query)
+        SuppressedAddress(address, kind, reason, detail, stored_time(at) or utcnow(), campaign_id)
+        for address, kind, reason, detail, at, campaign_id in rows_of(query)
     ]

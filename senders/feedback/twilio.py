@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from senders.transports.twilio import CODES, bounded, code_of, reason_of
+from senders.transports.http import bounded
+from senders.transports.twilio import CODES, code_of, reason_of
 from store.feedback import ProviderStatus
 
 MAX_FIELDS = 200  # Twilio posts a few dozen

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from senders.transports import ProviderUnavailable
-from senders.transports.google_oauth import AccessTokens, bounded, load_service_account
-from senders.transports.http import HttpConnection, HttpTransport, json_of, provider_name, retry_after
+from senders.transports.google_oauth import AccessTokens, load_service_account
+from senders.transports.http import HttpTransport, bounded, json_of, provider_name, retry_after
 from senders.transports.urls import safe_url
 from store.config import Config
 from store.sending import Outcome, Outgoing
@@ -53,9 +53,6 @@ class FcmTransport(HttpTransport):
         self.url = ""
         self.project_id = push.project_id.strip()
         self.tokens: AccessTokens | None = None
-        # What is wrong with the settings is said when a connection opens: the campaign waits with that
-        # line as its reason, and a fixed key file is read again when it is retried.
-        self.problem: str | None = None
         try:
             account = load_service_account(push.service_account.strip())
         except ProviderUnavailable as exc:
@@ -69,11 +66,6 @@ class FcmTransport(HttpTransport):
         else:
             self.url = f"{base_url}/v1/projects/{self.project_id}/messages:send"
             self.tokens = AccessTokens(account)
-
-    async def connect(self) -> HttpConnection:
-        if self.problem is not None:
-            raise ProviderUnavailable(self.problem)
-        return await super().connect()
 
     def payload(self, message: Outgoing) -> dict[str, Any]:
         title = message.subject or message.sender

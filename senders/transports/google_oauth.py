@@ -24,15 +24,13 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from senders.transports import ProviderUnavailable
-from senders.transports.http import TIMEOUT, json_of
+from senders.transports.http import TIMEOUT, bounded, json_of
 from senders.transports.urls import safe_url
-from store.message_limits import one_line
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_SECONDS = 3600  # the longest Google accepts
 REFRESH_MARGIN_SECONDS = 300.0  # a token this close to its end is replaced before use
-DETAIL_MAX = 200  # a provider's words in a reason, at most
 
 _REQUIRED = ("client_email", "private_key", "private_key_id", "token_uri", "project_id")
 
@@ -212,9 +210,3 @@ def _expires_in(data: dict[str, object]) -> float:
     if not math.isfinite(seconds):
         return 0.0
     return max(0.0, min(seconds, 24 * 3600.0))
-
-
-def bounded(text: str, limit: int = DETAIL_MAX) -> str:
-    """A provider's words on one short line."""
-    text = one_line(text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -16,10 +16,12 @@ from typing import Any
 import httpx
 
 from senders.transports import ProviderUnavailable, Ready
+from store.message_limits import one_line
 from store.sending import Outcome, Outgoing
 from store.suppressions import DEAD_TOKEN
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+REASON_MAX = 200  # characters of a provider's words in a reason
 RETRY_AFTER_MAX_SECONDS = 24 * 3600.0  # a larger value is nonsense: read as "later", our own back-off
 # As httpx writes `json=`: compact, UTF-8, no NaN.
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -157,6 +159,9 @@ class HttpTransport:
         self.name = name
         self.connections = max(1, connections)
         self.commit_overlaps = False
+        # What is wrong with the provider's settings, said when a connection opens: the campaign waits with
+        # it as its reason (nothing is burnt), and a fixed setting is read again at the next try.
+        self.problem: str | None = None
         limits = httpx.Limits(max_connections=self.connections, max_keepalive_connections=self.connections)
         self.client: httpx.AsyncClient = _Client(headers=headers, auth=auth, limits=limits, timeout=TIMEOUT)
         # Per URL: what `build_request(json=…)` gives every request (the length aside), merged once.
@@ -193,6 +198,8 @@ class HttpTransport:
         raise NotImplementedError
 
     async def connect(self) -> HttpConnection:
+        if self.problem is not None:
+            raise ProviderUnavailable(self.problem)
         return HttpConnection(self)
 
     async def close(self) -> None:
@@ -223,6 +230,13 @@ def retry_after(response: httpx.Response, now: float | None = None) -> float | N
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
     return seconds if 0 <= seconds <= RETRY_AFTER_MAX_SECONDS else None
+
+
+def bounded(text: str, limit: int = REASON_MAX) -> str:
+    """A provider's words as a reason: one line of at most `limit` characters (`campaigns stats` groups
+    failures by it, and screens show it on one line)."""
+    line = one_line(text).strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def json_of(response: httpx.Response) -> Any:

@@ -15,16 +15,14 @@ from typing import Any
 import httpx
 
 from senders.transports import ProviderUnavailable
-from senders.transports.http import HttpConnection, HttpTransport, json_of, provider_name, retry_after
+from senders.transports.http import HttpTransport, bounded, json_of, provider_name, retry_after
 from senders.transports.urls import safe_url
 from store.config import Config
-from store.message_limits import one_line
 from store.sending import Outcome, Outgoing
 from store.suppressions import INVALID_NUMBER, LANDLINE, UNSUBSCRIBED_AT_PROVIDER
 
 API_VERSION = "2010-04-01"
 CALLBACK_PATH = "/receipts/twilio"
-REASON_MAX = 200  # a reason is one short line: `campaigns stats` groups failures by it
 
 
 @dataclass(frozen=True)
@@ -72,12 +70,6 @@ def reason_of(code: int | None, text: str = "") -> str:
     return f"Twilio {code}: {words}" if words else f"Twilio {code}"
 
 
-def bounded(reason: str) -> str:
-    """One line of at most REASON_MAX characters."""
-    line = one_line(reason).strip()
-    return line if len(line) <= REASON_MAX else line[: REASON_MAX - 1].rstrip() + "…"
-
-
 def scrubbed(text: str, address: str) -> str:
     """The provider's text without the recipient's number (Twilio names it in its messages)."""
     digits = address.lstrip("+")
@@ -102,20 +94,15 @@ class TwilioTransport(HttpTransport):
             "sms", provider_name("sms", sms.base_url, "Twilio"), sms.connections,
             headers={"Accept": "application/json"}, auth=httpx.BasicAuth(user, password),
         )  # fmt: skip
-        self.missing = "" if sms.account_sid and password else self.credentials
-        self.in_clear = not safe_url(sms.base_url)  # the auth token would travel unencrypted
-        self.url = f"{sms.base_url.rstrip('/')}/{API_VERSION}/Accounts/{sms.account_sid}/Messages.json"
-        self.status_callback = callback_url(config.feedback.public_url)
-
-    async def connect(self) -> HttpConnection:
-        if self.missing:
-            raise ProviderUnavailable(f"{self.name}: set {self.missing} in the configuration")
-        if self.in_clear:
-            raise ProviderUnavailable(
+        if not (sms.account_sid and password):
+            self.problem = f"{self.name}: set {self.credentials} in the configuration"
+        elif not safe_url(sms.base_url):  # the auth token would travel unencrypted
+            self.problem = (
                 f"[sms] base_url must be https:// (plain http only to this machine): {self.credentials} "
                 "would travel unencrypted"
             )
-        return await super().connect()
+        self.url = f"{sms.base_url.rstrip('/')}/{API_VERSION}/Accounts/{sms.account_sid}/Messages.json"
+        self.status_callback = callback_url(config.feedback.public_url)
 
     def form(self, message: Outgoing) -> dict[str, str]:
         service = self.sms.messaging_service_sid

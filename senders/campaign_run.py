@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,6 +20,7 @@ from senders.recorder import Recorder
 from senders.transports import Connection, ProviderUnavailable, Transport
 from store.clock import utcnow
 from store.message_limits import MessageLimits
+from store.quiet_hours import QuietHours
 from store.sending import LEASE, Outcome, Outgoing
 
 Result = tuple[Outcome, Outgoing]
@@ -42,6 +45,8 @@ class RunSettings:
     limits: MessageLimits = field(default_factory=MessageLimits)
     unexpected_streak: int = 0  # see CampaignRun.fails_every_message
     lanes: int = 1  # campaigns with messages in flight at once, across the engines (store.lanes)
+    channel: str = ""
+    quiet: Mapping[str, QuietHours] | None = None  # each channel's quiet hours (store.quiet_hours)
 
 
 class CampaignRun:
@@ -62,6 +67,7 @@ class CampaignRun:
         self.outage: str | None = None  # why the provider cannot be used, when it cannot
         self.finished = False  # every message processed
         self.waiting_turn = False  # its turn, but campaigns out of turn still have messages in flight
+        self.quiet_from: float | None = None  # time.monotonic() at which its channel's quiet hours start
         self.sent = 0
         self._retries_in_a_row = 0
         # Unexpected errors in a row, carried over from the run before when that one waited for them
@@ -80,9 +86,12 @@ class CampaignRun:
                 await asyncio.sleep(0.05)
                 continue
             settings = self.settings
+            asked = time.monotonic()
             turn = await off_loop(claim_in_turn, self.campaign_id, settings.worker, settings.claim_size,
-                settings.lanes, settings.window, None, settings.lease, settings.limits,
+                settings.lanes, settings.window, None, settings.lease, settings.limits, settings.quiet,
+                settings.channel,
             )  # fmt: skip
+            self.quiet_from = None if turn.quiet_in is None else asked + turn.quiet_in
             self.waiting_turn = turn.waits
             if turn.waits:
                 await asyncio.sleep(IDLE_POLL_SECONDS)
@@ -124,16 +133,17 @@ class CampaignRun:
 
     async def next_message(self) -> Outgoing | None:
         """The next claimed message; none once stopping (what is left in the queue goes back)."""
-        if self.stopping:
+        if self.stopping or self.quiet_started():
             return None
         ready = self._next_now()
         if ready is not None:
             return ready
         while not self.stopping:
             try:
-                return await asyncio.wait_for(self.queue.get(), timeout=IDLE_POLL_SECONDS)
+                message = await asyncio.wait_for(self.queue.get(), timeout=IDLE_POLL_SECONDS)
             except TimeoutError:
                 continue
+            return None if self.quiet_started() else message  # still claimed: it goes back at the end
         return None
 
     def commit(self, message: Outgoing | None, result: Result | None = None) -> asyncio.Future[set[int]]:
@@ -206,6 +216,15 @@ class CampaignRun:
             with contextlib.suppress(Exception):  # a connection an error left broken may fail to close
                 await connection.close()
 
+    def quiet_started(self) -> bool:
+        """Whether the channel's quiet hours began (by the database's clock at the last claim): from
+        then on no message is handed over, the run stops, and the engine starts the campaign again when
+        they end. The next message boundary: one already handed over finishes."""
+        if self.quiet_from is None or time.monotonic() < self.quiet_from:
+            return False
+        self.stop()
+        return True
+
     def fails_every_message(self, exc: Exception) -> bool:
         """True once unexpected errors come in a row (a full disk, a setting every message trips on):
         then the campaign waits, as for a provider that is down, rather than fail its whole audience."""
@@ -235,6 +254,8 @@ class CampaignRun:
             return connection
 
     def _next_now(self) -> Outgoing | None:
+        if self.quiet_started():  # its hand-over is never written: the message goes back, and waits
+            return None
         try:
             return self.queue.get_nowait()
         except asyncio.QueueEmpty:

@@ -22,8 +22,9 @@ from senders.recorder import Recorder
 from senders.transports.configured import make_transport
 from store.clock import utcnow
 from store.config import Config
-from store.db import off_loop
+from store.db import database_now, off_loop
 from store.models import Campaign
+from store.quiet_hours import channel_quiet_hours, quiet_channels
 
 log = logging.getLogger("campaigns.engine")
 
@@ -76,14 +77,16 @@ class Engine:
         self._stop = asyncio.Event()
         self._poke = asyncio.Event()  # stop() or a run that ended: the next round starts at once
         self._secret: str | None = None
+        self.quiet = channel_quiet_hours(config)  # each channel's quiet hours, in the center's zone
 
     def stop(self) -> None:
         self._stop.set()
         self._poke.set()
 
     async def run(self, until_idle: bool = False) -> EngineStatus:
-        """Sends until stopped (or, with `until_idle`, until no campaign is left to send)."""
-        from store.queue import complete_due, next_campaigns
+        """Sends until stopped (or, with `until_idle`, until no campaign can send now: those scheduled
+        for later or in their channel's quiet hours stay as they are)."""
+        from store.queue import complete_due, next_campaigns, promote_due
         from store.secrets import link_secret
         from store.sending import expire_claims_of
         from store.workers import register
@@ -104,7 +107,11 @@ class Engine:
                 if time.monotonic() - last_completion_check > COMPLETION_CHECK_SECONDS:
                     await off_loop(complete_due)
                     last_completion_check = time.monotonic()
-                campaigns = await off_loop(next_campaigns, self.lanes)
+                # Scheduled campaigns whose time came join the queue; a channel in its quiet hours
+                # holds no lane: both by the database's clock, so every engine decides alike.
+                await off_loop(promote_due)
+                resting = quiet_channels(self.quiet, await off_loop(database_now))
+                campaigns = await off_loop(next_campaigns, self.lanes, resting)
                 await self._reap()
                 self._give_way({campaign.id for campaign in campaigns})
                 if time.monotonic() - last_noted > NOTE_WAITING_SECONDS:
@@ -169,7 +176,7 @@ class Engine:
         from store.queue import note_waiting
 
         try:
-            await off_loop(note_waiting, self.lanes)
+            await off_loop(note_waiting, self.lanes, None, self.quiet)
         except Exception as exc:  # what the screens say waits for the next round; sending goes on
             log.warning("waiting reasons not written: %s", type(exc).__name__)
 
@@ -192,7 +199,7 @@ class Engine:
             campaign_id, transport, self.recorder, pacer,
             RunSettings(worker=self.worker, window=self.config.dedup.campaign_window,
                         claim_size=claim_size(transport.connections, pacer.rate_per_hour), lease=self.lease,
-                        limits=self.config.limits, lanes=self.lanes,
+                        limits=self.config.limits, lanes=self.lanes, channel=channel, quiet=self.quiet,
                         unexpected_streak=self.unexpected_streaks.pop(campaign_id, 0)),
         )  # fmt: skip
         if campaign.waiting_until is not None:

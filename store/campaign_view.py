@@ -31,6 +31,7 @@ class CampaignView:
     created_at: datetime | None
     updated_at: datetime | None
     queued_at: datetime | None
+    scheduled_at: datetime | None
     first_sent_at: datetime | None
     last_sent_at: datetime | None
     completed_at: datetime | None
@@ -50,6 +51,7 @@ class CampaignView:
             created_at=campaign.created_at,
             updated_at=campaign.updated_at,
             queued_at=campaign.queued_at,
+            scheduled_at=campaign.scheduled_at,
             first_sent_at=campaign.first_sent_at,
             last_sent_at=campaign.last_sent_at,
             completed_at=campaign.completed_at,
@@ -70,6 +72,7 @@ class CampaignView:
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
             "queued_at": iso(self.queued_at),
+            "scheduled_at": iso(self.scheduled_at),
             "first_sent_at": iso(self.first_sent_at),
             "last_sent_at": iso(self.last_sent_at),
             "completed_at": iso(self.completed_at),

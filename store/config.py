@@ -50,6 +50,8 @@ class EmailConfig:
     rate_per_hour: int = 0
     connections: int = 4
     language: str = "en"  # of the unsubscribe footer and pages: en or it
+    quiet_hours: str = ""  # "20:00-09:00": no campaign email goes then (store.quiet_hours); none by default
+    quiet_days: tuple[str, ...] = ()  # "sun", "2026-12-25": whole days without campaign email
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class SmsConfig:
     token: str = ""
     rate_per_hour: int = 0
     connections: int = 4
+    quiet_hours: str = "20:00-09:00"  # the center's wall clock; "" for none (store.quiet_hours)
+    quiet_days: tuple[str, ...] = ()  # weekdays ("sun") and dates ("2026-12-25") without campaign SMS
     max_parts: int = 6  # an SMS that would bill more parts fails for that recipient, never posted
     # provider = "twilio" (or a gateway that copies its API)
     base_url: str = "https://api.twilio.com"
@@ -78,6 +82,8 @@ class PushConfig:
     token: str = ""
     rate_per_hour: int = 0
     connections: int = 4
+    quiet_hours: str = "20:00-09:00"
+    quiet_days: tuple[str, ...] = ()
     # provider = "fcm": Firebase Cloud Messaging HTTP v1
     base_url: str = "https://fcm.googleapis.com"
     project_id: str = ""  # default: the service account file's own project_id
@@ -105,6 +111,8 @@ class DedupConfig:
 @dataclass(frozen=True)
 class CenterConfig:
     timezone: str = ""  # IANA name (Europe/Rome); empty: the system's (store.config.center_timezone)
+    # Send Now warns when a campaign's estimate waits through more quiet periods than this (store.eta)
+    max_quiet_pauses: int = 2
 
 
 @dataclass(frozen=True)
@@ -186,6 +194,11 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
             return int(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{where} must be a whole number, not {value!r}") from None
+    if isinstance(default, tuple):  # a list: TOML's, or an environment value's commas
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str | int) for i in items):
+            raise ConfigError(f'{where} must be a list of words, like ["sun", "2026-12-25"]')
+        return tuple(str(item).strip() for item in items if str(item).strip())
     if isinstance(value, (dict, list)):
         raise ConfigError(f"{where} must be a single value")
     return str(value)
@@ -265,13 +278,14 @@ def system_timezone(env: dict[str, str] | None = None, localtime: Path = Path("/
 
 def _check(config: Config) -> None:
     parse_listen(config.feedback.listen)
-    if config.center.timezone:
-        from store.quiet_hours import QuietHoursError, center_zone
+    from store.quiet_hours import QuietHoursError, center_zone, channel_quiet_hours
 
-        try:
+    try:
+        if config.center.timezone:
             center_zone(config.center.timezone)
-        except QuietHoursError as exc:
-            raise ConfigError(str(exc)) from None
+        channel_quiet_hours(config)
+    except QuietHoursError as exc:
+        raise ConfigError(str(exc)) from None
     transports = {
         "email": ("smtp", "outbox"),
         "sms": ("http", "outbox"),

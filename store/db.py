@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlparse
@@ -100,6 +101,11 @@ def open_database(url: str) -> Database:
 def dialect() -> Dialect:
     """What differs between the engines, for the database `open_database` chose."""
     return _dialect
+
+
+def database_now() -> datetime:
+    """Now by the database's clock, naive UTC: what schedules and quiet hours are decided by."""
+    return _dialect.now()
 
 
 def is_postgres() -> bool:

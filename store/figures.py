@@ -108,6 +108,7 @@ class CampaignFigures:
     conversion: Conversion
     created_at: datetime | None
     queued_at: datetime | None
+    scheduled_at: datetime | None
     first_sent_at: datetime | None
     last_sent_at: datetime | None
     completed_at: datetime | None
@@ -162,6 +163,7 @@ class CampaignFigures:
             },
             "created_at": iso(self.created_at),
             "queued_at": iso(self.queued_at),
+            "scheduled_at": iso(self.scheduled_at),
             "first_sent_at": iso(self.first_sent_at),
             "last_sent_at": iso(self.last_sent_at),
             "completed_at": iso(self.completed_at),
@@ -229,6 +231,7 @@ def _figures(campaign: Campaign, states: Mapping[str, int], slow: SlowFigures) -
         conversion=slow.conversion,
         created_at=campaign.created_at,
         queued_at=campaign.queued_at,
+        scheduled_at=campaign.scheduled_at,
         first_sent_at=campaign.first_sent_at,
         last_sent_at=campaign.last_sent_at,
         completed_at=campaign.completed_at,

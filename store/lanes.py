@@ -10,6 +10,7 @@ taken at BEGIN on SQLite), so two engines never both decide that their campaign 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from store.lifecycle import TAKES_BACK_LEASES
 from store.message_limits import MessageLimits
 from store.models import Campaign, Message
 from store.queue import blocking, campaigns_in_flight, in_turn
+from store.quiet_hours import QuietHours, quiet_channels
 
 _LANES_LOCK = 7_231_002  # PostgreSQL advisory lock: one lane decision at a time, every channel
 
@@ -30,6 +32,9 @@ class Turn:
 
     claim: Claim  # `active` False: not its turn (or no longer queued or sending): the run stops
     waits: bool = False  # its turn, once campaigns out of turn have their messages in flight answered
+    # Seconds until its channel's next quiet hours, by the database's clock: the run hands over nothing
+    # after that (None: no quiet time ahead, or not asked).
+    quiet_in: float | None = None
 
 
 def _lock_lanes() -> None:
@@ -60,14 +65,21 @@ def claim_in_turn(
     now: datetime | None = None,
     lease: timedelta = LEASE,
     limits: MessageLimits | None = None,
+    quiet: Mapping[str, QuietHours] | None = None,
+    channel: str = "",
 ) -> Turn:
     """Claims up to `limit` messages of the campaign if it holds a lane and no campaign out of turn
-    still has messages in flight; the claim itself is `store.claims.claim`, in the same transaction."""
+    still has messages in flight; the claim itself is `store.claims.claim`, in the same transaction.
+    With `quiet` (each channel's quiet hours), a campaign of a channel in its quiet hours holds no lane
+    and claims nothing; `channel` is the campaign's, whose next quiet hours the Turn says."""
     now = now or utcnow()
     lanes = max(1, lanes)
+    rules = quiet or {}
+    clock = dialect().now() if rules else now
+    resting = quiet_channels(rules, clock)
     # A look without the lock first: a run out of its turn, or waiting for one, polls every half second,
     # and must not take every engine's write lock to hear it waits. Only a claim is decided under it.
-    turn = in_turn(lanes)
+    turn = in_turn(lanes, resting)
     if campaign_id not in turn:
         return Turn(Claim(active=False))
     if blocking(campaign_id, turn, campaigns_in_flight(now), lanes):
@@ -75,9 +87,12 @@ def claim_in_turn(
     with write_transaction():
         _lock_lanes()
         _take_back_expired(now)
-        turn = in_turn(lanes)
+        turn = in_turn(lanes, resting)
         if campaign_id not in turn:
             return Turn(Claim(active=False))
         if blocking(campaign_id, turn, campaigns_in_flight(now), lanes):
             return Turn(Claim(), waits=True)
-        return Turn(claim(campaign_id, worker, limit, window, now, lease, limits))
+        claimed = claim(campaign_id, worker, limit, window, now, lease, limits)
+    rest = rules.get(channel)
+    starts = rest.next_quiet(clock) if rest is not None else None
+    return Turn(claimed, quiet_in=(starts - clock).total_seconds() if starts is not None else None)

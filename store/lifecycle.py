@@ -1,20 +1,23 @@
 """What each campaign state allows: the one place the queue, the screens and the command line ask.
 
-A campaign goes `draft` → `queued` → `sending` ⇄ `paused` → `sent` → `completed` (48 hours after its last
-message, store.queue); `cancelled` from any state before `sent` (docs/states.md). Pure names and rules, no
-database: the footers ask them for every highlighted row, the store before every change of state.
+A campaign goes `draft` (→ `scheduled`) → `queued` → `sending` ⇄ `paused` → `sent` → `completed` (48 hours
+after its last message, store.queue); `cancelled` from any state before `sent` (docs/states.md). A scheduled
+campaign joins the queue at its time, in creation order like any other, or goes back to draft. Pure names
+and rules, no database: the footers ask them for every highlighted row, the store before every change of
+state.
 """
 
 from __future__ import annotations
 
 DRAFT = "draft"
+SCHEDULED = "scheduled"
 QUEUED = "queued"
 SENDING = "sending"
 PAUSED = "paused"
 SENT = "sent"
 COMPLETED = "completed"
 CANCELLED = "cancelled"
-STATES = (DRAFT, QUEUED, SENDING, PAUSED, SENT, COMPLETED, CANCELLED)
+STATES = (DRAFT, SCHEDULED, QUEUED, SENDING, PAUSED, SENT, COMPLETED, CANCELLED)
 
 # What only a draft allows, as the store's conditional statements ask it (a Send Now may come in between).
 EDITABLE = (DRAFT,)
@@ -28,7 +31,7 @@ LIVE = (QUEUED, SENDING, PAUSED)
 MAY_HAVE_IN_FLIGHT = (QUEUED, SENDING, PAUSED, CANCELLED)
 # Some of its messages may have gone out, and their opens, clicks and bookings still come in.
 MAY_HAVE_GONE_OUT = (SENDING, PAUSED, SENT, CANCELLED)
-BEFORE_SENT = (DRAFT, QUEUED, SENDING, PAUSED)
+BEFORE_SENT = (DRAFT, SCHEDULED, QUEUED, SENDING, PAUSED)
 # Will send again: what an engine that vanished held of theirs goes back to pending (a cancelled
 # campaign's never goes).
 TAKES_BACK_LEASES = LIVE
@@ -53,8 +56,17 @@ def can_test(state: str | None) -> bool:
 
 
 def can_send_now(state: str | None) -> bool:
-    """Send Now queues a draft (one with recipients: store.queue says so)."""
+    """Send Now queues a draft, or schedules it (one with recipients: store.queue says so)."""
     return is_draft(state)
+
+
+def is_scheduled(state: str | None) -> bool:
+    return state == SCHEDULED
+
+
+def can_unschedule(state: str | None) -> bool:
+    """A scheduled campaign goes back to draft (to be edited, or sent at another time)."""
+    return is_scheduled(state)
 
 
 def can_delete(state: str | None) -> bool:

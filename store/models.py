@@ -99,6 +99,7 @@ class Campaign(BaseModel):
     # While its provider is down the campaign waits, holding its place in the queue (schema 2).
     waiting_until = DateTimeField(null=True)
     waiting_reason = TextField(null=True)
+    scheduled_at = DateTimeField(null=True)  # a scheduled campaign joins the queue then (schema 8)
 
 
 class Message(BaseModel):

@@ -7,7 +7,7 @@ why it waits: `queue_position`; the claim that keeps to the lanes across engines
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,39 +15,79 @@ from typing import Any
 from peewee import ModelSelect, fn
 
 from store.campaigns import get_campaign
-from store.clock import utcnow
+from store.clock import local, utcnow, zone_name
 from store.db import dialect, rows_of, write_transaction
 from store.errors import InvalidState
 from store.lifecycle import (
     CANCELLED,
     COMPLETED,
+    DRAFT,
     IN_QUEUE,
     MAY_HAVE_IN_FLIGHT,
     PAUSED,
     QUEUED,
+    SCHEDULED,
     SENT,
     can_cancel,
     can_pause,
     can_resume,
     can_send_now,
+    can_unschedule,
     resumes_as,
 )
 from store.models import Campaign, Message, SendJournal
+from store.quiet_hours import QuietHours, quiet_channels, resting_says
 
 COMPLETED_AFTER = timedelta(hours=48)
 
 
-def queue_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
-    """Send Now: a draft with recipients joins the queue."""
+def queue_campaign(campaign_id: int, now: datetime | None = None, at: datetime | None = None) -> Campaign:
+    """Send Now: a draft with recipients joins the queue; with `at` (naive UTC), it is scheduled to join
+    it then (`promote_due`). A time not after the database's clock is refused."""
     with write_transaction():
         campaign = get_campaign(campaign_id)
         if not can_send_now(campaign.state):
             raise InvalidState(f"campaign {campaign_id} is {campaign.state}; only a draft can be sent")
         if not Message.select().where(Message.campaign == campaign).exists():
             raise InvalidState(f"campaign {campaign_id} has no recipients: add some first")
-        campaign.state, campaign.queued_at = QUEUED, now or utcnow()
+        now = now or dialect().now()
+        if at is not None and at <= now:
+            shown = f"{local(at):%Y-%m-%d %H:%M} ({zone_name()})"
+            raise InvalidState(f"{shown} is in the past: a campaign is scheduled for later")
+        if at is not None:
+            campaign.state, campaign.scheduled_at = SCHEDULED, at
+        else:
+            campaign.state, campaign.queued_at, campaign.scheduled_at = QUEUED, now, None
+        campaign.updated_at = now
         campaign.save()
     return campaign
+
+
+def unschedule_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
+    """A scheduled campaign back to draft, as it was before Send Now."""
+    with write_transaction():
+        campaign = _locked(campaign_id)
+        if not can_unschedule(campaign.state):
+            raise InvalidState(
+                f"campaign {campaign_id} is {campaign.state}; only a scheduled one is unscheduled"
+            )
+        campaign.state, campaign.scheduled_at, campaign.updated_at = DRAFT, None, now or utcnow()
+        campaign.save()
+    return campaign
+
+
+def promote_due(now: datetime | None = None) -> int:
+    """Scheduled campaigns whose time came join the queue (at their place: the first created first).
+    Decided by the database's clock, so engines on several machines promote alike; one look without
+    the write lock first, as every engine asks every round."""
+    now = now or dialect().now()
+    due = (Campaign.state == SCHEDULED) & (Campaign.scheduled_at <= now)
+    if not Campaign.select(Campaign.id).where(due).exists():
+        return 0
+    promoted: int = (
+        Campaign.update(state=QUEUED, queued_at=Campaign.scheduled_at, updated_at=now).where(due).execute()
+    )
+    return promoted
 
 
 def _locked(campaign_id: int) -> Campaign:
@@ -104,23 +144,24 @@ def cancel_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
     return campaign
 
 
-def _in_order(*fields: Any) -> ModelSelect[Campaign]:
-    """The queue: queued and sending campaigns, the first created first."""
-    return (
-        Campaign.select(*fields)
-        .where(Campaign.state.in_(IN_QUEUE))
-        .order_by(Campaign.created_at, Campaign.id)
-    )
+def _in_order(*fields: Any, resting: Collection[str] = ()) -> ModelSelect[Campaign]:
+    """The queue: queued and sending campaigns, the first created first; those of a channel `resting`
+    (in its quiet hours, store.quiet_hours) hold no lane meanwhile: the other channels keep sending."""
+    where = Campaign.state.in_(IN_QUEUE)
+    if resting:
+        where &= Campaign.channel.not_in(sorted(resting))
+    return Campaign.select(*fields).where(where).order_by(Campaign.created_at, Campaign.id)
 
 
-def next_campaigns(lanes: int = 1) -> list[Campaign]:
-    """The campaigns whose turn it is: the oldest queued or sending ones, one per lane."""
-    return list(_in_order().limit(max(1, lanes)))
+def next_campaigns(lanes: int = 1, resting: Collection[str] = ()) -> list[Campaign]:
+    """The campaigns whose turn it is: the oldest queued or sending ones, one per lane, none of a
+    channel in its quiet hours."""
+    return list(_in_order(resting=resting).limit(max(1, lanes)))
 
 
-def in_turn(lanes: int = 1) -> list[int]:
+def in_turn(lanes: int = 1, resting: Collection[str] = ()) -> list[int]:
     """The ids of `next_campaigns`: the campaigns that hold the lanes."""
-    return [row[0] for row in rows_of(_in_order(Campaign.id).limit(max(1, lanes)))]
+    return [row[0] for row in rows_of(_in_order(Campaign.id, resting=resting).limit(max(1, lanes)))]
 
 
 def finish_if_done(campaign_id: int, now: datetime | None = None) -> bool:
@@ -204,11 +245,13 @@ class QueuePosition:
         return f"{after} {before}, {len(self.ahead)} campaigns with {self.left_ahead:,} left ahead"
 
 
-TURN_REASONS = ("waits for ", "queued after ", "waits after ")  # how `QueuePosition.says` begins
+# How `QueuePosition.says` and `store.quiet_hours.resting_says` begin
+TURN_REASONS = ("waits for ", "queued after ", "waits after ", "quiet hours")
 
 
 def waits_for_its_turn(reason: str | None) -> bool:
-    """Whether a waiting reason is the queue's (its turn comes), not a provider's (something is wrong)."""
+    """Whether a waiting reason is the queue's (its turn or its hours come), not a provider's (something
+    is wrong)."""
     return bool(reason) and reason.startswith(TURN_REASONS)  # type: ignore[union-attr]
 
 
@@ -240,9 +283,13 @@ def blocking(campaign_id: int, turn: list[int], in_flight: Collection[int], lane
     return sorted(flying - set(turn))
 
 
-def queue_positions(lanes: int = 1, now: datetime | None = None) -> dict[int, QueuePosition]:
-    """Every queued or sending campaign's place (see `queue_position`), from a few reads."""
-    return _positions(list(rows_of(_in_order(Campaign.id, Campaign.name, Campaign.state))), lanes, now)
+def queue_positions(
+    lanes: int = 1, now: datetime | None = None, resting: Collection[str] = ()
+) -> dict[int, QueuePosition]:
+    """Every queued or sending campaign's place (see `queue_position`), from a few reads; those of a
+    channel `resting` have none until their quiet hours end."""
+    rows = list(rows_of(_in_order(Campaign.id, Campaign.name, Campaign.state, resting=resting)))
+    return _positions(rows, lanes, now)
 
 
 def _positions(queue: list[tuple[Any, ...]], lanes: int, now: datetime | None) -> dict[int, QueuePosition]:
@@ -278,23 +325,36 @@ def queue_position(campaign_id: int, lanes: int = 1, now: datetime | None = None
     return queue_positions(lanes, now).get(campaign_id)
 
 
-def note_waiting(lanes: int = 1, now: datetime | None = None) -> int:
-    """Writes on each campaign of the queue why it waits for its turn, and clears it from those that may
-    send; a campaign waiting for its provider keeps that reason. Returns how many changed.
+def note_waiting(
+    lanes: int = 1, now: datetime | None = None, quiet: Mapping[str, QuietHours] | None = None
+) -> int:
+    """Writes on each campaign of the queue why it waits for its turn or for its channel's quiet hours
+    to end, and clears it from those that may send; a campaign waiting for its provider keeps that
+    reason. Returns how many changed. Quiet hours are decided by the database's clock.
 
     The summary, the details and `campaigns stats` show it as the campaign's waiting reason."""
+    rules = quiet or {}
+    clock = dialect().now()
+    resting = quiet_channels(rules, clock)
     queue = list(
         rows_of(
             _in_order(
-                Campaign.id, Campaign.name, Campaign.state, Campaign.waiting_reason, Campaign.waiting_until
+                Campaign.id, Campaign.name, Campaign.state, Campaign.waiting_reason, Campaign.waiting_until,
+                Campaign.channel,
             )
         )
-    )
+    )  # fmt: skip
     # A campaign waiting for its provider keeps that reason: it is not in `said`.
     said = {row[0]: row[3] for row in queue if row[4] is None}
+    going = [row for row in queue if row[5] not in resting]
+    reasons = {
+        campaign_id: position.says() for campaign_id, position in _positions(going, lanes, now).items()
+    }
+    for row in queue:
+        if row[5] in resting:
+            reasons[row[0]] = resting_says(rules[row[5]], clock)
     changed = 0
-    for campaign_id, position in sorted(_positions(queue, lanes, now).items()):
-        reason = position.says()
+    for campaign_id, reason in sorted(reasons.items()):
         if campaign_id not in said or said[campaign_id] == reason:
             continue
         # One row a statement: no lock held on one campaign while waiting for another's.

@@ -15,9 +15,10 @@ Pure rules and no database: the send engine, the ETA and the Send Now question a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -108,10 +109,10 @@ class QuietHours:
 
 
 def quiet_hours(
-    zone: str, window: str = "", days: Iterable[str] = (), where: str = "quiet_hours"
+    zone: str, window: str = "", days: Iterable[str] = (), where: str = "quiet_hours", days_where: str = ""
 ) -> QuietHours:
     """Reads the settings: a zone name (`Europe/Rome`), a window (`"20:00-09:00"`, "" for none) and quiet
-    days (`"sun"`, `"2026-12-25"`). Raises QuietHoursError naming `where`."""
+    days (`"sun"`, `"2026-12-25"`). Raises QuietHoursError naming `where` (`days_where` for a day)."""
     weekdays, dates = set(), set()
     for day in days:
         text = str(day).strip().lower()
@@ -122,9 +123,54 @@ def quiet_hours(
             dates.add(date.fromisoformat(text))
         except ValueError:
             raise QuietHoursError(
-                f"{where}: {day!r} is neither a weekday (mon … sun) nor a date (2026-12-25)"
+                f"{days_where or where}: {day!r} is neither a weekday (mon … sun) nor a date (2026-12-25)"
             ) from None
     return QuietHours(center_zone(zone), parse_window(window, where), frozenset(weekdays), frozenset(dates))
+
+
+CHANNELS = ("email", "sms", "push")
+
+
+class ChannelSettings(Protocol):
+    @property
+    def quiet_hours(self) -> str: ...
+    @property
+    def quiet_days(self) -> tuple[str, ...]: ...
+
+
+class CenterSettings(Protocol):
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def email(self) -> ChannelSettings: ...
+    @property
+    def sms(self) -> ChannelSettings: ...
+    @property
+    def push(self) -> ChannelSettings: ...
+
+
+def channel_quiet_hours(config: CenterSettings) -> dict[str, QuietHours]:
+    """Each channel's quiet time from the configuration (`[sms] quiet_hours`, `quiet_days`, in
+    `[center] timezone`); QuietHoursError names the key that cannot be read."""
+    found = {}
+    for channel in CHANNELS:
+        settings = getattr(config, channel)
+        found[channel] = quiet_hours(config.timezone, settings.quiet_hours, settings.quiet_days,
+                                     f"[{channel}] quiet_hours", f"[{channel}] quiet_days")  # fmt: skip
+    return found
+
+
+def quiet_channels(rules: Mapping[str, QuietHours], now: datetime) -> frozenset[str]:
+    """The channels in quiet time at `now` (naive UTC, the database's clock)."""
+    return frozenset(channel for channel, quiet in rules.items() if quiet.is_quiet(now))
+
+
+def resting_says(quiet: QuietHours, now: datetime) -> str:
+    """Why a campaign of a quiet channel waits, as the admin reads it: "quiet hours until 09:00"."""
+    from store.clock import wall_clock
+
+    until = quiet.quiet_until(now)
+    return f"quiet hours until {wall_clock(until, now)}" if until else "quiet hours"
 
 
 def parse_window(text: str, where: str = "quiet_hours") -> tuple[time, time] | None:

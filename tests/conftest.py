@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from store.clock import shift_clock, use_center_zone
+from store.config import Config
 from store.db import close_database, open_database
 from store.schema import migrate_schema
 
@@ -27,18 +30,34 @@ PG_SKIP_REASON = (
 NOW = datetime(2026, 11, 20, 10, 0, 0)
 
 
+def without_quiet_hours(config: Config) -> Config:
+    """The configuration with no quiet hours on any channel: a test that sends at any hour."""
+    return replace(
+        config,
+        sms=replace(config.sms, quiet_hours="", quiet_days=()),
+        push=replace(config.push, quiet_hours="", quiet_days=()),
+    )
+
+
 @pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's config, data dir or CAMPAIGNS_* variables."""
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test reads the developer's config, data dir or CAMPAIGNS_* variables; none depends on the hour
+    it runs at (SMS and push have quiet hours by default: tests/store and tests/senders set their own)
+    or inherits another's clock or time zone."""
     for key in list(os.environ):
         if key.startswith("CAMPAIGNS_") and key != "CAMPAIGNS_TEST_PG":
             monkeypatch.delenv(key)
+    monkeypatch.setenv("CAMPAIGNS_SMS_QUIET_HOURS", "")
+    monkeypatch.setenv("CAMPAIGNS_PUSH_QUIET_HOURS", "")
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.chdir(tmp_path)
+    yield
+    shift_clock(timedelta(0))
+    use_center_zone("UTC")
 
 
 @pytest.fixture

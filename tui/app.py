@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from senders.engine import Engine
+from store.clock import use_center_zone
 from store.config import Config
 from tui.dialogs.confirm import typed_before_the_question
 from tui.log_toasts import BackgroundWarning, ToastHandler
@@ -54,6 +55,7 @@ class CampaignsApp(App[None]):
         watch_only: bool = False,
     ) -> None:
         super().__init__()
+        use_center_zone(config.timezone)  # every time the screens show is in the center's zone
         self.config = config
         self.watch_only = watch_only  # `tui --no-send`: the titles say this app sends nothing
         self.demo = demo  # make-believe recipients open, click and receive what goes out

@@ -22,6 +22,7 @@ from store.migrations import (
     v5_workers,
     v6_registry_ids,
     v7_suppressions,
+    v8_scheduled,
 )
 
 Upgrade = Callable[[SchemaMigrator], None]
@@ -35,6 +36,7 @@ UPGRADES: list[tuple[int, Upgrade]] = [
     (v5_workers.VERSION, v5_workers.upgrade),
     (v6_registry_ids.VERSION, v6_registry_ids.upgrade),
     (v7_suppressions.VERSION, v7_suppressions.upgrade),
+    (v8_scheduled.VERSION, v8_scheduled.upgrade),
 ]
 # (N, create): whole schemas; an empty database starts from the newest and takes the upgrades after it.
 CREATES: list[tuple[int, Create]] = [

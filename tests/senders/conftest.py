@@ -16,6 +16,7 @@ from store.config import Config, load_config
 from store.models import Campaign
 from store.queue import queue_campaign
 from store.recipients import add_pasted
+from tests.conftest import without_quiet_hours
 from tests.senders.peers import Gateway, MailServer, free_port
 
 
@@ -45,7 +46,7 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 def config_for(
     url: str, mail: MailServer | None = None, gateway: Gateway | None = None, **email: object
 ) -> Config:
-    config = load_config(database_url=url, env={})
+    config = without_quiet_hours(load_config(database_url=url, env={}))
     smtp_port = mail.port if mail else free_port()
     config = replace(
         config,

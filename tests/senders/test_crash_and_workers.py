@@ -21,6 +21,7 @@ def worker_env(url: str, gateway) -> dict[str, str]:
     env.update(
         CAMPAIGNS_DB=url, CAMPAIGNS_SMS_TRANSPORT="http", CAMPAIGNS_SMS_URL=gateway.url,
         CAMPAIGNS_SMS_TOKEN=gateway.token, CAMPAIGNS_SMS_CONNECTIONS="2", CAMPAIGNS_ENGINE_LEASE_SECONDS="60",
+        CAMPAIGNS_SMS_QUIET_HOURS="",
     )  # fmt: skip
     return env
 

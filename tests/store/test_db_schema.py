@@ -49,7 +49,10 @@ def test_a_version_1_database_gets_the_sending_columns_the_journal_and_the_feedb
     migrator = SchemaMigrator.from_database(database.obj)
     with migrator.migration_context():
         migrate(
-            *(migrator.drop_column("campaign", c) for c in ("paused_at", "waiting_until", "waiting_reason")),
+            *(
+                migrator.drop_column("campaign", c)
+                for c in ("paused_at", "waiting_until", "waiting_reason", "scheduled_at")
+            ),
             *(migrator.drop_column("message", c) for c in ("handed_at", "next_attempt_at", "read_at")),
             migrator.drop_index("contact", "contact_registry_id"),
             migrator.drop_column("contact", "registry_id"),

@@ -102,7 +102,7 @@ EMAIL = {
     "resent_after_crash": 1,
     "opened": 3, "machine_opened": 1, "clicked": 1, "unsubscribed": 1, "open_rate": 0.75, "click_rate": 0.25,
     "conversion": {"patients": 3, "reservations": 4, "rate": 1.3333},
-    "created_at": "2026-11-19T10:00:00Z", "queued_at": "2026-11-20T09:00:00Z",
+    "created_at": "2026-11-19T10:00:00Z", "queued_at": "2026-11-20T09:00:00Z", "scheduled_at": None,
     "first_sent_at": "2026-11-20T10:00:00Z", "last_sent_at": "2026-11-20T12:00:00Z", "completed_at": None,
     "waiting_reason": "the SMTP server does not answer", "final": False,
     "failures": [{"reason": "550 mailbox unavailable", "count": 1}],
@@ -114,7 +114,7 @@ SMS = {
     "resent_after_crash": 0,
     "opened": None, "machine_opened": None, "clicked": None, "unsubscribed": 0, "open_rate": None,
     "click_rate": None, "conversion": {"patients": 2, "reservations": 2, "rate": 1.0},
-    "created_at": "2026-11-19T10:00:00Z", "queued_at": "2026-12-30T10:00:00Z",
+    "created_at": "2026-11-19T10:00:00Z", "queued_at": "2026-12-30T10:00:00Z", "scheduled_at": None,
     "first_sent_at": "2026-12-30T10:00:00Z", "last_sent_at": "2026-12-30T10:01:00Z",
     "completed_at": "2027-01-01T10:00:00Z", "waiting_reason": None, "final": True,
     "failures": [{"reason": "unknown number", "count": 1}],
@@ -126,7 +126,8 @@ PUSH = {
     "resent_after_crash": 0,
     "opened": None, "machine_opened": None, "clicked": None, "unsubscribed": 0, "open_rate": None,
     "click_rate": None, "conversion": {"patients": 0, "reservations": 0, "rate": None},
-    "created_at": "2026-11-19T10:00:00Z", "queued_at": None, "first_sent_at": None, "last_sent_at": None,
+    "created_at": "2026-11-19T10:00:00Z", "queued_at": None, "scheduled_at": None, "first_sent_at": None,
+    "last_sent_at": None,
     "completed_at": None, "waiting_reason": None, "final": False, "failures": [],
 }  # fmt: skip
 

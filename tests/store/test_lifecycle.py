@@ -12,7 +12,13 @@ from store.campaigns import create_campaign, edit_campaign
 from store.drafts import delete_draft
 from store.errors import InvalidState
 from store.models import CAMPAIGN_STATES, Campaign
-from store.queue import cancel_campaign, pause_campaign, queue_campaign, resume_campaign
+from store.queue import (
+    cancel_campaign,
+    pause_campaign,
+    queue_campaign,
+    resume_campaign,
+    unschedule_campaign,
+)
 from store.recipients import add_pasted
 
 RULES: dict[str, Callable[[str | None], bool]] = {
@@ -24,6 +30,7 @@ RULES: dict[str, Callable[[str | None], bool]] = {
     "pause": lifecycle.can_pause,
     "resume": lifecycle.can_resume,
     "cancel": lifecycle.can_cancel,
+    "unschedule": lifecycle.can_unschedule,
     "queue": lifecycle.is_in_queue,
     "live": lifecycle.is_live,
     "gone": lifecycle.may_have_gone_out,
@@ -31,14 +38,15 @@ RULES: dict[str, Callable[[str | None], bool]] = {
 }
 # The product's rules, one row a state; Y where the state allows it (or is it).
 TABLE = """
-            edit recipients test send delete pause resume cancel queue live gone final
-draft        Y       Y       Y    Y     Y      .     .      Y     .    .    .    .
-queued       .       .       .    .     .      Y     .      Y     Y    Y    .    .
-sending      .       .       .    .     .      Y     .      Y     Y    Y    Y    .
-paused       .       .       .    .     .      .     Y      Y     .    Y    Y    .
-sent         .       .       .    .     .      .     .      .     .    .    Y    .
-completed    .       .       .    .     .      .     .      .     .    .    .    Y
-cancelled    .       .       .    .     .      .     .      .     .    .    Y    .
+            edit recipients test send delete pause resume cancel unschedule queue live gone final
+draft        Y       Y       Y    Y     Y      .     .      Y       .        .    .    .    .
+scheduled    .       .       .    .     .      .     .      Y       Y        .    .    .    .
+queued       .       .       .    .     .      Y     .      Y       .        Y    Y    .    .
+sending      .       .       .    .     .      Y     .      Y       .        Y    Y    Y    .
+paused       .       .       .    .     .      .     Y      Y       .        .    Y    Y    .
+sent         .       .       .    .     .      .     .      .       .        .    .    Y    .
+completed    .       .       .    .     .      .     .      .       .        .    .    .    Y
+cancelled    .       .       .    .     .      .     .      .       .        .    .    Y    .
 """
 
 
@@ -91,6 +99,7 @@ STORE_ACTIONS: dict[str, tuple[Callable[[int], Any], str]] = {
     "pause": (pause_campaign, "campaign {id} is {state}; only a queued or sending one pauses"),
     "resume": (resume_campaign, "campaign {id} is {state}, not paused"),
     "cancel": (cancel_campaign, "campaign {id} is {state}; it can no longer be cancelled"),
+    "unschedule": (unschedule_campaign, "campaign {id} is {state}; only a scheduled one is unscheduled"),
 }
 
 

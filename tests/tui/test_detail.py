@@ -7,7 +7,7 @@ from store.config import load_config
 from store.models import Campaign, Message
 from store.queue import queue_campaign
 from store.recipients import add_pasted
-from tests.conftest import NOW
+from tests.conftest import NOW, without_quiet_hours
 from tests.senders.peers import Gateway
 from tests.tui.conftest import wait_until
 from tui.app import make_app
@@ -30,7 +30,7 @@ async def test_the_detail_screen_watches_a_running_send_change_its_numbers(sqlit
         draft = create_campaign(channel="sms", name="Richiamo", sender="CentroMed", body="Ciao", now=NOW)
         add_pasted(draft.id, ", ".join(f"+3934700{i:05d}" for i in range(600)))
         gateway.script["+393470000007"] = [400]  # one number the gateway refuses
-        config = load_config(database_url=sqlite_store, env={})
+        config = without_quiet_hours(load_config(database_url=sqlite_store, env={}))
         config = replace(
             config, sms=replace(config.sms, transport="http", url=gateway.url, token=gateway.token)
         )

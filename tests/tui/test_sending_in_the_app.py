@@ -2,7 +2,7 @@ from store.campaigns import create_campaign
 from store.config import load_config
 from store.models import Campaign
 from store.recipients import add_pasted
-from tests.conftest import NOW
+from tests.conftest import NOW, without_quiet_hours
 from tests.tui.conftest import shows_question, wait_until
 from tui.app import make_app
 
@@ -69,7 +69,7 @@ async def test_quitting_while_sending_asks_first(sqlite_store):
     try:
         draft = create_campaign(channel="sms", name="Lento", sender="CentroMed", body="Ciao", now=NOW)
         add_pasted(draft.id, ", ".join(f"+3934700{i:05d}" for i in range(2000)))
-        config = load_config(database_url=sqlite_store, env={})
+        config = without_quiet_hours(load_config(database_url=sqlite_store, env={}))
         config = replace(
             config, sms=replace(config.sms, transport="http", url=gateway.url, token=gateway.token)
         )

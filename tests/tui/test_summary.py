@@ -122,7 +122,7 @@ def test_one_reservation_by_one_patient_reads_in_the_singular():
     figures = CampaignFigures(
         id=3, name="Check-up", channel="sms", state="sent", counts=MessageCounts(recipients=1, sent=1),
         opens=None, unsubscribed=0, conversion=Conversion(patients=1, reservations=1), created_at=None,
-        queued_at=None, first_sent_at=None, last_sent_at=None, completed_at=None, waiting_reason=None,
-        final=True,
+        queued_at=None, scheduled_at=None, first_sent_at=None, last_sent_at=None, completed_at=None,
+        waiting_reason=None, final=True,
     )  # fmt: skip
     assert "1 reservation by 1 patient" in describe(figures)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from store.clock import use_center_zone
 from store.config import Config, load_config
 from store.report import ImportReport
 from tui.textout import for_terminal, report_text
@@ -85,6 +86,7 @@ def runtime() -> Runtime:
     if found is None:
         given = root.ensure_object(dict)
         config = load_config(given.get("config"), given.get("db"))
+        use_center_zone(config.timezone)
         found = Runtime(config=config, as_json=bool(given.get("json")), debug=bool(given.get("debug")))
         root.meta["campaigns.runtime"] = found
     return found

@@ -31,10 +31,42 @@ def _state_command(name: str, change: str, done: str, doc: str) -> click.Command
     return command
 
 
-send = _state_command(
-    "send", "queue_campaign", "is queued",
-    "Send Now: queue draft ID. Campaigns go one after another, the first created first; a TUI or "
-    "`campaigns worker` sends them.",
+@click.command()
+@click.argument("campaign_id", metavar="ID", type=int)
+@click.option("--at", "when", metavar="WHEN",
+              help="Schedule it instead: an ISO 8601 time (2026-12-02T09:30), in the center's time zone "
+              "([center] timezone) unless it carries an offset. A time in the past is refused.")  # fmt: skip
+@common_options
+def send(campaign_id: int, when: str | None) -> None:
+    """Send Now: queue draft ID, or schedule it for later with --at.
+
+    Campaigns go one after another, the first created first; a TUI or `campaigns worker` sends them. A
+    scheduled campaign joins the queue at its time (at its place by creation); `campaigns unschedule ID`
+    takes it back to draft. SMS and push wait out their channel's quiet hours ([sms] quiet_hours).
+    """
+    from store.campaign_view import CampaignView
+    from store.clock import WhenError, parse_when, wall_clock, zone_name
+    from store.errors import BadInput
+    from store.queue import queue_campaign
+
+    rt = runtime()
+    at = None
+    if when is not None:
+        try:
+            at = parse_when(when)
+        except WhenError as exc:
+            raise BadInput(f"--at: {exc}") from None
+    rt.open_store()
+    campaign = queue_campaign(campaign_id, at=at)
+    said = f"Campaign {campaign.id} is queued."
+    if campaign.scheduled_at is not None:
+        said = f"Campaign {campaign.id} is scheduled for {wall_clock(campaign.scheduled_at)} ({zone_name()})."
+    rt.emit(CampaignView.of(campaign).as_document(), said)
+
+
+unschedule = _state_command(
+    "unschedule", "unschedule_campaign", "is a draft again",
+    "Take scheduled campaign ID back to draft: it does not go at its time; edit it, or send it again.",
 )  # fmt: skip
 pause = _state_command(
     "pause",
@@ -51,7 +83,9 @@ cancel = _state_command(
 
 
 @click.command()
-@click.option("--until-idle", is_flag=True, help="Exit when no campaign is left to send.")
+@click.option("--until-idle", is_flag=True,
+              help="Exit when nothing can be sent now: campaigns scheduled for later or waiting for their "
+              "channel's quiet hours to end stay as they are.")  # fmt: skip
 @click.option("--lanes", type=click.IntRange(1, 64), default=None,
               help="Campaigns sent at once (default: [engine] lanes, 1, one after another).")  # fmt: skip
 @click.option("--id", "worker_id", metavar="NAME", help="This worker's name, shown in the TUI.")
@@ -147,4 +181,4 @@ def workers() -> None:
     rt.emit([w.as_document() for w in found], text)
 
 
-COMMANDS = [send, pause, resume, cancel, worker, serve, workers]
+COMMANDS = [send, unschedule, pause, resume, cancel, worker, serve, workers]

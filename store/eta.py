@@ -1,0 +1,289 @@
+"""The honest ETA: when a campaign will have sent its last message, as Send Now and the details say it.
+
+"ends tomorrow around 11:40, after 2 quiet-hour pauses": the campaign's messages go at its channel's send
+rate, none in the channel's quiet hours (store.quiet_hours), and only once the campaigns ahead of it in
+the queue (store.queue: the first created first, `lanes` at once) have sent theirs.
+
+The pure part (`finish`, `estimate`, `says`) knows no database; `channel_rate` and `campaign_eta` read
+the rate, the queue and the messages left. Times are naive UTC, as the database keeps them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from peewee import SQL, ModelSelect, fn
+
+from store.bulk import stored_time
+from store.campaigns import get_campaign
+from store.config import Config
+from store.db import dialect, rows_of
+from store.lifecycle import IN_QUEUE
+from store.models import Campaign, Message
+from store.quiet_hours import QuietHours
+
+LEFT = ("pending", "sending")  # a message in these states has still to go
+MEASURED_MESSAGES = 2_000  # the channel's most recent sends a measured rate is taken from
+MEASURED_AT_LEAST = 20  # fewer sends measure nothing
+MEASURED_SPAN = timedelta(seconds=5)  # nor do sends closer together than this
+MAX_PAUSES = 1_000  # quiet periods walked through before giving up: nearly three years of nights
+ENDLESS = timedelta(days=365)  # a quiet time this long is taken as never ending
+ROUNDED_TO = timedelta(minutes=5)  # "around 11:40"
+LINE_WIDTH = 70  # what `says` aims at: 80 columns with a prefix of up to 10
+UNKNOWN = "no estimate yet: no send rate measured on this channel"
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_EPOCH = datetime(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One campaign's remaining work on its channel: its messages left, the channel's rate (None: none
+    known) and quiet hours (None: none)."""
+
+    messages: int
+    per_hour: float | None
+    quiet: QuietHours | None
+
+    @property
+    def unknown(self) -> bool:
+        """Work left and no rate to say how long it takes."""
+        return self.messages > 0 and not self.per_hour
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """When a campaign starts sending and ends (None: no rate known), and how many quiet periods it waits
+    through on the way, the one before its first message included."""
+
+    starts_at: datetime
+    ends_at: datetime | None
+    pauses: int
+    unknown_rate: bool
+
+
+# -- the pure part -----------------------------------------------------------------------------------
+
+
+def finish(start: datetime, messages: int, per_hour: float, quiet: QuietHours | None) -> tuple[datetime, int]:
+    """When `messages` sent at `per_hour` from `start` are all out, skipping quiet time, and how many quiet
+    periods that crosses. One step per quiet period, whatever the number of messages."""
+    if messages <= 0:
+        return start, 0
+    if per_hour <= 0:
+        raise ValueError(f"a send rate must be positive, not {per_hour}")
+    work, moment, pauses = timedelta(hours=messages / per_hour), start, 0
+    while True:
+        until = quiet.quiet_until(moment) if quiet is not None else None
+        if until is not None:
+            pauses += 1
+            if until - moment >= ENDLESS or pauses > MAX_PAUSES:  # it never sends again: at least this late
+                return until + work, pauses
+            moment = until
+        quiet_from = quiet.next_quiet(moment) if quiet is not None else None
+        if quiet_from is None or moment + work <= quiet_from:
+            return moment + work, pauses
+        work -= quiet_from - moment
+        moment = quiet_from
+
+
+def estimate(
+    start: datetime, ahead: Sequence[Leg], own: Leg, lanes: int = 1, not_before: datetime | None = None
+) -> Estimate:
+    """The queue played forward from `start`: each leg ahead, in order, takes the lane that frees first,
+    then `own` does, not before `not_before` (a scheduled start). Its pauses are its own leg's. Any leg
+    with messages and no rate makes the end unknown."""
+    earliest = max(start, not_before or start)
+    free = [start] * max(1, lanes)  # when each lane frees: a heap, all equal to begin with
+    for leg in ahead:
+        if leg.unknown:
+            return Estimate(earliest, None, 0, unknown_rate=True)
+        heapq.heappush(free, _leg_end(heapq.heappop(free), leg)[0])
+    starts_at = max(heapq.heappop(free), earliest)
+    if own.unknown:
+        return Estimate(starts_at, None, 0, unknown_rate=True)
+    ends_at, pauses = _leg_end(starts_at, own)
+    return Estimate(starts_at, ends_at, pauses, unknown_rate=False)
+
+
+def _leg_end(start: datetime, leg: Leg) -> tuple[datetime, int]:
+    return finish(start, leg.messages, leg.per_hour or 0.0, leg.quiet)
+
+
+def says(estimate: Estimate, now: datetime, zone: ZoneInfo) -> str:
+    """The estimate in plain English, in the center's zone: "starts at 09:00, ends tomorrow around 11:40,
+    after 2 quiet-hour pauses"; a terser one when that passes `LINE_WIDTH`."""
+    if estimate.unknown_rate or estimate.ends_at is None:
+        return UNKNOWN
+    line = _line(estimate, estimate.ends_at, now, zone, terse=False)
+    return line if len(line) <= LINE_WIDTH else _line(estimate, estimate.ends_at, now, zone, terse=True)
+
+
+def _line(estimate: Estimate, ends_at: datetime, now: datetime, zone: ZoneInfo, terse: bool) -> str:
+    """One wording; the `terse` one names no weekdays and says "after 3 pauses"."""
+    weekdays = not terse
+    starts = ""
+    if estimate.starts_at - now > timedelta(minutes=1):
+        day, clock = _when(estimate.starts_at, now, zone, weekdays)
+        starts = f"starts {day} at {clock}, " if day else f"starts at {clock}, "
+    day, clock = _when(ends_at, now, zone, weekdays)
+    ends = f"ends {day} around {clock}" if day else f"ends around {clock}"
+    return starts + ends + _pauses(estimate.pauses, terse)
+
+
+def _pauses(count: int, terse: bool) -> str:
+    if count <= 0:
+        return ""
+    kind = "" if terse else "quiet-hour "
+    return f", after {count} {kind}pause{'' if count == 1 else 's'}"
+
+
+def _when(moment: datetime, now: datetime, zone: ZoneInfo, weekdays: bool) -> tuple[str, str]:
+    """A moment as its local day ("" today, "tomorrow", "on Thu 3 Dec", "on 14 Jan") and clock ("11:40"),
+    rounded to the nearest five minutes."""
+    local = _local(_rounded(moment), zone)
+    days = (local.date() - _local(now, zone).date()).days
+    clock = f"{local:%H:%M}"
+    if days == 0:
+        return "", clock
+    if days == 1:
+        return "tomorrow", clock
+    date = f"{local.day} {_MONTHS[local.month - 1]}"
+    if 1 < days <= 6:
+        return (f"on {_DAYS[local.weekday()]} {date}" if weekdays else f"on {date}"), clock
+    return (f"on {date} {local.year}" if days > 300 or days < 0 else f"on {date}"), clock
+
+
+def _rounded(moment: datetime) -> datetime:
+    """To the nearest five minutes (half way up); every zone's offset is a multiple of five minutes."""
+    steps = math.floor((moment - _EPOCH) / ROUNDED_TO + 0.5)
+    return _EPOCH + steps * ROUNDED_TO
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.replace(tzinfo=UTC).astimezone(zone)
+
+
+# -- from the database ----------------------------------------------------------------------------------
+
+
+def channel_rate(channel: str, configured_per_hour: int) -> float | None:
+    """Messages an hour on the channel: its configured `rate_per_hour` when set, else measured from the
+    last 2,000 sends of its campaign that sent last (through the index on the message's campaign; a
+    campaign's messages go at one pace); None when too few or too close together to say."""
+    if configured_per_hour > 0:
+        return float(configured_per_hour)
+    latest = (
+        Campaign.select(Campaign.id)
+        .where((Campaign.channel == channel) & Campaign.first_sent_at.is_null(False))
+        .order_by(Campaign.first_sent_at.desc(), Campaign.id.desc())
+        .limit(1)
+        .scalar()
+    )
+    if latest is None:
+        return None
+    recent = (
+        Message.select(Message.sent_at.alias("sent_at"))
+        .where((Message.campaign == latest) & Message.sent_at.is_null(False))
+        .order_by(Message.sent_at.desc())
+        .limit(MEASURED_MESSAGES)
+        .alias("recent")
+    )
+    query = Message.select(fn.COUNT(SQL("*")), fn.MIN(recent.c.sent_at), fn.MAX(recent.c.sent_at)).from_(
+        recent
+    )
+    count, first, last = next(rows_of(query))
+    return _measured(int(count), stored_time(first), stored_time(last))
+
+
+def _measured(count: int, first: datetime | None, last: datetime | None) -> float | None:
+    if first is None or last is None or count < MEASURED_AT_LEAST or last - first < MEASURED_SPAN:
+        return None
+    return (count - 1) / (last - first).total_seconds() * 3600
+
+
+def campaign_eta(
+    campaign_id: int,
+    rates: Mapping[str, float | None],
+    quiet: Mapping[str, QuietHours],
+    lanes: int = 1,
+    now: datetime | None = None,
+    starts_at: datetime | None = None,
+) -> Estimate:
+    """The campaign's ETA: behind the queued and sending campaigns created before it (store.queue's
+    order), with the rates and quiet hours of each one's channel. The campaigns ahead send from `now`
+    (the database's clock by default); the campaign itself not before `starts_at` (a scheduled one)."""
+    campaign = get_campaign(campaign_id)
+    now = now if now is not None else dialect().now()
+    ahead = list(rows_of(_ahead_of(campaign)))
+    left = _left({campaign_id, *(row[0] for row in ahead)})
+
+    def leg(of: int, channel: str) -> Leg:
+        return Leg(left.get(of, 0), rates.get(channel), quiet.get(channel))
+
+    legs = [leg(of, channel) for of, channel in ahead]
+    return estimate(now, legs, leg(campaign_id, campaign.channel), lanes, not_before=starts_at)
+
+
+def _ahead_of(campaign: Campaign) -> ModelSelect[Campaign]:
+    """The queued and sending campaigns before it in the queue, (id, channel) the first created first."""
+    before = (Campaign.created_at < campaign.created_at) | (
+        (Campaign.created_at == campaign.created_at) & (Campaign.id < campaign.id)
+    )
+    return (
+        Campaign.select(Campaign.id, Campaign.channel)
+        .where(Campaign.state.in_(IN_QUEUE) & before)
+        .order_by(Campaign.created_at, Campaign.id)
+    )
+
+
+def _left(campaign_ids: set[int]) -> dict[int, int]:
+    """Each campaign's messages still to go (pending or sending), in one query."""
+    query = (
+        Message.select(Message.campaign, fn.COUNT(Message.id))
+        .where(Message.campaign.in_(sorted(campaign_ids)) & Message.state.in_(LEFT))
+        .group_by(Message.campaign)
+    )
+    return {int(of): int(count) for of, count in rows_of(query)}
+
+
+# -- as Send Now and the details say it ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendEstimate:
+    """The ETA of a campaign as the admin reads it, with a warning when it waits through more quiet
+    periods than `[center] max_quiet_pauses`."""
+
+    estimate: Estimate
+    line: str  # "ends tomorrow around 11:40, after 2 quiet-hour pauses"
+    warning: str | None
+
+    def as_document(self) -> dict[str, object]:
+        from store.clock import iso
+
+        return {"starts_at": iso(self.estimate.starts_at), "ends_at": iso(self.estimate.ends_at),
+                "quiet_pauses": self.estimate.pauses, "says": self.line, "warning": self.warning}  # fmt: skip
+
+
+def send_estimate(config: Config, campaign_id: int, starts_at: datetime | None = None) -> SendEstimate:
+    """The campaign's ETA from the configuration's rates, quiet hours and lanes, by the database's clock:
+    what the Send Now dialog, the details and `campaigns send` say."""
+    from store.quiet_hours import CHANNELS, center_zone, channel_quiet_hours
+
+    rates = {channel: channel_rate(channel, getattr(config, channel).rate_per_hour) for channel in CHANNELS}
+    now = dialect().now()
+    found = campaign_eta(campaign_id, rates, channel_quiet_hours(config), config.engine.lanes, now, starts_at)
+    line = says(found, now, center_zone(config.timezone))
+    warning = None
+    if found.ends_at is not None and found.pauses > config.center.max_quiet_pauses:
+        warning = (
+            f"it waits through {found.pauses} quiet periods before its last message: recipients get it "
+            "days apart. Consider a smaller audience, or a higher rate."
+        )
+    return SendEstimate(found, line, warning)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from senders.pacing import Pacer
 from senders.recorder import Recorder
 from senders.transports import Connection, ProviderUnavailable, Transport
-from store.clock import utcnow
+from store.clock import local, utcnow
 from store.message_limits import MessageLimits
 from store.quiet_hours import QuietHours
 from store.sending import LEASE, Outcome, Outgoing
@@ -315,4 +315,4 @@ class CampaignRun:
     def waiting_until(self, outages: int) -> tuple[datetime, str]:
         delay = min(OUTAGE_CAP_SECONDS, OUTAGE_BASE_SECONDS * 2 ** max(0, outages - 1))
         until = utcnow() + timedelta(seconds=delay)
-        return until, f"{self.outage}; retrying at {until:%H:%M:%S} UTC"
+        return until, f"{self.outage}; retrying at {local(until):%H:%M:%S}"

@@ -7,7 +7,7 @@ that zone's offset. Tests move the clock with `shift_clock` instead of sleeping 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 _center: tzinfo = UTC
@@ -53,6 +53,16 @@ def to_utc(moment: datetime) -> datetime:
 def local(moment: datetime) -> datetime:
     """A stored (naive UTC) time as the center's wall clock shows it, zone-aware."""
     return moment.replace(tzinfo=UTC).astimezone(_center)
+
+
+def center_today() -> date:
+    """Today's date on the center's wall clock."""
+    return local(utcnow()).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """The naive UTC moment the center's day begins."""
+    return to_utc(datetime.combine(day, time.min, tzinfo=_center))
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -1,11 +1,11 @@
-"""The reference period of the summary: whole local days, both ends included."""
+"""The reference period of the summary: whole days of the center's calendar, both ends included."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from store.clock import to_utc
+from store.clock import center_today, local_midnight
 from store.errors import BadInput
 
 DEFAULT_DAYS = 30
@@ -25,13 +25,13 @@ class Period:
 
     @classmethod
     def last_days(cls, days: int = DEFAULT_DAYS, today: date | None = None) -> Period:
-        today = today or date.today()
+        today = today or center_today()
         return cls(today - timedelta(days=days - 1), today)
 
     @classmethod
     def parse(cls, start: str | None, end: str | None, today: date | None = None) -> Period:
         """From optional ISO dates; a missing end is today, a missing start 30 days before the end."""
-        last = parse_day(end, "the end") if end else (today or date.today())
+        last = parse_day(end, "the end") if end else (today or center_today())
         first = parse_day(start, "the start") if start else last - timedelta(days=DEFAULT_DAYS - 1)
         if first > last:
             raise BadInput(f"the period starts ({first}) after it ends ({last})")
@@ -47,10 +47,8 @@ class Period:
         return Period(self.start + delta, self.end + delta)
 
     def utc_bounds(self) -> tuple[datetime, datetime]:
-        """[start, end) in naive UTC, from local midnights."""
-        start = datetime.combine(self.start, time.min).astimezone()
-        end = datetime.combine(self.end + timedelta(days=1), time.min).astimezone()
-        return to_utc(start), to_utc(end)
+        """[start, end) in naive UTC, from the center's midnights."""
+        return local_midnight(self.start), local_midnight(self.end + timedelta(days=1))
 
     def label(self) -> str:
         if self.start.year == self.end.year:

@@ -173,6 +173,13 @@ def resting_says(quiet: QuietHours, now: datetime) -> str:
     return f"quiet hours until {wall_clock(until, now)}" if until else "quiet hours"
 
 
+def test_note(quiet: QuietHours, channel: str, now: datetime) -> str | None:
+    """What a test sent during the channel's quiet hours says: it went anyway; a campaign would wait."""
+    if not quiet.is_quiet(now):
+        return None
+    return f"{channel.upper()} quiet hours do not apply to a test: it went now ({resting_says(quiet, now)})."
+
+
 def parse_window(text: str, where: str = "quiet_hours") -> tuple[time, time] | None:
     """`"20:00-09:00"` as (20:00, 09:00); "" or "none" as None."""
     if not text.strip() or text.strip().lower() == "none":

@@ -28,7 +28,10 @@ def test_send_at_schedules_in_the_centers_time_zone_and_unschedule_takes_it_back
     campaign_id = draft_with_a_recipient(campaigns)
     scheduled = campaigns("send", str(campaign_id), "--at", "2026-12-03T09:30")
     assert scheduled.code == 0
-    assert scheduled.out.strip() == f"Campaign {campaign_id} is scheduled for Thu 3 Dec 09:30 (Europe/Rome)."
+    assert scheduled.out.strip() == (
+        f"Campaign {campaign_id} is scheduled for Thu 3 Dec 09:30 (Europe/Rome): no estimate yet: no send "
+        "rate measured on this channel."
+    )
     stats = campaigns("stats", str(campaign_id), "--json").json
     assert (stats["state"], stats["scheduled_at"], stats["queued_at"]) == (
         "scheduled", "2026-12-03T09:30:00+01:00", None
@@ -92,3 +95,32 @@ def test_json_times_carry_the_centers_offset(campaigns, monkeypatch):
         timedelta(hours=-5),
         timedelta(hours=-4),
     )
+
+
+def test_send_says_when_the_campaign_should_end_from_the_rate_and_the_quiet_hours(campaigns, monkeypatch):
+    at_noon_in_rome(campaigns, monkeypatch)
+    monkeypatch.setenv("CAMPAIGNS_SMS_QUIET_HOURS", "20:00-09:00")
+    monkeypatch.setenv("CAMPAIGNS_SMS_RATE_PER_HOUR", "1")  # one SMS an hour: 10 take two days
+    created = campaigns("create", "--channel", "sms", "--name", "Richiamo", "--sender", "CentroMed",
+                        "--body", "Ciao", "--json").json  # fmt: skip
+    phones = ", ".join(f"34712345{i:02d}" for i in range(10))
+    assert campaigns("recipients", "add", str(created["id"]), "--paste", phones).code == 0
+    sent = campaigns("send", str(created["id"]), "--json").json
+    # Ten hours of sending: 12:00-20:00, the night waits, then 09:00-11:00.
+    estimate = sent["estimate"]
+    assert (estimate["starts_at"][:16], estimate["ends_at"][:16]) == ("2026-12-01T12:00", "2026-12-02T11:00")
+    assert (estimate["quiet_pauses"], estimate["says"], estimate["warning"]) == (
+        1, "ends tomorrow around 11:00, after 1 quiet-hour pause", None
+    )  # fmt: skip
+
+
+def test_a_test_send_in_quiet_hours_goes_and_says_so(campaigns, monkeypatch):
+    at_noon_in_rome(campaigns, monkeypatch)
+    monkeypatch.setenv("CAMPAIGNS_SMS_QUIET_HOURS", "11:00-13:00")
+    campaign_id = draft_with_a_recipient(campaigns)
+    tested = campaigns("test", str(campaign_id), "--to", "3479999999")
+    assert tested.code == 0
+    assert tested.out.splitlines() == [
+        "3479999999: sent",
+        "SMS quiet hours do not apply to a test: it went now (quiet hours until 13:00).",
+    ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from store.clock import local
 from store.errors import BadInput
 from tui.cli.common import campaign_id_argument, common_options, runtime
 from tui.textout import percent, table
@@ -134,8 +135,8 @@ def list_campaigns(start: str | None, end: str | None) -> None:
 
 
 def local_date(moment: datetime | None) -> str:
-    """The day of a stored (UTC) time where the admin is: the period is in local days too."""
-    return moment.replace(tzinfo=UTC).astimezone().date().isoformat() if moment else ""
+    """The day of a stored (UTC) time on the center's calendar: the period is in its days too."""
+    return local(moment).date().isoformat() if moment else ""
 
 
 def _list_text(label: str, found: list[CampaignFigures]) -> str:

@@ -21,19 +21,26 @@ def test_send(campaign_id: int, to: str) -> None:
 
     Each copy is marked as a test ([TEST] before the subject, or the text) and is rendered for the
     contact who has that address, if any. Tests are not counted in the statistics, not held against the
-    one-week window, and the draft stays a draft.
+    one-week window, go even in the channel's quiet hours (saying so), and the draft stays a draft.
     """
     from senders.trial_send import send_test
+    from store.campaign_view import read_campaign
+    from store.db import database_now
+    from store.quiet_hours import channel_quiet_hours, test_note
 
     rt = runtime()
     rt.open_store()
     results = asyncio.run(send_test(rt.config, campaign_id, to))
+    channel = read_campaign(campaign_id).channel
+    note = test_note(channel_quiet_hours(rt.config)[channel], channel, database_now())
 
     def text() -> str:
         lines = []
         for r in results:
             what = "sent" if r.state == "sent" else f"{r.state}: {r.error}"
             lines.append(f"{r.to}: {what}")
+        if note and any(r.state == "sent" for r in results):
+            lines.append(note)
         return "\n".join(lines)
 
     rt.emit([r.as_document() for r in results], text)

@@ -47,6 +47,7 @@ def send(campaign_id: int, when: str | None) -> None:
     from store.campaign_view import CampaignView
     from store.clock import WhenError, parse_when, wall_clock, zone_name
     from store.errors import BadInput
+    from store.eta import send_estimate
     from store.queue import queue_campaign
 
     rt = runtime()
@@ -58,10 +59,12 @@ def send(campaign_id: int, when: str | None) -> None:
             raise BadInput(f"--at: {exc}") from None
     rt.open_store()
     campaign = queue_campaign(campaign_id, at=at)
-    said = f"Campaign {campaign.id} is queued."
+    said = f"Campaign {campaign.id} is queued"
     if campaign.scheduled_at is not None:
-        said = f"Campaign {campaign.id} is scheduled for {wall_clock(campaign.scheduled_at)} ({zone_name()})."
-    rt.emit(CampaignView.of(campaign).as_document(), said)
+        said = f"Campaign {campaign.id} is scheduled for {wall_clock(campaign.scheduled_at)} ({zone_name()})"
+    expected = send_estimate(rt.config, campaign.id, campaign.scheduled_at)
+    said += f": {expected.line}." + (f"\nNote: {expected.warning}" if expected.warning else "")
+    rt.emit(CampaignView.of(campaign).as_document() | {"estimate": expected.as_document()}, said)
 
 
 unschedule = _state_command(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING
 
 import click
 
+from store.clock import local
 from tui.cli.common import common_options, runtime
 from tui.textout import plain, table
 
@@ -51,7 +51,7 @@ def _list_text(found: list[SuppressedAddress]) -> str:
 
 
 def _local(entry: SuppressedAddress) -> str:
-    return entry.at.replace(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+    return local(entry.at).strftime("%Y-%m-%d %H:%M")
 
 
 @suppressions.command("add")

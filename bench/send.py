@@ -306,7 +306,10 @@ def prepared_database(folder: str, channel: str, count: int) -> tuple[str, int]:
 def engine_config(url: str, port: int, mode: str = "sms", folder: str = ""):
     from store.config import load_config
 
-    config = load_config(database_url=url, env={})
+    # Throughput, whatever the hour: no quiet hours (issue 18) on any channel.
+    config = load_config(
+        database_url=url, env={"CAMPAIGNS_SMS_QUIET_HOURS": "", "CAMPAIGNS_PUSH_QUIET_HOURS": ""}
+    )
     config = replace(config, email=replace(config.email, transport="smtp", host="127.0.0.1", port=port,
                                            connections=CONNECTIONS))  # fmt: skip
     local = f"http://127.0.0.1:{port}"

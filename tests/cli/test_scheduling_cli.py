@@ -29,8 +29,8 @@ def test_send_at_schedules_in_the_centers_time_zone_and_unschedule_takes_it_back
     scheduled = campaigns("send", str(campaign_id), "--at", "2026-12-03T09:30")
     assert scheduled.code == 0
     assert scheduled.out.strip() == (
-        f"Campaign {campaign_id} is scheduled for Thu 3 Dec 09:30 (Europe/Rome): no estimate yet: no send "
-        "rate measured on this channel."
+        f"Campaign {campaign_id} is scheduled for Thu 3 Dec 09:30 (Europe/Rome): no estimate yet: no SMS "
+        "rate measured ([sms] rate_per_hour sets one)."
     )
     stats = campaigns("stats", str(campaign_id), "--json").json
     assert (stats["state"], stats["scheduled_at"], stats["queued_at"]) == (

@@ -10,7 +10,6 @@ the rate, the queue and the messages left. Times are naive UTC, as the database 
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ MEASURED_MESSAGES = 2_000  # the channel's most recent sends a measured rate is 
 MEASURED_AT_LEAST = 20  # fewer sends measure nothing
 MEASURED_SPAN = timedelta(seconds=5)  # nor do sends closer together than this
 MAX_PAUSES = 1_000  # quiet periods walked through before giving up: nearly three years of nights
+MAX_EVENTS = 20_000  # changes of the lanes played forward (ends, quiet hours) before giving up
 ENDLESS = timedelta(days=365)  # a quiet time this long is taken as never ending
 ROUNDED_TO = timedelta(minutes=5)  # "around 11:40"
 LINE_WIDTH = 70  # what `says` aims at: 80 columns with a prefix of up to 10
@@ -97,20 +97,54 @@ def finish(start: datetime, messages: int, per_hour: float, quiet: QuietHours | 
 def estimate(
     start: datetime, ahead: Sequence[Leg], own: Leg, lanes: int = 1, not_before: datetime | None = None
 ) -> Estimate:
-    """The queue played forward from `start`: each leg ahead, in order, takes the lane that frees first,
-    then `own` does, not before `not_before` (a scheduled start). Its pauses are its own leg's. Any leg
-    with messages and no rate makes the end unknown."""
+    """The queue played forward from `start` as the engines run it: at each moment the first `lanes`
+    legs, in creation order, whose channel is not in its quiet hours send (a quiet channel's campaign
+    holds no lane: those behind it go meanwhile, and it takes its lane back when its hours end); `own`
+    not before `not_before` (a scheduled start). Its pauses are the quiet periods it waits through once
+    it has started. Any leg with messages and no rate makes the end unknown."""
     earliest = max(start, not_before or start)
-    free = [start] * max(1, lanes)  # when each lane frees: a heap, all equal to begin with
-    for leg in ahead:
+    legs = [*ahead, own]
+    for leg in legs:
         if leg.unknown:
             return Estimate(earliest, None, 0, unknown_rate=True, unknown_channel=leg.channel)
-        heapq.heappush(free, _leg_end(heapq.heappop(free), leg)[0])
-    starts_at = max(heapq.heappop(free), earliest)
-    if own.unknown:
-        return Estimate(starts_at, None, 0, unknown_rate=True, unknown_channel=own.channel)
-    ends_at, pauses = _leg_end(starts_at, own)
-    return Estimate(starts_at, ends_at, pauses, unknown_rate=False)
+    left = [timedelta(hours=leg.messages / leg.per_hour) if leg.messages > 0 and leg.per_hour else
+            timedelta(0) for leg in legs]  # fmt: skip
+    mine, moment, started, pauses, was_quiet = len(legs) - 1, start, None, 0, False
+    for _ in range(MAX_EVENTS):
+        if left[mine] <= timedelta(0):
+            return Estimate(started or moment, moment, pauses, unknown_rate=False)
+        quiet = [leg.quiet is not None and leg.quiet.is_quiet(moment) for leg in legs]
+        if started is not None:
+            pauses += quiet[mine] and not was_quiet
+            was_quiet = quiet[mine]
+        waiting = [i for i in range(len(legs)) if left[i] > timedelta(0) and not quiet[i]]
+        sending = [i for i in waiting if i != mine or moment >= earliest][: max(1, lanes)]
+        if mine in sending and started is None:
+            started = moment
+        following = _next_event(moment, legs, left, quiet, sending, earliest)
+        if following - moment >= ENDLESS:  # nothing sends again for a year: at least this late
+            return Estimate(started or following, following + left[mine], pauses, unknown_rate=False)
+        for i in sending:
+            left[i] -= following - moment
+        moment = following
+    return Estimate(started or moment, moment + left[mine], pauses, unknown_rate=False)
+
+
+def _next_event(
+    moment: datetime, legs: Sequence[Leg], left: Sequence[timedelta], quiet: Sequence[bool],
+    sending: Sequence[int], earliest: datetime,
+) -> datetime:  # fmt: skip
+    """The next moment the lanes change: a sending leg ends or its quiet hours begin, a quiet leg's end,
+    or the campaign's own start."""
+    moments = [earliest] if moment < earliest else []
+    for i in sending:
+        rest = legs[i].quiet
+        begins = rest.next_quiet(moment) if rest is not None else None
+        moments.append(min(moment + left[i], begins) if begins is not None else moment + left[i])
+    for i, leg in enumerate(legs):
+        if quiet[i] and left[i] > timedelta(0) and leg.quiet is not None:
+            moments.append(leg.quiet.quiet_until(moment) or moment + ENDLESS)
+    return min(moments, default=moment + ENDLESS)
 
 
 def _leg_end(start: datetime, leg: Leg) -> tuple[datetime, int]:
@@ -133,7 +167,8 @@ def _line(estimate: Estimate, ends_at: datetime, now: datetime, zone: ZoneInfo, 
     """One wording; the `terse` one names no weekdays and says "after 3 pauses"."""
     weekdays = not terse
     starts = ""
-    if estimate.starts_at - now > timedelta(minutes=1):
+    later = estimate.starts_at - now > timedelta(minutes=1)
+    if later and _rounded(estimate.starts_at) != _rounded(ends_at):  # "starts at 10:00, ends around 10:00"
         day, clock = _when(estimate.starts_at, now, zone, weekdays)
         starts = f"starts {day} at {clock}, " if day else f"starts at {clock}, "
     day, clock = _when(ends_at, now, zone, weekdays)

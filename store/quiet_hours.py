@@ -180,6 +180,13 @@ def test_note(quiet: QuietHours, channel: str, now: datetime) -> str | None:
     return f"{channel.upper()} quiet hours do not apply to a test: it went now ({resting_says(quiet, now)})."
 
 
+def quiet_note(config: CenterSettings, channel: str) -> str | None:
+    """`test_note` for the channel now, by the database's clock: what a test send says."""
+    from store.db import database_now
+
+    return test_note(channel_quiet_hours(config)[channel], channel, database_now())
+
+
 def parse_window(text: str, where: str = "quiet_hours") -> tuple[time, time] | None:
     """`"20:00-09:00"` as (20:00, 09:00); "" or "none" as None."""
     if not text.strip() or text.strip().lower() == "none":

@@ -117,8 +117,13 @@ def test_with_two_lanes_the_campaign_takes_the_lane_that_frees_first():
 
 def test_the_pauses_are_the_campaigns_own_not_those_of_the_campaigns_ahead():
     sms_ahead = Leg(200, 100, NIGHTS)  # 19:00 in Rome: ends at 10:00 the next day, after the night
+    # An email behind it goes while the SMS waits out its night: a quiet channel holds no lane.
     assert estimate(utc("2026-12-01 18:00"), [sms_ahead], Leg(100, 100, None)) == Estimate(
-        utc("2026-12-02 09:00"), utc("2026-12-02 10:00"), 0, unknown_rate=False
+        utc("2026-12-01 19:00"), utc("2026-12-01 20:00"), 0, unknown_rate=False
+    )
+    # One that is still sending at 09:00 gives the lane back to the SMS created before it, then goes on.
+    assert estimate(utc("2026-12-01 18:00"), [sms_ahead], Leg(1_400, 100, None)) == Estimate(
+        utc("2026-12-01 19:00"), utc("2026-12-02 10:00"), 0, unknown_rate=False
     )
     assert estimate(utc("2026-12-01 18:00"), [sms_ahead], Leg(1_100, 100, NIGHTS)) == Estimate(
         utc("2026-12-02 09:00"), utc("2026-12-03 09:00"), 1, unknown_rate=False
@@ -175,6 +180,10 @@ def test_says_when_it_starts_if_later_than_in_a_minute():
     )
     assert says(ends("2026-12-01 15:18", starts=NOW + timedelta(seconds=50)), NOW, ZONE) == (
         "ends around 16:20"
+    )
+    # A start and an end in the same five minutes: "starts at 10:05, ends around 10:05" says nothing more.
+    assert says(ends("2026-12-01 09:06", starts=NOW + timedelta(minutes=4)), NOW, ZONE) == (
+        "ends around 10:05"
     )
 
 
@@ -261,9 +270,9 @@ def test_the_eta_waits_for_the_queued_campaigns_created_before_it(store):
     queue_campaign(later)
     rates, quiet = {"email": 100.0}, {"email": NIGHTS}
     now = utc("2026-12-01 08:00")  # 09:00 in Rome
-    # 900 left of the first: 09:00-18:00; the second: 18:00-20:00; ours waits for the night from 20:00.
+    # 900 left of the first: 09:00-18:00; the second: 18:00-20:00; the night; ours starts at 09:00.
     assert campaign_eta(ours, rates, quiet, now=now) == Estimate(
-        utc("2026-12-01 19:00"), utc("2026-12-02 09:00"), 1, unknown_rate=False
+        utc("2026-12-02 08:00"), utc("2026-12-02 09:00"), 0, unknown_rate=False
     )
     # Two lanes: the second runs beside the first, 09:00-11:00; ours takes its lane.
     assert campaign_eta(ours, rates, quiet, lanes=2, now=now) == Estimate(

@@ -22,8 +22,10 @@ async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float
 
 
 def shows_question(app) -> bool:
-    """A question (ConfirmDialog) is on top and composed: its text can be read."""
-    return type(app.screen).__name__ == "ConfirmDialog" and bool(app.screen.query("#question"))
+    """A question (ConfirmDialog, or Send Now's that is one) is on top and composed: its text can be read."""
+    from tui.dialogs.confirm import ConfirmDialog
+
+    return isinstance(app.screen, ConfirmDialog) and bool(app.screen.query("#question"))
 
 
 @pytest.fixture

@@ -7,11 +7,13 @@ A change of layout shows as a failing snapshot with a visual diff; update on pur
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from textual.css.query import NoMatches
 
 from fixtures.center import load_center
+from store.clock import shift_clock
 from store.config import load_config
 from tests.conftest import NOW
 from tui.app import make_app
@@ -31,6 +33,8 @@ def utc(monkeypatch):
 
 @pytest.fixture
 def app(sqlite_store):
+    # The clock says NOW too: "tomorrow" in the Send Now question and its ETA are the same every run.
+    shift_clock(NOW - datetime.now(UTC).replace(tzinfo=None))
     load_center(patients=400, now=NOW)
     return make_app(load_config(database_url=sqlite_store, env={}), today=NOW.date(), send=False)
 

@@ -165,3 +165,24 @@ async def test_the_name_filter_reads_once_typing_pauses(demo_app):
         await pilot.press("slash", *"screening")
         await wait_until(pilot, lambda: "named “screening”" in text_of(demo_app, "#title"))
         assert demo_app.screen.loads == loads + 1
+
+
+async def test_a_test_sent_in_the_channels_quiet_hours_goes_and_says_so(sqlite_store, tmp_path):
+    draft = create_campaign(channel="sms", name="Promemoria", sender="CentroMed", body="Ciao", now=NOW)
+    add_pasted(draft.id, "3471234567")
+    today = utcnow().date().isoformat()  # the center is in UTC here: today, then the night, are quiet
+    config = load_config(database_url=sqlite_store, env={"CAMPAIGNS_SMS_QUIET_DAYS": today})
+    app = make_app(config, today=NOW.date(), send=False)  # outbox
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary = app.screen
+        await wait_until(pilot, lambda: summary.loaded_once)
+        highlight(app, draft.id)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: app.screen is not summary)
+        await pilot.press(*"3479999999", "enter")
+        said = lambda: [n.message for n in app._notifications if n.title == f"Test of #{draft.id}"]  # noqa: E731
+        await wait_until(pilot, lambda: bool(said()))
+    assert said()[0].splitlines() == [
+        "sent to 3479999999",
+        "SMS quiet hours do not apply to a test: it went now (quiet hours until tomorrow 09:00).",
+    ]

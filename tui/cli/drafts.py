@@ -25,14 +25,12 @@ def test_send(campaign_id: int, to: str) -> None:
     """
     from senders.trial_send import send_test
     from store.campaign_view import read_campaign
-    from store.db import database_now
-    from store.quiet_hours import channel_quiet_hours, test_note
+    from store.quiet_hours import quiet_note
 
     rt = runtime()
     rt.open_store()
     results = asyncio.run(send_test(rt.config, campaign_id, to))
-    channel = read_campaign(campaign_id).channel
-    note = test_note(channel_quiet_hours(rt.config)[channel], channel, database_now())
+    note = quiet_note(rt.config, read_campaign(campaign_id).channel)
 
     def text() -> str:
         lines = []

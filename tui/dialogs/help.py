@@ -25,6 +25,16 @@ QUESTIONS = [
     ("", "a key typed before the question showed answers nothing"),
 ]
 # What the dialogs do with Enter and the arrows, which their own bindings do not say.
+SEND_NOW = [
+    ("y", "send now, or schedule it for the time taken in When"),
+    ("t Tab", "to When: a time, e.g. 2026-12-03 09:30, in the center's zone"),
+    ("⏎", "in When: takes the time (empty: now); then y schedules"),
+    ("Esc", "in When: drops what was typed, back to the answers"),
+    ("p", "a scheduled campaign back to draft (summary, details)"),
+    ("x", "cancels a scheduled campaign as a queued one"),
+    ("", "SMS and push wait out their quiet hours (e.g. 20:00-09:00);"),
+    ("", "the ETA says when it ends, after how many quiet-hour pauses"),
+]
 PERIOD = [("⏎", "applies the period typed")]
 PASTE = [("⏎", "a new line: ctrl+s adds")]
 CSV_FILE = [("→", "completes the file or folder name"), ("⏎", "imports the file")]
@@ -81,6 +91,7 @@ class HelpScreen(ModalScreen[None]):
             ("Editor (n, e)", EditorScreen.BINDINGS, []),
             ("Recipients of a draft (a)", RecipientsScreen.BINDINGS, []),
             ("Questions: send, cancel, delete, leave unsaved, quit", [], QUESTIONS),
+            ("Send Now (s on the summary): now, or scheduled for later", [], SEND_NOW),
             ("Type a period (r on the summary)", PeriodDialog.BINDINGS, PERIOD),
             ("Send a test (t on the summary)", TestDialog.BINDINGS, TEST),
             ("Re-target (t in the details)", AudienceDialog.BINDINGS, RETARGET),

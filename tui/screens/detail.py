@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -27,18 +28,20 @@ from tui.screens.detail_text import (
     NAME_WIDTH,
     counts_line,
     engagement_line,
+    eta_line,
     recipient_cells,
     recipient_line,
     status_line,
     workers_text,
 )
-from tui.screens.summary_actions import pause_key_applies, toggle_pause
+from tui.screens.summary_actions import confirm_unschedule, pause_key_applies, toggle_pause
 from tui.textout import escape, plain, plural
 
 if TYPE_CHECKING:
     from store.campaign_detail import RecipientPage, RecipientRow
 
 REFRESH_SECONDS = 1.0
+ETA_SECONDS = 5.0  # the ETA plays the whole queue forward: read again at most this often
 SERIES_EVERY = 5  # rounds between two reads of the slow figures, who sends it, sends and opens over time
 FILTERS = ("all", "pending", "sending", "sent", "delivered", "failed", "skipped", "cancelled")
 # (key, label, width); the address takes what is left of the screen's width
@@ -68,6 +71,7 @@ class DetailScreen(Screen[int | None]):
         Binding("t", "retarget", "Re-target"),
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
+        Binding("p", "unschedule", "Unschedule"),
     ]
 
     def __init__(self, campaign_id: int) -> None:
@@ -86,6 +90,11 @@ class DetailScreen(Screen[int | None]):
         self.refresh_timer: Timer | None = None
         self.workers_line = ""  # who sends it, read with the slow figures
         self.slow_figures = SlowFigureCache(SERIES_EVERY, keep_live=True)  # its age in rounds
+        self.eta_read_at: float | None = None  # monotonic time of the last ETA read started
+        self.eta_of: tuple[str, datetime | None] | None = None  # the state and time it was read for
+        self.eta_reading = False
+        self.eta = ""  # markup: the ETA line under the status, while it applies
+        self.status = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -218,14 +227,44 @@ class DetailScreen(Screen[int | None]):
         done = counts.recipients - counts.pending - counts.sending
         self.query_one("#progress", ProgressBar).update(total=max(1, counts.recipients), progress=done)
         self.query_one("#progress-label", Static).update(f" {done:,} of {counts.recipients:,} processed")
-        self.query_one("#status", Static).update(
-            status_line(stats, self.rate_per_minute(), self.workers_line)
-        )
+        self.status = status_line(stats, self.rate_per_minute(), self.workers_line)
+        self.read_eta_if_due(stats)
+        self.show_status()
         self.query_one("#counts", Static).update(counts_line(stats))
         self.query_one("#engagement", Static).update(engagement_line(stats))
         if event.page is not None and event.filter_key == (self.filter, self.search_text):
             self.shown_filter = event.filter_key
             self.fill_table(event.page)
+
+    def read_eta_if_due(self, stats: CampaignFigures) -> None:
+        """The ETA of a queued, sending or scheduled campaign, read again every few seconds (the rounds
+        come every second), or at once when its state or time changed."""
+        if not (lifecycle.is_in_queue(stats.state) or lifecycle.is_scheduled(stats.state)):
+            self.eta, self.eta_of = "", None
+            return
+        now, wanted = time.monotonic(), (stats.state, stats.scheduled_at)
+        fresh = self.eta_read_at is not None and now - self.eta_read_at < ETA_SECONDS
+        if self.eta_reading or (fresh and wanted == self.eta_of):
+            return
+        self.eta_reading, self.eta_read_at, self.eta_of = True, now, wanted
+        starts_at = stats.scheduled_at if lifecycle.is_scheduled(stats.state) else None
+        self.read_eta(wanted, starts_at)
+
+    @work(group="detail-eta", exit_on_error=False)
+    async def read_eta(self, wanted: tuple[str, datetime | None], starts_at: datetime | None) -> None:
+        from store.db import off_loop
+        from store.eta import send_estimate
+
+        try:
+            found = await off_loop(send_estimate, config_of(self), self.campaign_id, starts_at)
+        finally:
+            self.eta_reading = False  # a failed read (the database busy) is tried again next round
+        if wanted == self.eta_of:  # still what the campaign is
+            self.eta = eta_line(found.line)
+            self.show_status()
+
+    def show_status(self) -> None:
+        self.query_one("#status", Static).update(f"{self.status}\n{self.eta}" if self.eta else self.status)
 
     def rate_per_minute(self) -> float | None:
         """Messages a minute over the last half minute of samples, else over the last whole minute."""
@@ -267,9 +306,11 @@ class DetailScreen(Screen[int | None]):
     # -- actions --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The footer shows Pause or Resume, whichever applies now."""
+        """The footer shows Pause, Resume or Unschedule, whichever applies now."""
         if action in ("pause", "resume"):
             return pause_key_applies(action, self.stats.state if self.stats else None)
+        if action == "unschedule":
+            return lifecycle.can_unschedule(self.stats.state if self.stats else None)
         return True
 
     def action_pause(self) -> None:
@@ -281,6 +322,16 @@ class DetailScreen(Screen[int | None]):
     @work(group="detail-action", exit_on_error=False)
     async def pause_or_resume(self) -> None:
         if self.stats is not None and await toggle_pause(self, self.campaign_id, self.stats.state):
+            self.load()
+
+    @work(group="detail-action", exit_on_error=False)
+    async def action_unschedule(self) -> None:
+        stats = self.stats
+        if (
+            stats is not None
+            and lifecycle.can_unschedule(stats.state)
+            and await confirm_unschedule(self, stats)
+        ):
             self.load()
 
     def action_back(self) -> None:

@@ -4,13 +4,15 @@ cells of its recipients. Pure text from what was read; the screen draws it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from store import lifecycle
+from store.clock import local, zone_name
 from store.figures import CampaignFigures
+from tui.dialogs.send_now import when_said
 from tui.screens.summary import percent
 from tui.textout import escape, plain, plural
 
@@ -101,6 +103,8 @@ def _status(stats: CampaignFigures, rate_per_minute: float | None) -> str:
             eta = f"{minutes * 60:.0f} s" if minutes < 1 else f"{minutes:.0f} min"
             return f"sending {rate_per_minute:,.0f} a minute · about {eta} left"
         return "queued: it goes out in turn" if stats.state == lifecycle.QUEUED else "sending…"
+    if lifecycle.is_scheduled(stats.state) and stats.scheduled_at is not None:
+        return f"scheduled for {when_said(stats.scheduled_at)} ({zone_name()}) · [b]p[/b] unschedules"
     if stats.state == lifecycle.PAUSED:
         return f"paused with {left:,} left: p on the summary resumes it"
     if stats.final:
@@ -111,8 +115,13 @@ def _status(stats: CampaignFigures, rate_per_minute: float | None) -> str:
 
 
 def local_time(moment: datetime) -> str:
-    """A stored (naive UTC) time as the admin's local day and minute."""
-    return moment.replace(tzinfo=UTC).astimezone().strftime("%d %b %H:%M")
+    """A stored (naive UTC) time as the center's day and minute."""
+    return local(moment).strftime("%d %b %H:%M")
+
+
+def eta_line(line: str) -> str:
+    """The ETA of store.eta (`SendEstimate.line`) as the details show it, markup."""
+    return f"[b]ETA[/b] {escape(line)}"
 
 
 def recipient_cells(row: RecipientRow, address_width: int) -> list[Text]:

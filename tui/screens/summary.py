@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -16,11 +17,13 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from store import lifecycle
+from store.clock import center_zone, local, utcnow
 from store.figure_cache import SlowFigureCache
 from store.figures import CampaignFigures, SlowFigures
 from store.period import Period
 from store.queue import waits_for_its_turn
 from tui.context import config_of
+from tui.dialogs.send_now import when_said
 from tui.screens.summary_actions import PAGE, SummaryActions
 from tui.textout import escape, plain, plural
 
@@ -30,6 +33,7 @@ REFRESH_SECONDS = 2.0
 SLOW_FIGURES_SECONDS = 30.0
 STATE_STYLES = {
     lifecycle.DRAFT: "dim",
+    lifecycle.SCHEDULED: "magenta",
     lifecycle.QUEUED: "cyan",
     lifecycle.SENDING: "bold green",
     lifecycle.PAUSED: "yellow",
@@ -66,20 +70,71 @@ def percent(rate: float | None) -> str:
 
 
 def local_day(moment: datetime | None) -> str:
-    """A stored (naive UTC) time as the admin's local day."""
+    """A stored (naive UTC) time as the center's day."""
     if moment is None:
         return ""
-    return moment.replace(tzinfo=UTC).astimezone().strftime("%d %b")
+    return local(moment).strftime("%d %b")
 
 
-def row_cells(figures: CampaignFigures, name_width: int) -> list[Text]:
-    """The cells of one campaign's row; every cell starts with a space, the table has no padding."""
+def noon_of(today: date | None) -> datetime | None:
+    """A moment (naive UTC) of the center's day `today`: what "today" and "tomorrow" are said from (a
+    summary opened on a given day, as the tests do); None: the clock's."""
+    if today is None:
+        return None
+    noon = datetime(today.year, today.month, today.day, 12, tzinfo=center_zone())
+    return noon.astimezone(UTC).replace(tzinfo=None)
+
+
+def goes_at(moment: datetime, now: datetime | None = None) -> str:
+    """When a scheduled campaign goes, in 9 characters at most (the State column): "at 09:30" today,
+    "Thu 09:30" within the week, "14 Jan" beyond (or before: due, not yet taken by an engine), "14 Jan 27"
+    in another year."""
+    shown, today = local(moment), local(now or utcnow()).date()
+    days = (shown.date() - today).days
+    if days == 0:
+        return f"at {shown:%H:%M}"
+    if 0 < days < 7:
+        return f"{shown:%a %H:%M}"
+    if shown.year == today.year or days < 200:
+        return f"{shown.day} {shown:%b}"
+    return f"{shown.day} {shown:%b %y}"
+
+
+def joins_behind(f: CampaignFigures, others: Iterable[CampaignFigures]) -> int:
+    """How many of `others` will be ahead of a scheduled campaign when it joins the queue, as far as
+    they tell: those created before it (the queue's order) that are queued or sending now, or scheduled
+    to join before it."""
+    when = f.scheduled_at
+    if when is None:
+        return 0
+
+    def before(other: CampaignFigures) -> bool:
+        if other.created_at is None or f.created_at is None:
+            return other.id < f.id
+        return (other.created_at, other.id) < (f.created_at, f.id)
+
+    def there_first(other: CampaignFigures) -> bool:
+        if lifecycle.is_in_queue(other.state):
+            return True
+        at = other.scheduled_at
+        return lifecycle.is_scheduled(other.state) and at is not None and at <= when
+
+    return sum(1 for other in others if other.id != f.id and before(other) and there_first(other))
+
+
+def row_cells(figures: CampaignFigures, name_width: int, now: datetime | None = None) -> list[Text]:
+    """The cells of one campaign's row; every cell starts with a space, the table has no padding. `now`
+    (naive UTC) says which day is today."""
     conversion = figures.conversion
     values = {
         "id": str(figures.id),
         "name": plain(figures.name),
         "channel": figures.channel.upper(),
-        "state": figures.state,
+        "state": (
+            goes_at(figures.scheduled_at, now)
+            if lifecycle.is_scheduled(figures.state) and figures.scheduled_at is not None
+            else figures.state
+        ),
         "recipients": count(figures.counts.recipients),
         "sent": count(figures.counts.sent),
         "opened": percent(figures.open_rate),
@@ -102,11 +157,19 @@ def row_cells(figures: CampaignFigures, name_width: int) -> list[Text]:
     return cells
 
 
-def describe(f: CampaignFigures) -> str:
-    """The line under the table about the highlighted campaign, as markup."""
+def describe(f: CampaignFigures, others: Iterable[CampaignFigures] = (), now: datetime | None = None) -> str:
+    """The line under the table about the highlighted campaign, as markup; `others`, the campaigns in
+    the table, say a scheduled one's place when it joins the queue; `now`, which day is today."""
     counts, opens, conversion = f.counts, f.opens, f.conversion
     parts = [f"#{f.id} {escape(f.name)}", f"{f.channel.upper()} {f.state}"]
-    parts.append(f"{counts.recipients:,} recipients")
+    if lifecycle.is_scheduled(f.state) and f.scheduled_at is not None:
+        ahead = joins_behind(f, others)
+        place = (
+            f"joins the queue behind {plural(ahead, 'campaign')}" if ahead else "nothing ahead of it so far"
+        )
+        parts[1] = f"{f.channel.upper()} scheduled for {when_said(f.scheduled_at, now)}"
+        parts.insert(2, place)
+    parts.append(plural(counts.recipients, "recipient"))
     if counts.sent or counts.failed:
         parts.append(f"{counts.sent:,} sent")
     if counts.delivered:
@@ -153,6 +216,7 @@ class SummaryScreen(SummaryActions):
         Binding("t", "test", "Test"),
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
+        Binding("p", "unschedule", "Unschedule"),
         Binding("x", "cancel_campaign", "Cancel"),
         Binding("x", "cancel_draft", "Cancel", show=False),  # d deletes a draft: the footer shows that
         Binding("c", "clone", "Clone"),
@@ -323,14 +387,14 @@ class SummaryScreen(SummaryActions):
             if wanted != current:
                 table.clear()
                 for f in campaigns:
-                    table.add_row(*row_cells(f, name_width), key=str(f.id))
+                    table.add_row(*row_cells(f, name_width, noon_of(self.today)), key=str(f.id))
                 if more > 0:
                     label = f" … {more:,} more: move here to see the next {min(more, PAGE):,}"
                     table.add_row(Text(""), Text(label, style="dim", no_wrap=True),
                                   *(Text("") for _ in COLUMNS[2:]), key="more")  # fmt: skip
             else:
                 for f in campaigns:
-                    cells = row_cells(f, name_width)
+                    cells = row_cells(f, name_width, noon_of(self.today))
                     for (key, _label, _width), cell in zip(COLUMNS, cells, strict=True):
                         if table.get_cell(str(f.id), key) != cell:
                             table.update_cell(str(f.id), key, cell)
@@ -370,7 +434,8 @@ class SummaryScreen(SummaryActions):
 
     def show_selected(self) -> None:
         figures = self.highlighted()
-        self.query_one("#selected", Static).update(describe(figures) if figures else "")
+        shown = describe(figures, self.figures.values(), noon_of(self.today)) if figures else ""
+        self.query_one("#selected", Static).update(shown)
 
     @on(DataTable.RowHighlighted)
     def row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -62,6 +62,34 @@ async def toggle_pause(screen: Screen[Any], campaign_id: int, state: str) -> boo
     return True
 
 
+async def confirm_unschedule(screen: Screen[Any], campaign: CampaignFigures) -> bool:
+    """`p` on a scheduled campaign: asks, then takes it back to draft; a refusal is one warning. True if
+    done."""
+    from store.campaign_view import viewed
+    from store.db import off_loop
+    from store.errors import CampaignsError
+    from store.queue import unschedule_campaign
+    from tui.dialogs.confirm import ConfirmDialog
+    from tui.dialogs.send_now import when_said
+
+    at = f" at {when_said(campaign.scheduled_at)}" if campaign.scheduled_at else " at its time"
+    question = (
+        f"Unschedule [b]#{campaign.id} {escape(campaign.name)}[/b]? "
+        f"It goes back to draft and will not go{escape(at)}."
+    )
+    if not await screen.app.push_screen_wait(
+        ConfirmDialog(question, yes="unschedule", no="keep it scheduled")
+    ):
+        return False
+    try:
+        changed = await off_loop(viewed(unschedule_campaign), campaign.id)
+    except CampaignsError as exc:
+        screen.notify(plain(exc, lines=True), severity="warning", markup=False)
+        return False
+    screen.notify(f"#{changed.id} is a draft again: it will not go{at}", markup=False)
+    return True
+
+
 # The keys that act on the highlighted campaign, and the rule of its state each asks (store.lifecycle).
 ALLOWED_IN_STATE: dict[str, Callable[[str | None], bool]] = {
     "edit": lifecycle.can_edit,
@@ -71,6 +99,7 @@ ALLOWED_IN_STATE: dict[str, Callable[[str | None], bool]] = {
     "delete": lifecycle.can_delete,
     "pause": lifecycle.can_pause,
     "resume": lifecycle.can_resume,
+    "unschedule": lifecycle.can_unschedule,  # p too: the footer says Unschedule for a scheduled campaign
     # One x, two bindings: the footer's Cancel for a campaign under way; a draft's is hidden (d deletes it).
     "cancel_campaign": lambda state: lifecycle.can_cancel(state) and not lifecycle.is_draft(state),
     "cancel_draft": lambda state: lifecycle.can_cancel(state) and lifecycle.is_draft(state),
@@ -233,10 +262,11 @@ class SummaryActions(Screen[None]):
     async def action_send_now(self) -> None:
         from store.db import off_loop
         from store.errors import CampaignsError
+        from store.eta import SendEstimate, send_estimate
         from store.forecast import send_now_check
         from store.queue import queue_campaign
-        from store.templates import unknown_names_note
-        from tui.dialogs.confirm import ConfirmDialog, WaitScreen
+        from tui.dialogs.confirm import WaitScreen
+        from tui.dialogs.send_now import SendNowDialog, ask_send_now, forecast_text, when_said
 
         draft = self.selected_draft("sent", lifecycle.can_send_now)
         if draft is None:
@@ -247,10 +277,16 @@ class SummaryActions(Screen[None]):
         if recipients > 20_000:  # seconds of checking: keys typed meanwhile must not act behind
             waiting = WaitScreen(f"Checking what Send Now would do for {recipients:,} recipients…")
             await self.app.push_screen(waiting)
+        estimate: SendEstimate | None = None
         try:
             campaign, found = await off_loop(
                 send_now_check, draft.id, config.dedup.campaign_window, config.limits
             )
+            if found.will_send:
+                try:
+                    estimate = await off_loop(send_estimate, config, draft.id)
+                except Exception:  # an ETA that cannot be read must not stop Send Now: the dialog says so
+                    estimate = None
         finally:
             if waiting is not None:
                 await waiting.finish()
@@ -262,29 +298,20 @@ class SummaryActions(Screen[None]):
             self.notify(reaches_nobody(found), title=f"Send Now of #{draft.id}", severity="warning",
                         timeout=12, markup=False)  # fmt: skip
             return
-        question = (
-            f"Send [b]{escape(draft.name)}[/b] now, by {draft.channel.upper()}?\n\n"
-            f"{found.will_send:,} of {found.pending:,} recipients get it; "
-            f"{found.skipped_window:,} had the same message in the last {found.window} and "
-            f"{found.skipped_opted_out:,} have no consent or unsubscribed, so they are skipped."
-        )
-        if found.skipped_suppressed:
-            question += f"\n\n[b]Note[/b]: {escape(found.suppressed_note())}"
-        if found.will_fail:
-            question += f"\n\n[b]Note[/b]: {found.will_fail_note()}"
-        if found.blank_names:
-            question += f"\n\n[b]Note[/b]: {found.blank_names_note()}"
-        unknown = unknown_names_note(campaign.body, campaign.subject)
-        if unknown:
-            question += f"\n\n[b]Note[/b]: {escape(unknown)}"
-        if not await self.app.push_screen_wait(ConfirmDialog(question, yes="send now", no="keep it a draft")):
+        forecast = forecast_text(found, campaign.body, campaign.subject)
+        dialog = SendNowDialog(draft.id, draft.name, draft.channel, forecast, estimate)
+        when = await ask_send_now(self.app, dialog)
+        if when is None:
             return
         try:
-            await off_loop(queue_campaign, draft.id)
-        except CampaignsError as exc:
-            self.notify(plain(exc, lines=True), severity="error", markup=False)
+            await off_loop(queue_campaign, draft.id, at=when.at)
+        except CampaignsError as exc:  # the time passed while the question was open, say
+            self.notify(plain(exc), severity="warning", markup=False)
             return
-        self.notify(f"#{draft.id} is queued: it goes out in turn", title="Send Now")
+        if when.at is not None:
+            self.notify(f"#{draft.id} is scheduled for {when_said(when.at)}", title="Send Now", markup=False)
+        else:
+            self.notify(f"#{draft.id} is queued: it goes out in turn", title="Send Now")
         self.load()
 
     def action_pause(self) -> None:
@@ -292,6 +319,14 @@ class SummaryActions(Screen[None]):
 
     def action_resume(self) -> None:
         self.pause_or_resume()
+
+    @work(group="summary-action", exit_on_error=False)
+    async def action_unschedule(self) -> None:
+        campaign = self.highlighted()
+        if campaign is None or not lifecycle.can_unschedule(campaign.state):
+            return
+        if await confirm_unschedule(self, campaign):
+            self.load()
 
     @work(group="summary-action", exit_on_error=False)
     async def pause_or_resume(self) -> None:
@@ -322,6 +357,8 @@ class SummaryActions(Screen[None]):
             f"Cancel [b]{escape(campaign.name)}[/b]? The {left:,} messages not sent yet will never go. "
             "This cannot be undone."
         )
+        if lifecycle.is_scheduled(campaign.state):  # p takes it back to draft instead, to send later
+            question += "\n\n[b]Note[/b]: it is scheduled; p unschedules it instead (back to draft)."
         if not await self.app.push_screen_wait(
             ConfirmDialog(question, yes="cancel the campaign", no="keep it")
         ):
@@ -337,7 +374,9 @@ class SummaryActions(Screen[None]):
     @work(group="summary-action", exit_on_error=False)
     async def action_test(self) -> None:
         from senders.trial_send import send_test
+        from store.db import off_loop
         from store.errors import CampaignsError
+        from store.quiet_hours import quiet_note
         from tui.dialogs.test_send import TestDialog
 
         draft = self.selected_draft("tested", lifecycle.can_test)
@@ -357,6 +396,9 @@ class SummaryActions(Screen[None]):
         other = [f"{plain(r.to)} ({plain(r.error)})" for r in results if r.state != "sent"]
         lines = [f"sent to {', '.join(sent)}"] if sent else []
         lines += [f"not sent: {'; '.join(other)}"] if other else []
+        note = await off_loop(quiet_note, config_of(self), draft.channel)
+        if sent and note:
+            lines.append(note)
         self.notify("\n".join(lines), title=f"Test of #{draft.id}",
                     severity="information" if sent else "error", timeout=10, markup=False)  # fmt: skip
 

@@ -22,7 +22,7 @@ from store.recipients import add_pasted
 from tests.senders.conftest import config_for
 from tests.senders.test_crash_and_workers import start_worker, wait_for
 from tui.screens.detail_text import status_line
-from tui.screens.summary import describe
+from tui.screens.summary_rows import describe
 
 FLU = [f"flu{i}@example.org" for i in range(30)]
 RECALL = [f"recall{i}@example.org" for i in range(30)]

@@ -13,7 +13,7 @@ from tests.conftest import NOW
 from tests.tui.conftest import wait_until
 from tui.app import make_app
 from tui.screens.detail import DetailScreen
-from tui.screens.summary import local_day
+from tui.screens.summary_rows import local_day
 
 
 def widths(table: DataTable) -> list[int]:

@@ -19,7 +19,7 @@ from tests.tui.test_summary_actions import footer_actions, highlight
 from tui.app import make_app
 from tui.dialogs.send_now import SendNowDialog
 from tui.screens.detail import DetailScreen
-from tui.screens.summary import describe, goes_at, joins_behind, row_cells
+from tui.screens.summary_rows import describe, goes_at, joins_behind, row_cells
 
 
 @pytest.fixture(autouse=True)

@@ -117,7 +117,7 @@ async def test_arrow_keys_work_as_soon_as_the_summary_shows(demo_app):
 
 def test_one_reservation_by_one_patient_reads_in_the_singular():
     from store.figures import CampaignFigures, Conversion, MessageCounts
-    from tui.screens.summary import describe
+    from tui.screens.summary_rows import describe
 
     figures = CampaignFigures(
         id=3, name="Check-up", channel="sms", state="sent", counts=MessageCounts(recipients=1, sent=1),

@@ -13,7 +13,7 @@ from store import lifecycle
 from store.clock import local, zone_name
 from store.figures import CampaignFigures
 from tui.dialogs.send_now import when_said
-from tui.screens.summary import percent
+from tui.screens.summary_rows import percent
 from tui.textout import escape, plain, plural
 
 if TYPE_CHECKING:

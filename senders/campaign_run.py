@@ -91,7 +91,8 @@ class CampaignRun:
                 settings.lanes, settings.window, None, settings.lease, settings.limits, settings.quiet,
                 settings.channel,
             )  # fmt: skip
-            self.quiet_from = None if turn.quiet_in is None else asked + turn.quiet_in
+            if turn.claim.active and not turn.waits:  # a turn that decided nothing keeps the last word
+                self.quiet_from = None if turn.quiet_in is None else asked + turn.quiet_in
             self.waiting_turn = turn.waits
             if turn.waits:
                 await asyncio.sleep(IDLE_POLL_SECONDS)
@@ -164,7 +165,10 @@ class CampaignRun:
         committing = self.commit(message)
         try:
             while message is not None:
-                await self.pacer.wait()
+                if not await self.paced():  # the channel's quiet hours began first: it goes back
+                    await committing
+                    await self.give_back([message.id])
+                    return
 
                 async def ready(
                     message: Outgoing = message, committing: asyncio.Future[set[int]] = committing
@@ -215,6 +219,18 @@ class CampaignRun:
             await asyncio.shield(committing)
             with contextlib.suppress(Exception):  # a connection an error left broken may fail to close
                 await connection.close()
+
+    async def paced(self) -> bool:
+        """Waits for the message's send slot under the channel's rate; False when the channel's quiet
+        hours begin first (a slot may be hours away: its wait ends with them)."""
+        if self.quiet_from is None:
+            await self.pacer.wait()
+            return True
+        left = self.quiet_from - time.monotonic()
+        if left > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.pacer.wait(), left)
+        return not self.quiet_started()
 
     def quiet_started(self) -> bool:
         """Whether the channel's quiet hours began (by the database's clock at the last claim): from

@@ -197,3 +197,17 @@ def test_two_workers_agree_on_the_schedule_and_the_quiet_hours(store, gateway):
     assert gateway.count_by_recipient() == {phone: 1 for phone in PHONES[:40]}
     assert sent_during(scheduled, rome("2026-12-01T20:00:01"), rome("2026-12-02T09:00")) == 0
     assert Campaign.get_by_id(scheduled).queued_at == rome("2026-12-01T19:59:55")
+
+
+def test_a_rate_limited_channel_hands_nothing_over_once_its_quiet_hours_began(store, gateway):
+    # One SMS every 5 s over 4 connections: each connection waits for the next slot of the shared
+    # schedule, so three of them hold slots at 20:00:01, :06 and :11. None of them may go.
+    config = quiet_config(store, gateway, per_hour=720)
+    config = replace(config, sms=replace(config.sms, connections=4))
+    set_clock(rome("2026-12-01T19:59:56"))
+    reminder = drafted("sms", "Reminder", PHONES[:20])
+    with Engines(config):
+        wait_for(lambda: (reason_of(reminder) or "").startswith("quiet hours"))
+        wait_for(lambda: set(states_of(reminder)) == {"sent", "pending"})
+    assert 1 <= states_of(reminder)["sent"] < 20
+    assert sent_during(reminder, rome("2026-12-01T20:00:00.5"), rome("2026-12-02T09:00")) == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+HORIZON = timedelta(days=366)  # the furthest ahead a campaign is scheduled
 _center: tzinfo = UTC
 _shift = timedelta(0)
 
@@ -83,29 +84,36 @@ def parse_when(text: str) -> datetime:
         raise WhenError(f"{given!r} is not a date and time (e.g. 2026-12-02T09:30)") from None
     if len(given) <= 10:  # a date alone is midnight: almost never what an admin means
         raise WhenError(f"{given!r} has no time of day (e.g. {given}T09:30)")
-    if moment.tzinfo is not None:
-        return to_utc(moment)
-    placed = moment.replace(tzinfo=_center)
-    utc = placed.astimezone(UTC)
-    if utc.astimezone(_center).replace(tzinfo=None) != moment:
-        raise WhenError(f"{given} does not exist in {zone_name()}: the clocks skip it")
-    return utc.replace(tzinfo=None)
+    try:
+        if moment.tzinfo is not None:
+            found = to_utc(moment)
+        else:
+            utc = moment.replace(tzinfo=_center).astimezone(UTC)
+            if utc.astimezone(_center).replace(tzinfo=None) != moment:
+                raise WhenError(f"{given} does not exist in {zone_name()}: the clocks skip it")
+            found = utc.replace(tzinfo=None)
+    except OverflowError:  # year 1 or 9999 moved across an offset
+        raise WhenError(f"{given!r} is out of range") from None
+    if found - utcnow() > HORIZON:
+        raise WhenError(f"{given} is more than a year ahead: schedule it nearer the time")
+    return found
 
 
 def zone_name() -> str:
     return str(getattr(_center, "key", None) or "UTC")
 
 
-def wall_clock(moment: datetime, now: datetime | None = None) -> str:
+def wall_clock(moment: datetime, now: datetime | None = None, relative: bool = True) -> str:
     """A stored time as the admin reads it: `14:30` today, `tomorrow 09:00`, `Thu 3 Dec 09:00` within a
-    week, `14 Jan 2027 09:00` beyond; `now` (naive UTC) says which day today is."""
+    week, `14 Jan 2027 09:00` beyond; `now` (naive UTC) says which day today is. Not `relative`: no
+    "tomorrow" or "yesterday", for a text stored and read later (still right after midnight)."""
     shown, today = local(moment), local(now or utcnow()).date()
     days = (shown.date() - today).days
     if days == 0:
         return f"{shown:%H:%M}"
-    if days == 1:
+    if days == 1 and relative:
         return f"tomorrow {shown:%H:%M}"
-    if days == -1:
+    if days == -1 and relative:
         return f"yesterday {shown:%H:%M}"
     if 0 < days < 7:
         return f"{shown:%a} {shown.day} {shown:%b %H:%M}"

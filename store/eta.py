@@ -12,25 +12,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from peewee import SQL, ModelSelect, fn
+from peewee import SQL, fn
 
 from store.bulk import stored_time
 from store.campaigns import get_campaign
 from store.config import Config
 from store.db import dialect, rows_of
-from store.lifecycle import IN_QUEUE
 from store.models import Campaign, Message
+from store.queue import ahead_of
 from store.quiet_hours import QuietHours
 
 LEFT = ("pending", "sending")  # a message in these states has still to go
 MEASURED_MESSAGES = 2_000  # the channel's most recent sends a measured rate is taken from
 MEASURED_AT_LEAST = 20  # fewer sends measure nothing
 MEASURED_SPAN = timedelta(seconds=5)  # nor do sends closer together than this
-MAX_PAUSES = 1_000  # quiet periods walked through before giving up: nearly three years of nights
+MEASURED_GAP = timedelta(minutes=5)  # a longer gap between two sends is no sending: quiet, paused, down
 MAX_EVENTS = 20_000  # changes of the lanes played forward (ends, quiet hours) before giving up
 ENDLESS = timedelta(days=365)  # a quiet time this long is taken as never ending
 ROUNDED_TO = timedelta(minutes=5)  # "around 11:40"
@@ -44,12 +45,13 @@ _EPOCH = datetime(2000, 1, 1)
 @dataclass(frozen=True)
 class Leg:
     """One campaign's remaining work on its channel: its messages left, the channel's rate (None: none
-    known) and quiet hours (None: none)."""
+    known) and quiet hours (None: none), and, for a scheduled one, when it joins the queue."""
 
     messages: int
     per_hour: float | None
     quiet: QuietHours | None
     channel: str = ""  # named when its rate is what is unknown
+    not_before: datetime | None = None
 
     @property
     def unknown(self) -> bool:
@@ -59,54 +61,34 @@ class Leg:
 
 @dataclass(frozen=True)
 class Estimate:
-    """When a campaign starts sending and ends (None: no rate known), and how many quiet periods it waits
-    through on the way, the one before its first message included."""
+    """When a campaign's first message goes and its last (None: no rate known, or never), and how many
+    quiet periods it waits through once started."""
 
     starts_at: datetime
     ends_at: datetime | None
     pauses: int
     unknown_rate: bool
-    unknown_channel: str = ""  # the channel whose rate is unknown, when one is
+    unknown_channel: str = ""  # the channel whose rate is unknown, or whose quiet time never ends
+    never: bool = False  # its channel's quiet time never ends (quiet every day): it will not finish
 
 
 # -- the pure part -----------------------------------------------------------------------------------
-
-
-def finish(start: datetime, messages: int, per_hour: float, quiet: QuietHours | None) -> tuple[datetime, int]:
-    """When `messages` sent at `per_hour` from `start` are all out, skipping quiet time, and how many quiet
-    periods that crosses. One step per quiet period, whatever the number of messages."""
-    if messages <= 0:
-        return start, 0
-    if per_hour <= 0:
-        raise ValueError(f"a send rate must be positive, not {per_hour}")
-    work, moment, pauses = timedelta(hours=messages / per_hour), start, 0
-    while True:
-        until = quiet.quiet_until(moment) if quiet is not None else None
-        if until is not None:
-            pauses += 1
-            if until - moment >= ENDLESS or pauses > MAX_PAUSES:  # it never sends again: at least this late
-                return until + work, pauses
-            moment = until
-        quiet_from = quiet.next_quiet(moment) if quiet is not None else None
-        if quiet_from is None or moment + work <= quiet_from:
-            return moment + work, pauses
-        work -= quiet_from - moment
-        moment = quiet_from
 
 
 def estimate(
     start: datetime, ahead: Sequence[Leg], own: Leg, lanes: int = 1, not_before: datetime | None = None
 ) -> Estimate:
     """The queue played forward from `start` as the engines run it: at each moment the first `lanes`
-    legs, in creation order, whose channel is not in its quiet hours send (a quiet channel's campaign
-    holds no lane: those behind it go meanwhile, and it takes its lane back when its hours end); `own`
-    not before `not_before` (a scheduled start). Its pauses are the quiet periods it waits through once
-    it has started. Any leg with messages and no rate makes the end unknown."""
-    earliest = max(start, not_before or start)
+    legs, in creation order, that have joined the queue (a scheduled one at its time) and whose channel
+    is not in its quiet hours send (a quiet channel's campaign holds no lane: those behind it go
+    meanwhile, and it takes its lane back when its hours end); `own` not before `not_before` either.
+    One step per change of the lanes, whatever the number of messages. Its pauses are the quiet periods
+    it waits through once started. Any leg with messages and no rate makes the end unknown."""
+    own = replace(own, not_before=max(start, not_before or start, own.not_before or start))
     legs = [*ahead, own]
     for leg in legs:
         if leg.unknown:
-            return Estimate(earliest, None, 0, unknown_rate=True, unknown_channel=leg.channel)
+            return Estimate(own.not_before or start, None, 0, unknown_rate=True, unknown_channel=leg.channel)
     left = [timedelta(hours=leg.messages / leg.per_hour) if leg.messages > 0 and leg.per_hour else
             timedelta(0) for leg in legs]  # fmt: skip
     mine, moment, started, pauses, was_quiet = len(legs) - 1, start, None, 0, False
@@ -117,43 +99,47 @@ def estimate(
         if started is not None:
             pauses += quiet[mine] and not was_quiet
             was_quiet = quiet[mine]
-        waiting = [i for i in range(len(legs)) if left[i] > timedelta(0) and not quiet[i]]
-        sending = [i for i in waiting if i != mine or moment >= earliest][: max(1, lanes)]
+        joined = [leg.not_before is None or leg.not_before <= moment for leg in legs]
+        sending = [i for i in range(len(legs)) if left[i] > timedelta(0) and not quiet[i] and joined[i]]
+        sending = sending[: max(1, lanes)]
         if mine in sending and started is None:
             started = moment
-        following = _next_event(moment, legs, left, quiet, sending, earliest)
-        if following - moment >= ENDLESS:  # nothing sends again for a year: at least this late
-            return Estimate(started or following, following + left[mine], pauses, unknown_rate=False)
+        following = _next_event(moment, legs, left, quiet, sending)
+        if following - moment >= ENDLESS:  # nothing changes for a year: it never finishes
+            return Estimate(started or moment, None, pauses, False, own.channel, never=True)
         for i in sending:
             left[i] -= following - moment
         moment = following
-    return Estimate(started or moment, moment + left[mine], pauses, unknown_rate=False)
+    return Estimate(started or moment, None, pauses, False, own.channel, never=True)
 
 
 def _next_event(
     moment: datetime, legs: Sequence[Leg], left: Sequence[timedelta], quiet: Sequence[bool],
-    sending: Sequence[int], earliest: datetime,
+    sending: Sequence[int],
 ) -> datetime:  # fmt: skip
-    """The next moment the lanes change: a sending leg ends or its quiet hours begin, a quiet leg's end,
-    or the campaign's own start."""
-    moments = [earliest] if moment < earliest else []
+    """The next moment the lanes change: a sending leg ends or its quiet hours begin, a quiet leg's hours
+    end, a scheduled leg joins the queue."""
+    moments = []
     for i in sending:
         rest = legs[i].quiet
         begins = rest.next_quiet(moment) if rest is not None else None
         moments.append(min(moment + left[i], begins) if begins is not None else moment + left[i])
     for i, leg in enumerate(legs):
-        if quiet[i] and left[i] > timedelta(0) and leg.quiet is not None:
+        if left[i] <= timedelta(0):
+            continue
+        if leg.not_before is not None and leg.not_before > moment:
+            moments.append(leg.not_before)
+        elif quiet[i] and leg.quiet is not None:
             moments.append(leg.quiet.quiet_until(moment) or moment + ENDLESS)
     return min(moments, default=moment + ENDLESS)
-
-
-def _leg_end(start: datetime, leg: Leg) -> tuple[datetime, int]:
-    return finish(start, leg.messages, leg.per_hour or 0.0, leg.quiet)
 
 
 def says(estimate: Estimate, now: datetime, zone: ZoneInfo) -> str:
     """The estimate in plain English, in the center's zone: "starts at 09:00, ends tomorrow around 11:40,
     after 2 quiet-hour pauses"; a terser one when that passes `LINE_WIDTH`."""
+    if estimate.never:
+        channel = estimate.unknown_channel
+        return f"it would never end: {channel.upper()} is quiet every day ([{channel}] quiet_days)"
     if estimate.unknown_rate or estimate.ends_at is None:
         channel = estimate.unknown_channel
         if channel:
@@ -213,9 +199,11 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
 
 
 def channel_rate(channel: str, configured_per_hour: int) -> float | None:
-    """Messages an hour on the channel: its configured `rate_per_hour` when set, else measured from the
+    """Messages an hour on the channel: its configured `rate_per_hour` when set, else measured on the
     last 2,000 sends of its campaign that sent last (through the index on the message's campaign; a
-    campaign's messages go at one pace); None when too few or too close together to say."""
+    campaign's messages go at one pace), counting only the time it was sending: a gap of over
+    `MEASURED_GAP` (a quiet night, a pause, an outage) is left out. None when too few or too close
+    together to say."""
     if configured_per_hour > 0:
         return float(configured_per_hour)
     latest = (
@@ -228,23 +216,18 @@ def channel_rate(channel: str, configured_per_hour: int) -> float | None:
     if latest is None:
         return None
     recent = (
-        Message.select(Message.sent_at.alias("sent_at"))
+        Message.select(Message.sent_at)
         .where((Message.campaign == latest) & Message.sent_at.is_null(False))
         .order_by(Message.sent_at.desc())
         .limit(MEASURED_MESSAGES)
-        .alias("recent")
     )
-    query = Message.select(fn.COUNT(SQL("*")), fn.MIN(recent.c.sent_at), fn.MAX(recent.c.sent_at)).from_(
-        recent
-    )
-    count, first, last = next(rows_of(query))
-    return _measured(int(count), stored_time(first), stored_time(last))
-
-
-def _measured(count: int, first: datetime | None, last: datetime | None) -> float | None:
-    if first is None or last is None or count < MEASURED_AT_LEAST or last - first < MEASURED_SPAN:
+    times = sorted(moment for (value,) in rows_of(recent) if (moment := stored_time(value)) is not None)
+    gaps = [later - earlier for earlier, later in pairwise(times)]
+    sending = [gap for gap in gaps if gap <= MEASURED_GAP]
+    spent = sum(sending, timedelta(0))
+    if len(sending) + 1 < MEASURED_AT_LEAST or spent < MEASURED_SPAN:
         return None
-    return (count - 1) / (last - first).total_seconds() * 3600
+    return len(sending) / spent.total_seconds() * 3600
 
 
 def campaign_eta(
@@ -255,31 +238,20 @@ def campaign_eta(
     now: datetime | None = None,
     starts_at: datetime | None = None,
 ) -> Estimate:
-    """The campaign's ETA: behind the queued and sending campaigns created before it (store.queue's
-    order), with the rates and quiet hours of each one's channel. The campaigns ahead send from `now`
-    (the database's clock by default); the campaign itself not before `starts_at` (a scheduled one)."""
+    """The campaign's ETA behind the campaigns before it in the queue's order (`store.queue.ahead_of`:
+    queued and sending ones, and scheduled ones from their time), with the rates and quiet hours of each
+    one's channel. From `now` (the database's clock by default); the campaign itself not before
+    `starts_at` (a scheduled one)."""
     campaign = get_campaign(campaign_id)
     now = now if now is not None else dialect().now()
-    ahead = list(rows_of(_ahead_of(campaign)))
+    ahead = ahead_of(campaign_id)
     left = _left({campaign_id, *(row[0] for row in ahead)})
 
-    def leg(of: int, channel: str) -> Leg:
-        return Leg(left.get(of, 0), rates.get(channel), quiet.get(channel), channel)
+    def leg(of: int, channel: str, joins: datetime | None = None) -> Leg:
+        return Leg(left.get(of, 0), rates.get(channel), quiet.get(channel), channel, joins)
 
-    legs = [leg(of, channel) for of, channel in ahead]
+    legs = [leg(of, channel, joins) for of, channel, joins in ahead]
     return estimate(now, legs, leg(campaign_id, campaign.channel), lanes, not_before=starts_at)
-
-
-def _ahead_of(campaign: Campaign) -> ModelSelect[Campaign]:
-    """The queued and sending campaigns before it in the queue, (id, channel) the first created first."""
-    before = (Campaign.created_at < campaign.created_at) | (
-        (Campaign.created_at == campaign.created_at) & (Campaign.id < campaign.id)
-    )
-    return (
-        Campaign.select(Campaign.id, Campaign.channel)
-        .where(Campaign.state.in_(IN_QUEUE) & before)
-        .order_by(Campaign.created_at, Campaign.id)
-    )
 
 
 def _left(campaign_ids: set[int]) -> dict[int, int]:
@@ -321,7 +293,11 @@ def send_estimate(config: Config, campaign_id: int, starts_at: datetime | None =
     found = campaign_eta(campaign_id, rates, channel_quiet_hours(config), config.engine.lanes, now, starts_at)
     line = says(found, now, center_zone(config.timezone))
     warning = None
-    if found.ends_at is not None and found.pauses > config.center.max_quiet_pauses:
+    if found.never:
+        warning = (
+            f"its channel never leaves its quiet time: change [{found.unknown_channel}] quiet_days first."
+        )
+    elif found.ends_at is not None and found.pauses > config.center.max_quiet_pauses:
         warning = (
             f"it waits through {found.pauses} quiet periods before its last message: recipients get it "
             "days apart. Consider a smaller audience, or a higher rate."

@@ -12,6 +12,7 @@ from typing import Any
 from store import lifecycle
 from store.clock import iso
 from store.models import ACCEPTED_STATES, MESSAGE_STATES, Campaign
+from store.queue import ahead_when_due
 from store.stats import conversion_of, failures_of, machine_opened_of, message_counts, unsubscribed_of
 
 
@@ -117,6 +118,8 @@ class CampaignFigures:
     # The failed messages by reason, the most frequent first: read for one campaign (its stats), not
     # for the summary's many. None when not read.
     failures: tuple[Failure, ...] | None = None
+    # A scheduled campaign: the campaigns ahead of it when it joins the queue (store.queue.ahead_when_due).
+    ahead_when_due: int | None = None
 
     @property
     def open_rate(self) -> float | None:
@@ -188,7 +191,9 @@ def figures_of(
     counts = message_counts([c.id for c in campaigns])
     slow = dict(known or {})
     slow.update(slow_figures_of([c for c in campaigns if c.id not in slow], machine_open_seconds))
-    return [_figures(c, counts.get(c.id, {}), slow[c.id]) for c in campaigns]
+    found = [_figures(c, counts.get(c.id, {}), slow[c.id]) for c in campaigns]
+    return [replace(f, ahead_when_due=ahead_when_due(f.id)) if lifecycle.is_scheduled(f.state) else f
+            for f in found]  # fmt: skip
 
 
 def campaign_figures(campaign: Campaign, machine_open_seconds: int = 10) -> CampaignFigures:

@@ -14,6 +14,7 @@ from typing import Any
 
 from peewee import ModelSelect, fn
 
+from store.bulk import stored_time
 from store.campaigns import get_campaign
 from store.clock import local, utcnow, zone_name
 from store.db import dialect, rows_of, write_transaction
@@ -162,6 +163,36 @@ def next_campaigns(lanes: int = 1, resting: Collection[str] = ()) -> list[Campai
 def in_turn(lanes: int = 1, resting: Collection[str] = ()) -> list[int]:
     """The ids of `next_campaigns`: the campaigns that hold the lanes."""
     return [row[0] for row in rows_of(_in_order(Campaign.id, resting=resting).limit(max(1, lanes)))]
+
+
+def ahead_of(campaign_id: int) -> list[tuple[int, str, datetime | None]]:
+    """The campaigns before it in the queue's order, now or once due: those created before it that are
+    queued or sending, or scheduled (with the time they join), the first created first, as (id,
+    channel, scheduled_at). What the ETA plays forward and the summary counts a scheduled one's place
+    by."""
+    campaign = get_campaign(campaign_id)
+    before = (Campaign.created_at < campaign.created_at) | (
+        (Campaign.created_at == campaign.created_at) & (Campaign.id < campaign.id)
+    )
+    query = (
+        Campaign.select(Campaign.id, Campaign.channel, Campaign.scheduled_at, Campaign.state)
+        .where(Campaign.state.in_((*IN_QUEUE, SCHEDULED)) & before)
+        .order_by(Campaign.created_at, Campaign.id)
+    )
+    return [
+        (i, channel, stored_time(at) if state == SCHEDULED else None)
+        for i, channel, at, state in rows_of(query)
+    ]
+
+
+def ahead_when_due(campaign_id: int) -> int:
+    """How many campaigns will be ahead of a scheduled one when it joins the queue: those created before
+    it that are queued or sending now, or scheduled to join no later than it."""
+    campaign = get_campaign(campaign_id)
+    due = campaign.scheduled_at
+    return sum(
+        1 for _i, _channel, at in ahead_of(campaign_id) if at is None or (due is not None and at <= due)
+    )
 
 
 def finish_if_done(campaign_id: int, now: datetime | None = None) -> bool:

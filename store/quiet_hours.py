@@ -166,11 +166,12 @@ def quiet_channels(rules: Mapping[str, QuietHours], now: datetime) -> frozenset[
 
 
 def resting_says(quiet: QuietHours, now: datetime) -> str:
-    """Why a campaign of a quiet channel waits, as the admin reads it: "quiet hours until 09:00"."""
+    """Why a campaign of a quiet channel waits, as the admin reads it: "quiet hours until 09:00" (today),
+    "quiet hours until Wed 2 Dec 09:00"."""
     from store.clock import wall_clock
 
-    until = quiet.quiet_until(now)
-    return f"quiet hours until {wall_clock(until, now)}" if until else "quiet hours"
+    until = quiet.quiet_until(now)  # stored and read later: a date rather than "tomorrow"
+    return f"quiet hours until {wall_clock(until, now, relative=False)}" if until else "quiet hours"
 
 
 def test_note(quiet: QuietHours, channel: str, now: datetime) -> str | None:

@@ -124,3 +124,22 @@ def test_a_test_send_in_quiet_hours_goes_and_says_so(campaigns, monkeypatch):
         "3479999999: sent",
         "SMS quiet hours do not apply to a test: it went now (quiet hours until 13:00).",
     ]
+
+
+def test_a_time_out_of_range_or_more_than_a_year_ahead_is_refused(campaigns, monkeypatch):
+    at_noon_in_rome(campaigns, monkeypatch)
+    campaign_id = draft_with_a_recipient(campaigns)
+    refusals = {
+        "9999-12-31T23:30Z": "campaigns: --at: 9999-12-31T23:30Z is more than a year ahead: schedule it "
+        "nearer the time",
+        "9999-12-31T23:30": "campaigns: --at: 9999-12-31T23:30 is more than a year ahead: schedule it nearer "
+        "the time",
+        "0001-01-01T00:30+01:00": "campaigns: --at: '0001-01-01T00:30+01:00' is out of range",
+        "2027-12-03T12:00": "campaigns: --at: 2027-12-03T12:00 is more than a year ahead: schedule it nearer "
+        "the time",
+    }
+    for when, said in refusals.items():
+        refused = campaigns("send", str(campaign_id), "--at", when)
+        assert (refused.code, refused.err.strip()) == (2, said)
+    assert campaigns("list", "--json").json[0]["state"] == "draft"
+    assert campaigns("send", str(campaign_id), "--at", "2027-11-30T12:00").code == 0  # within the year

@@ -13,7 +13,7 @@ import pytest
 
 from store.campaigns import create_campaign
 from store.clock import utcnow
-from store.eta import Estimate, Leg, campaign_eta, channel_rate, estimate, finish, says
+from store.eta import Estimate, Leg, campaign_eta, channel_rate, estimate, says
 from store.models import Campaign, Message
 from store.queue import pause_campaign, queue_campaign
 from store.quiet_hours import quiet_hours
@@ -28,7 +28,13 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-# -- finish: one campaign's messages through the quiet hours ----------------------------------------------
+# -- one campaign alone: its messages through the quiet hours ---------------------------------------------
+
+
+def finish(start: datetime, messages: int, per_hour: float, quiet) -> tuple[datetime | None, int]:
+    """When a campaign alone in the queue ends, and the quiet periods it waits through once started."""
+    found = estimate(start, [], Leg(messages, per_hour, quiet))
+    return found.ends_at, found.pauses
 
 
 def test_without_quiet_hours_the_messages_take_their_count_over_the_rate():
@@ -61,17 +67,20 @@ def test_a_quiet_sunday_is_skipped_with_the_nights_around_it_as_one_pause():
     assert finish(utc("2026-12-05 18:00"), 200, 100, weekend) == (utc("2026-12-07 09:00"), 1)
 
 
-def test_starting_in_quiet_time_counts_the_wait_before_the_first_message():
-    # 23:00 in Rome: nothing goes until 09:00, then an hour.
-    assert finish(utc("2026-12-01 22:00"), 100, 100, NIGHTS) == (utc("2026-12-02 09:00"), 1)
+def test_starting_in_quiet_time_starts_when_it_ends_with_no_pause_of_its_own():
+    # 23:00 in Rome: nothing goes until 09:00, then an hour; the line says when it starts instead.
+    assert estimate(utc("2026-12-01 22:00"), [], Leg(100, 100, NIGHTS)) == Estimate(
+        utc("2026-12-02 08:00"), utc("2026-12-02 09:00"), 0, unknown_rate=False
+    )
 
 
-def test_a_channel_quiet_every_day_gives_up_instead_of_walking_forever():
+def test_a_channel_quiet_every_day_never_ends_and_says_so_at_once():
     never = quiet_hours(ROME, "", ["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
     started = time.perf_counter()
-    end, pauses = finish(utc("2026-12-01 10:00"), 100, 100, never)
+    found = estimate(utc("2026-12-01 10:00"), [], Leg(100, 100, never, "sms"))
     assert time.perf_counter() - started < 1.0
-    assert end > utc("2027-12-01 10:00") and pauses == 1
+    assert found.never and found.ends_at is None
+    assert says(found, NOW, ZONE) == "it would never end: SMS is quiet every day ([sms] quiet_days)"
 
 
 def _hour_by_hour(start: datetime, hours: int, quiet) -> tuple[datetime, int]:
@@ -99,6 +108,18 @@ def test_100000_messages_over_weeks_take_one_step_a_quiet_period_and_well_under_
 
 
 # -- estimate: the queue played forward ---------------------------------------------------------------------
+
+
+def test_a_campaign_created_earlier_and_scheduled_takes_the_lane_when_it_joins():
+    # Ours goes at 10:00 (an hour of work); one created before it joins at 10:30 with an hour of its own:
+    # it takes the lane (creation order), ours waits for it and ends at 12:00, not 11:00.
+    scheduled = Leg(100, 100, None, "sms", not_before=utc("2026-12-01 10:30"))
+    assert estimate(utc("2026-12-01 10:00"), [scheduled], Leg(100, 100, None)) == Estimate(
+        utc("2026-12-01 10:00"), utc("2026-12-01 12:00"), 0, unknown_rate=False
+    )
+    # One due after ours ends is no obstacle.
+    later = Leg(100, 100, None, "sms", not_before=utc("2026-12-01 11:30"))
+    assert estimate(utc("2026-12-01 10:00"), [later], Leg(100, 100, None)).ends_at == utc("2026-12-01 11:00")
 
 
 def test_with_two_lanes_the_campaign_takes_the_lane_that_frees_first():
@@ -241,6 +262,15 @@ def test_the_rate_is_the_configured_one_or_measured_from_the_channels_last_campa
     assert channel_rate("email", 0) == pytest.approx(49 / 49 * 3_600)
     assert channel_rate("sms", 250) == 250.0
     assert channel_rate("push", 0) is None
+
+
+def test_a_measured_rate_leaves_out_the_night_and_the_pauses_between_sends(store):
+    reminder = campaign("Reminder", "sms")
+    sent(reminder, utc("2026-12-01 18:00"), 60, timedelta(seconds=36))  # 19:00-19:36 in Rome
+    rows = [{"campaign": reminder, "address": f"late{i}", "state": "sent",
+             "sent_at": utc("2026-12-02 08:00") + timedelta(seconds=36 * i)} for i in range(60)]  # fmt: skip
+    Message.insert_many(rows).execute()  # and 09:00-09:36 the next morning
+    assert channel_rate("sms", 0) == pytest.approx(100.0)  # not 118 sends over 14 hours
 
 
 def test_a_measured_rate_needs_twenty_sends_five_seconds_apart_from_the_last_campaigns_last_2000(store):

@@ -11,7 +11,7 @@ from store.campaigns import create_campaign
 from store.clock import local, parse_when, shift_clock, use_center_zone, utcnow
 from store.config import load_config
 from store.models import Campaign
-from store.queue import queue_campaign
+from store.queue import cancel_campaign, queue_campaign
 from store.recipients import add_pasted
 from tests.tui.conftest import shows_question, wait_until
 from tests.tui.test_deliberate_answers import ask, back_on, keys_line, state_of
@@ -19,7 +19,7 @@ from tests.tui.test_summary_actions import footer_actions, highlight
 from tui.app import make_app
 from tui.dialogs.send_now import SendNowDialog
 from tui.screens.detail import DetailScreen
-from tui.screens.summary_rows import describe, goes_at, joins_behind, row_cells
+from tui.screens.summary_rows import describe, goes_at, row_cells
 
 
 @pytest.fixture(autouse=True)
@@ -292,12 +292,14 @@ def test_the_place_counts_those_ahead_in_creation_order(sqlite_store):
     queue_campaign(own.id, at=at)
     behind = a_draft("E")
     queue_campaign(behind.id)  # created after it: behind once it joins
-    paused = a_draft("F")
-    figures = [figures_of(c.id) for c in (ahead_queued, ahead_scheduled, after_it, own, behind, paused)]
-    mine = figures[3]
-    assert joins_behind(mine, figures) == 2
-    assert "joins the queue behind 2 campaigns" in describe(mine, figures)
-    assert "nothing ahead of it so far" in describe(mine, [mine])
+    a_draft("F")  # a draft created before: not in the queue
+    mine = figures_of(own.id)
+    assert mine.ahead_when_due == 2
+    assert "joins the queue behind 2 campaigns" in describe(mine)
+    first = figures_of(ahead_scheduled.id)  # only A, queued, is before B
+    assert first.ahead_when_due == 1 and "joins the queue behind 1 campaign ·" in describe(first)
+    cancel_campaign(ahead_queued.id)
+    assert "nothing ahead of it so far" in describe(figures_of(ahead_scheduled.id))
 
 
 async def test_quiet_hours_are_no_provider_trouble(sqlite_store):

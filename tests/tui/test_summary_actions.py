@@ -170,8 +170,9 @@ async def test_the_name_filter_reads_once_typing_pauses(demo_app):
 async def test_a_test_sent_in_the_channels_quiet_hours_goes_and_says_so(sqlite_store, tmp_path):
     draft = create_campaign(channel="sms", name="Promemoria", sender="CentroMed", body="Ciao", now=NOW)
     add_pasted(draft.id, "3471234567")
-    today = utcnow().date().isoformat()  # the center is in UTC here: today, then the night, are quiet
-    config = load_config(database_url=sqlite_store, env={"CAMPAIGNS_SMS_QUIET_DAYS": today})
+    today = utcnow().date()  # the center is in UTC here: today, then the night, are quiet
+    tomorrow = today + timedelta(days=1)
+    config = load_config(database_url=sqlite_store, env={"CAMPAIGNS_SMS_QUIET_DAYS": today.isoformat()})
     app = make_app(config, today=NOW.date(), send=False)  # outbox
     async with app.run_test(size=(80, 24)) as pilot:
         summary = app.screen
@@ -184,5 +185,6 @@ async def test_a_test_sent_in_the_channels_quiet_hours_goes_and_says_so(sqlite_s
         await wait_until(pilot, lambda: bool(said()))
     assert said()[0].splitlines() == [
         "sent to 3479999999",
-        "SMS quiet hours do not apply to a test: it went now (quiet hours until tomorrow 09:00).",
+        "SMS quiet hours do not apply to a test: it went now (quiet hours until "
+        f"{tomorrow:%a} {tomorrow.day} {tomorrow:%b} 09:00).",
     ]

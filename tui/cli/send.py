@@ -62,9 +62,15 @@ def send(campaign_id: int, when: str | None) -> None:
     said = f"Campaign {campaign.id} is queued"
     if campaign.scheduled_at is not None:
         said = f"Campaign {campaign.id} is scheduled for {wall_clock(campaign.scheduled_at)} ({zone_name()})"
-    expected = send_estimate(rt.config, campaign.id, campaign.scheduled_at)
+    document = CampaignView.of(campaign).as_document()
+    try:  # it is queued or scheduled already: an estimate that cannot be read must not say it failed
+        expected = send_estimate(rt.config, campaign.id, campaign.scheduled_at)
+    except Exception as exc:
+        logging.getLogger("campaigns").warning("no estimate: %s", type(exc).__name__)
+        rt.emit(document | {"estimate": None}, said + ".")
+        return
     said += f": {expected.line}." + (f"\nNote: {expected.warning}" if expected.warning else "")
-    rt.emit(CampaignView.of(campaign).as_document() | {"estimate": expected.as_document()}, said)
+    rt.emit(document | {"estimate": expected.as_document()}, said)
 
 
 unschedule = _state_command(

@@ -275,7 +275,7 @@ class SummaryScreen(SummaryActions):
 
     def show_selected(self) -> None:
         figures = self.highlighted()
-        shown = describe(figures, self.figures.values(), noon_of(self.today)) if figures else ""
+        shown = describe(figures, noon_of(self.today)) if figures else ""
         self.query_one("#selected", Static).update(shown)
 
     @on(DataTable.RowHighlighted)

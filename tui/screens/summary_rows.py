@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from rich.text import Text
@@ -82,28 +81,6 @@ def goes_at(moment: datetime, now: datetime | None = None) -> str:
     return f"{shown.day} {shown:%b %y}"
 
 
-def joins_behind(f: CampaignFigures, others: Iterable[CampaignFigures]) -> int:
-    """How many of `others` will be ahead of a scheduled campaign when it joins the queue, as far as
-    they tell: those created before it (the queue's order) that are queued or sending now, or scheduled
-    to join before it."""
-    when = f.scheduled_at
-    if when is None:
-        return 0
-
-    def before(other: CampaignFigures) -> bool:
-        if other.created_at is None or f.created_at is None:
-            return other.id < f.id
-        return (other.created_at, other.id) < (f.created_at, f.id)
-
-    def there_first(other: CampaignFigures) -> bool:
-        if lifecycle.is_in_queue(other.state):
-            return True
-        at = other.scheduled_at
-        return lifecycle.is_scheduled(other.state) and at is not None and at <= when
-
-    return sum(1 for other in others if other.id != f.id and before(other) and there_first(other))
-
-
 def row_cells(figures: CampaignFigures, name_width: int, now: datetime | None = None) -> list[Text]:
     """The cells of one campaign's row; every cell starts with a space, the table has no padding. `now`
     (naive UTC) says which day is today."""
@@ -139,13 +116,12 @@ def row_cells(figures: CampaignFigures, name_width: int, now: datetime | None = 
     return cells
 
 
-def describe(f: CampaignFigures, others: Iterable[CampaignFigures] = (), now: datetime | None = None) -> str:
-    """The line under the table about the highlighted campaign, as markup; `others`, the campaigns in
-    the table, say a scheduled one's place when it joins the queue; `now`, which day is today."""
+def describe(f: CampaignFigures, now: datetime | None = None) -> str:
+    """The line under the table about the highlighted campaign, as markup; `now`, which day is today."""
     counts, opens, conversion = f.counts, f.opens, f.conversion
     parts = [f"#{f.id} {escape(f.name)}", f"{f.channel.upper()} {f.state}"]
     if lifecycle.is_scheduled(f.state) and f.scheduled_at is not None:
-        ahead = joins_behind(f, others)
+        ahead = f.ahead_when_due or 0
         place = (
             f"joins the queue behind {plural(ahead, 'campaign')}" if ahead else "nothing ahead of it so far"
         )

@@ -16,7 +16,7 @@ from typing import Any
 from peewee import chunked, fn
 
 from store.bulk import sql_value, update_rows
-from store.clock import utcnow
+from store.clock import local, utcnow, zone_name
 from store.db import database, dialect, rows_of, write_transaction
 from store.eligibility import (
     DUPLICATE,
@@ -140,7 +140,7 @@ def _apply_verdicts(verdicts: list[Verdict]) -> None:
     )  # fmt: skip
     update_rows(database.cursor(), "message", ("id", "body_hash", "error"),
         "state = 'skipped_duplicate', body_hash = v.body_hash, error = v.error",
-        [(v.message_id, v.body_hash, f"the same message reached this address on {v.when:%Y-%m-%d %H:%M} UTC")
+        [(v.message_id, v.body_hash, f"the same message reached this address on {_stamp(v.when)}")
          for v in verdicts if v.outcome == DUPLICATE],
     )  # fmt: skip
     update_rows(database.cursor(), "message", ("id", "error"),
@@ -196,3 +196,8 @@ def renew_leases(message_ids: list[int], now: datetime | None = None, lease: tim
         Message.update(lease_until=until).where(
             Message.id.in_(batch) & (Message.state == "sending")
         ).execute()
+
+
+def _stamp(moment: datetime | None) -> str:
+    """When, on the center's wall clock, naming its zone: the reason is stored, and read anywhere."""
+    return f"{local(moment):%Y-%m-%d %H:%M} ({zone_name()})" if moment else "an earlier send"

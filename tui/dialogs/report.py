@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
@@ -13,6 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from store.clock import local, utcnow
 from store.private_files import open_private
 from store.report import ImportReport
 from store.sheet_writer import save_workbook
@@ -21,7 +21,7 @@ from tui.textout import escape, plain
 
 def save_refused_rows(report: ImportReport, folder: Path, as_workbook: bool = False) -> Path:
     """Writes the refused rows (row, value, reason) as CSV, or as an .xlsx workbook; returns its path."""
-    stem = f"refused-rows-{datetime.now():%Y%m%d-%H%M%S}"
+    stem = f"refused-rows-{local(utcnow()):%Y%m%d-%H%M%S}"  # the center's wall clock
     refused = sorted(report.errors, key=lambda e: e.row)
     if as_workbook:  # a text cell shows the value as it was, formulas and all, and never runs it
         path = folder / f"{stem}.xlsx"

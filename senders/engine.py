@@ -192,7 +192,11 @@ class Engine:
 
         campaign_id, channel = campaign.id, campaign.channel
         parse_window(self.config.dedup.campaign_window)  # a bad window stops here, not mid-send
-        authored = authored_links(campaign.body, campaign.coupon) if channel == "email" else frozenset()
+        authored: frozenset[str] = frozenset()
+        if channel == "email":  # the links the author wrote, in A and in B: tracked; others stay text
+            authored = authored_links(campaign.body, campaign.coupon)
+            if campaign.variant_body is not None:
+                authored |= authored_links(campaign.variant_body, campaign.coupon)
         transport = make_transport(channel, self.config, campaign.sender, self._secret or "", authored)
         pacer = await self._pacer(channel)
         run = CampaignRun(

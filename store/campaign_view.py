@@ -36,6 +36,10 @@ class CampaignView:
     last_sent_at: datetime | None
     completed_at: datetime | None
     cancelled_at: datetime | None
+    variant_subject: str | None = None
+    variant_body: str | None = None
+    variant_share: float | None = None
+    holdout_percent: float | None = None
 
     @classmethod
     def of(cls, campaign: Campaign) -> CampaignView:
@@ -56,6 +60,10 @@ class CampaignView:
             last_sent_at=campaign.last_sent_at,
             completed_at=campaign.completed_at,
             cancelled_at=campaign.cancelled_at,
+            variant_subject=campaign.variant_subject,
+            variant_body=campaign.variant_body,
+            variant_share=campaign.variant_share,
+            holdout_percent=campaign.holdout_percent,
         )
 
     def as_document(self) -> dict[str, Any]:
@@ -77,6 +85,12 @@ class CampaignView:
             "last_sent_at": iso(self.last_sent_at),
             "completed_at": iso(self.completed_at),
             "cancelled_at": iso(self.cancelled_at),
+            # An A/B test's B (null: one body), and what Send Now drew (store.experiments)
+            "variant_b": {"subject": self.variant_subject, "body": self.variant_body}
+            if self.variant_body
+            else None,
+            "b_share": self.variant_share,
+            "holdout_percent": self.holdout_percent,
         }
 
 

@@ -43,6 +43,11 @@ def check_sender(channel: str, sender: str) -> str:
     return value
 
 
+def check_content(fields: dict[str, Any], limits: MessageLimits | None = None) -> dict[str, Any]:
+    """Validates a draft's content (`CONTENT_FIELDS`); returns it cleaned. BadInput says why not."""
+    return _check_fields(fields, limits)
+
+
 def _check_fields(fields: dict[str, Any], limits: MessageLimits | None = None) -> dict[str, Any]:
     """Validates the content of a draft; returns it cleaned."""
     clean = dict(fields)

@@ -59,6 +59,9 @@ def new_draft_from(
             channel=source.channel, name=name, sender=source.sender, body=source.body,
             subject=source.subject, coupon=source.coupon, now=now, limits=limits,
         )  # fmt: skip
+        if source.variant_body is not None:  # an A/B test's B goes with the content (not the draw)
+            draft.variant_body, draft.variant_subject = source.variant_body, source.variant_subject
+            draft.save()
         constants: dict[Field, Any] = {
             Message.campaign: draft.id,
             Message.state: "pending",

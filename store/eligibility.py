@@ -41,13 +41,13 @@ WILL_FAIL = "will_fail"
 PENDING_COLUMNS = (
     "m.id, m.address, m.first_name, m.last_name, "
     "CASE WHEN o.address IS NOT NULL THEN 1 WHEN c.consent IS NULL OR c.consent THEN 0 ELSE 1 END, "
-    "s.reason"
+    "s.reason, m.variant"
 )
 PENDING_JOINS = (
     "LEFT JOIN contact c ON c.id = m.contact_id LEFT JOIN opt_out o ON o.address = m.address "
     "LEFT JOIN suppression s ON s.address = m.address"
 )
-PENDING_WIDTH = 6  # the columns of PENDING_COLUMNS: what a query selects after them starts here
+PENDING_WIDTH = 7  # the columns of PENDING_COLUMNS: what a query selects after them starts here
 
 Key = tuple[str, str | None]  # (address, body hash): what the window compares
 
@@ -62,12 +62,15 @@ class Pending:
     last_name: str
     opted_out: bool  # consent withdrawn, or the address unsubscribed
     suppressed: str | None = None  # why the address is on the suppression list
+    variant: str | None = None  # b: it gets the campaign's second body (store.experiments)
 
 
 def pending_of(row: Sequence[Any]) -> Pending:
     """The `Pending` of a row whose first columns are `PENDING_COLUMNS`."""
-    message_id, address, first_name, last_name, opted_out, suppressed = row[:PENDING_WIDTH]
-    return Pending(message_id, address, first_name or "", last_name or "", bool(opted_out), suppressed)
+    message_id, address, first_name, last_name, opted_out, suppressed, variant = row[:PENDING_WIDTH]
+    return Pending(
+        message_id, address, first_name or "", last_name or "", bool(opted_out), suppressed, variant
+    )
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,12 @@ class Eligibility:
         self.personalise = Personaliser(
             campaign.body, campaign.subject, campaign.coupon, campaign.channel, limits
         )
+        self.personalise_b = self.personalise
+        if campaign.variant_body is not None:  # an A/B test: B's own body, and subject when it has one
+            subject = campaign.variant_subject if campaign.variant_subject is not None else campaign.subject
+            self.personalise_b = Personaliser(
+                campaign.variant_body, subject, campaign.coupon, campaign.channel, limits
+            )
 
     def judge(self, pending: Sequence[Pending]) -> list[Verdict]:
         """A verdict for each message, in the order given. Reads the ledger and the messages in flight."""
@@ -115,7 +124,8 @@ class Eligibility:
         if pending.suppressed:
             return Verdict(pending.id, SUPPRESSED, reason=pending.suppressed)
         try:
-            body, subject = self.personalise(pending.first_name, pending.last_name)
+            personalise = self.personalise_b if pending.variant == "b" else self.personalise
+            body, subject = personalise(pending.first_name, pending.last_name)
         except TemplateError as exc:
             return Verdict(pending.id, WILL_FAIL, reason=str(exc))
         return Verdict(pending.id, SEND, body, subject, body_hash(body))

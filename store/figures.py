@@ -35,6 +35,7 @@ class MessageCounts:
     skipped_duplicate: int = 0
     skipped_opted_out: int = 0
     skipped_suppressed: int = 0
+    held_out: int = 0  # kept out as the control group (store.experiments): never sent
     cancelled: int = 0
     resent_after_crash: int = 0
 
@@ -51,6 +52,7 @@ class MessageCounts:
             skipped_duplicate=states.get("skipped_duplicate", 0),
             skipped_opted_out=states.get("skipped_opted_out", 0),
             skipped_suppressed=states.get("skipped_suppressed", 0),
+            held_out=states.get("held_out", 0),
             cancelled=states.get("cancelled", 0),
             resent_after_crash=states.get("resent", 0),
         )
@@ -151,6 +153,7 @@ class CampaignFigures:
             "skipped_duplicate": counts.skipped_duplicate,
             "skipped_opted_out": counts.skipped_opted_out,
             "skipped_suppressed": counts.skipped_suppressed,
+            "held_out": counts.held_out,
             "cancelled": counts.cancelled,
             "resent_after_crash": counts.resent_after_crash,
             "opened": opens.opened if opens is not None else None,

@@ -90,7 +90,7 @@ def forecast(
     counts: Counter[str] = Counter()
     suppressed: Counter[str] = Counter()
     blank = 0
-    for page in _pending_pages(campaign.id):
+    for page in pending_pages(campaign.id):
         verdicts = policy.judge(page)
         counts.update(v.outcome for v in verdicts)
         suppressed.update(v.reason or "" for v in verdicts if v.outcome == SUPPRESSED)
@@ -109,7 +109,7 @@ def forecast(
     )
 
 
-def _pending_pages(campaign_id: int) -> Iterator[list[Pending]]:
+def pending_pages(campaign_id: int) -> Iterator[list[Pending]]:
     """The campaign's pending messages, a page at a time, by id (the claim's order)."""
     p = database.param
     after = 0

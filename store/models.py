@@ -12,6 +12,7 @@ from peewee import (
     BooleanField,
     CharField,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -36,6 +37,7 @@ MESSAGE_STATES = (
     "skipped_duplicate",
     "skipped_opted_out",
     "skipped_suppressed",
+    "held_out",  # kept out of the campaign as its control group (store.experiments): never sent
     "cancelled",
 )
 # Messages the provider accepted: `sent` counts the delivered ones too (docs/cli.md).
@@ -100,6 +102,13 @@ class Campaign(BaseModel):
     waiting_until = DateTimeField(null=True)
     waiting_reason = TextField(null=True)
     scheduled_at = DateTimeField(null=True)  # a scheduled campaign joins the queue then (schema 8)
+    # An A/B test's second subject (push title) and body; at Send Now, the share given B, the share kept
+    # out as a hold-out group, and the seed of that draw (schema 9, store.experiments)
+    variant_subject = TextField(null=True)
+    variant_body = TextField(null=True)
+    variant_share = FloatField(null=True)
+    holdout_percent = FloatField(null=True)
+    draw_seed = BigIntegerField(null=True)
 
 
 class Message(BaseModel):
@@ -130,6 +139,8 @@ class Message(BaseModel):
     opened_at = DateTimeField(null=True)  # first open
     clicked_at = DateTimeField(null=True)  # first click
     read_at = DateTimeField(null=True)  # a push message read in the app's inbox (schema 4)
+    variant = CharField(max_length=1, null=True)  # a or b in an A/B test (schema 9)
+    held_out_at = DateTimeField(null=True)  # held_out: when the campaign sent its others (schema 9)
 
     class Meta:
         indexes = (

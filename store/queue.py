@@ -18,7 +18,8 @@ from store.bulk import stored_time
 from store.campaigns import get_campaign
 from store.clock import local, utcnow, zone_name
 from store.db import dialect, rows_of, write_transaction
-from store.errors import InvalidState
+from store.errors import BadInput, InvalidState
+from store.experiments import DEFAULT_B_SHARE, draw_groups, stamp_held_out, undraw
 from store.lifecycle import (
     CANCELLED,
     COMPLETED,
@@ -36,25 +37,45 @@ from store.lifecycle import (
     can_unschedule,
     resumes_as,
 )
+from store.message_limits import MessageLimits
 from store.models import Campaign, Message, SendJournal
 from store.quiet_hours import QuietHours, quiet_channels, resting_says
 
 COMPLETED_AFTER = timedelta(hours=48)
 
 
-def queue_campaign(campaign_id: int, now: datetime | None = None, at: datetime | None = None) -> Campaign:
+def queue_campaign(
+    campaign_id: int,
+    now: datetime | None = None,
+    at: datetime | None = None,
+    holdout: float = 0.0,
+    b_share: float | None = None,
+    window: str = "7d",
+    limits: MessageLimits | None = None,
+) -> Campaign:
     """Send Now: a draft with recipients joins the queue; with `at` (naive UTC), it is scheduled to join
-    it then (`promote_due`). A time not after the database's clock is refused."""
+    it then (`promote_due`). A time not after the database's clock is refused. With a `holdout` percent
+    or a second body, the groups are drawn now among the recipients eligible now (store.experiments):
+    `b_share` of the others get B (default half)."""
+    if not 0 <= holdout < 100:
+        raise BadInput(f"the hold-out is a percentage from 0 to 99, not {holdout:g}")
+    if b_share is not None and not 0 < b_share < 1:
+        raise BadInput(f"B's share is a percentage from 1 to 99, not {b_share * 100:g}")
     with write_transaction():
         campaign = get_campaign(campaign_id)
         if not can_send_now(campaign.state):
             raise InvalidState(f"campaign {campaign_id} is {campaign.state}; only a draft can be sent")
         if not Message.select().where(Message.campaign == campaign).exists():
             raise InvalidState(f"campaign {campaign_id} has no recipients: add some first")
+        if b_share is not None and campaign.variant_body is None:
+            raise InvalidState(f"campaign {campaign_id} has no variant B to share: edit --variant b first")
         now = now or dialect().now()
         if at is not None and at <= now:
             shown = f"{local(at):%Y-%m-%d %H:%M} ({zone_name()})"
             raise InvalidState(f"{shown} is in the past: a campaign is scheduled for later")
+        if holdout or campaign.variant_body is not None:
+            b = (b_share or DEFAULT_B_SHARE) if campaign.variant_body is not None else None
+            draw_groups(campaign, holdout, b, window, now, limits)
         if at is not None:
             campaign.state, campaign.scheduled_at = SCHEDULED, at
         else:
@@ -74,6 +95,7 @@ def unschedule_campaign(campaign_id: int, now: datetime | None = None) -> Campai
             )
         campaign.state, campaign.scheduled_at, campaign.updated_at = DRAFT, None, now or utcnow()
         campaign.save()
+        undraw(campaign)  # a draft again: drawn anew at its next Send Now
     return campaign
 
 
@@ -142,6 +164,7 @@ def cancel_campaign(campaign_id: int, now: datetime | None = None) -> Campaign:
         Message.update(state="cancelled", lease_until=None, worker=None).where(
             (Message.campaign == campaign) & unsent
         ).execute()
+        stamp_held_out(campaign_id)  # what it sent before the cancel is still compared with its hold-out
     return campaign
 
 
@@ -210,6 +233,8 @@ def finish_if_done(campaign_id: int, now: datetime | None = None) -> bool:
             .where((Campaign.id == campaign_id) & Campaign.state.in_(IN_QUEUE))
             .execute()
         )
+        if updated:
+            stamp_held_out(campaign_id)  # the hold-out's 28 days count from the campaign's send times
     return bool(updated)
 
 

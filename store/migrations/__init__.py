@@ -23,6 +23,7 @@ from store.migrations import (
     v6_registry_ids,
     v7_suppressions,
     v8_scheduled,
+    v9_experiments,
 )
 
 Upgrade = Callable[[SchemaMigrator], None]
@@ -37,6 +38,7 @@ UPGRADES: list[tuple[int, Upgrade]] = [
     (v6_registry_ids.VERSION, v6_registry_ids.upgrade),
     (v7_suppressions.VERSION, v7_suppressions.upgrade),
     (v8_scheduled.VERSION, v8_scheduled.upgrade),
+    (v9_experiments.VERSION, v9_experiments.upgrade),
 ]
 # (N, create): whole schemas; an empty database starts from the newest and takes the upgrades after it.
 CREATES: list[tuple[int, Create]] = [

@@ -51,9 +51,22 @@ def test_a_version_1_database_gets_the_sending_columns_the_journal_and_the_feedb
         migrate(
             *(
                 migrator.drop_column("campaign", c)
-                for c in ("paused_at", "waiting_until", "waiting_reason", "scheduled_at")
+                for c in (
+                    "paused_at",
+                    "waiting_until",
+                    "waiting_reason",
+                    "scheduled_at",
+                    "variant_subject",
+                    "variant_body",
+                    "variant_share",
+                    "holdout_percent",
+                    "draw_seed",
+                )
             ),
-            *(migrator.drop_column("message", c) for c in ("handed_at", "next_attempt_at", "read_at")),
+            *(
+                migrator.drop_column("message", c)
+                for c in ("handed_at", "next_attempt_at", "read_at", "variant", "held_out_at")
+            ),
             migrator.drop_index("contact", "contact_registry_id"),
             migrator.drop_column("contact", "registry_id"),
             migrator.drop_index("message", "message_provider_id"),

@@ -98,7 +98,7 @@ def center() -> tuple[int, int, int]:
 EMAIL = {
     "id": 1, "name": "Controllo – novembre", "channel": "email", "state": "sending",
     "recipients": 12, "pending": 1, "sending": 1, "sent": 4, "delivered": 1, "failed": 1,
-    "skipped_duplicate": 1, "skipped_opted_out": 2, "skipped_suppressed": 1, "cancelled": 1,
+    "skipped_duplicate": 1, "skipped_opted_out": 2, "skipped_suppressed": 1, "held_out": 0, "cancelled": 1,
     "resent_after_crash": 1,
     "opened": 3, "machine_opened": 1, "clicked": 1, "unsubscribed": 1, "open_rate": 0.75, "click_rate": 0.25,
     "conversion": {"patients": 3, "reservations": 4, "rate": 1.3333},
@@ -110,7 +110,7 @@ EMAIL = {
 SMS = {
     "id": 2, "name": "Flu shots", "channel": "sms", "state": "completed",
     "recipients": 3, "pending": 0, "sending": 0, "sent": 2, "delivered": 1, "failed": 1,
-    "skipped_duplicate": 0, "skipped_opted_out": 0, "skipped_suppressed": 0, "cancelled": 0,
+    "skipped_duplicate": 0, "skipped_opted_out": 0, "skipped_suppressed": 0, "held_out": 0, "cancelled": 0,
     "resent_after_crash": 0,
     "opened": None, "machine_opened": None, "clicked": None, "unsubscribed": 0, "open_rate": None,
     "click_rate": None, "conversion": {"patients": 2, "reservations": 2, "rate": 1.0},
@@ -122,7 +122,7 @@ SMS = {
 PUSH = {
     "id": 3, "name": "App news", "channel": "push", "state": "draft",
     "recipients": 0, "pending": 0, "sending": 0, "sent": 0, "delivered": 0, "failed": 0,
-    "skipped_duplicate": 0, "skipped_opted_out": 0, "skipped_suppressed": 0, "cancelled": 0,
+    "skipped_duplicate": 0, "skipped_opted_out": 0, "skipped_suppressed": 0, "held_out": 0, "cancelled": 0,
     "resent_after_crash": 0,
     "opened": None, "machine_opened": None, "clicked": None, "unsubscribed": 0, "open_rate": None,
     "click_rate": None, "conversion": {"patients": 0, "reservations": 0, "rate": None},

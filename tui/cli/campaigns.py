@@ -98,14 +98,35 @@ def create(**options: Any) -> None:
 @click.command()
 @campaign_id_argument
 @content_options
+@click.option("--variant", type=click.Choice(["a", "b"]), default="a", show_default=True,
+              help="b: the second body (and subject, or push title) of an A/B test; Send Now gives it to a "
+              "random share of the recipients (send --b-share).")  # fmt: skip
+@click.option("--remove", is_flag=True, help="With --variant b: drop the second body, no A/B test.")
 @common_options
-def edit(campaign_id: int, **options: Any) -> None:
-    """Change a draft (refused once it is queued)."""
+def edit(campaign_id: int, variant: str, remove: bool, **options: Any) -> None:
+    """Change a draft (refused once it is queued); --variant b sets the second body of an A/B test."""
     from store.campaign_view import CampaignView
     from store.campaigns import edit_campaign
+    from store.experiments import edit_variant_b
 
     options["body"] = read_body(options.pop("body"), options.pop("body_file"))
     rt = runtime()
+    if remove and variant != "b":
+        raise BadInput("--remove drops variant B: give --variant b --remove")
+    if variant == "b":
+        others = [f"--{k}" for k in ("channel", "name", "sender", "coupon") if options.get(k) is not None]
+        if others:
+            raise BadInput(
+                f"{', '.join(others)} belong to the campaign, not to a variant: edit them without --variant"
+            )
+        rt.open_store()
+        campaign = edit_variant_b(campaign_id, options["body"], options["subject"], remove, rt.config.limits)
+        said = "dropped" if remove else "set"
+        rt.emit(
+            CampaignView.of(campaign).as_document(),
+            f"Variant B of draft {campaign.id} {said}: {campaign.name}",
+        )
+        return
     rt.open_store()
     campaign = edit_campaign(campaign_id, limits=rt.config.limits, **options)
     warn_unknown_names(campaign)

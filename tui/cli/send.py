@@ -36,8 +36,18 @@ def _state_command(name: str, change: str, done: str, doc: str) -> click.Command
 @click.option("--at", "when", metavar="WHEN",
               help="Schedule it instead: an ISO 8601 time (2026-12-02T09:30), in the center's time zone "
               "([center] timezone) unless it carries an offset. A time in the past is refused.")  # fmt: skip
+@click.option("--holdout", type=click.FloatRange(0, 99), default=0.0, metavar="PCT",
+              help="Keep a random PCT% of the eligible recipients out as a control group (state held_out, "
+              "never sent): the stats then give the lift in reservations against them.")  # fmt: skip
+@click.option(
+    "--b-share",
+    type=click.FloatRange(1, 99),
+    default=None,
+    metavar="PCT",
+    help="With a variant B (edit --variant b): the share of the others who get B (default 50).",
+)
 @common_options
-def send(campaign_id: int, when: str | None) -> None:
+def send(campaign_id: int, when: str | None, holdout: float, b_share: float | None) -> None:
     """Send Now: queue draft ID, or schedule it for later with --at.
 
     Campaigns go one after another, the first created first; a TUI or `campaigns worker` sends them. A
@@ -48,6 +58,7 @@ def send(campaign_id: int, when: str | None) -> None:
     from store.clock import WhenError, parse_when, wall_clock, zone_name
     from store.errors import BadInput
     from store.eta import send_estimate
+    from store.experiments import drawn
     from store.queue import queue_campaign
 
     rt = runtime()
@@ -58,10 +69,23 @@ def send(campaign_id: int, when: str | None) -> None:
         except WhenError as exc:
             raise BadInput(f"--at: {exc}") from None
     rt.open_store()
-    campaign = queue_campaign(campaign_id, at=at)
+    config = rt.config
+    share = b_share / 100 if b_share is not None else None
+    campaign = queue_campaign(campaign_id, at=at, holdout=holdout, b_share=share,
+                              window=config.dedup.campaign_window, limits=config.limits)  # fmt: skip
     said = f"Campaign {campaign.id} is queued"
     if campaign.scheduled_at is not None:
         said = f"Campaign {campaign.id} is scheduled for {wall_clock(campaign.scheduled_at)} ({zone_name()})"
+    if campaign.holdout_percent or campaign.variant_body is not None:
+        groups = drawn(campaign.id)
+        parts = (
+            [f"{groups['holdout']:,} held out ({campaign.holdout_percent or 0:g}%)"]
+            if groups["holdout"]
+            else []
+        )
+        if campaign.variant_body is not None:
+            parts.append(f"{groups['a']:,} get A, {groups['b']:,} get B")
+        said += f" ({'; '.join(parts)})" if parts else ""
     document = CampaignView.of(campaign).as_document()
     try:  # it is queued or scheduled already: an estimate that cannot be read must not say it failed
         expected = send_estimate(rt.config, campaign.id, campaign.scheduled_at)

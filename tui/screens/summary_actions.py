@@ -304,7 +304,8 @@ class SummaryActions(Screen[None]):
         if when is None:
             return
         try:
-            await off_loop(queue_campaign, draft.id, at=when.at)
+            await off_loop(queue_campaign, draft.id, at=when.at, window=config.dedup.campaign_window,
+                           limits=config.limits)  # fmt: skip
         except CampaignsError as exc:  # the time passed while the question was open, say
             self.notify(plain(exc), severity="warning", markup=False)
             return

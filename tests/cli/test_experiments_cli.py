@@ -1,0 +1,46 @@
+"""Issue 19 on the command line: `edit --variant b`, `--remove`, `send --holdout` and `--b-share`."""
+
+from __future__ import annotations
+
+
+def draft(campaigns, recipients: int = 40) -> str:
+    content = ("--name", "Richiamo", "--sender", "Centro", "--subject", "Promemoria", "--body", "A: Ciao")
+    created = campaigns("create", "--channel", "email", *content, "--json").json
+    paste = ", ".join(f"p{i}@example.org" for i in range(recipients))
+    assert campaigns("recipients", "add", str(created["id"]), "--paste", paste).code == 0
+    return str(created["id"])
+
+
+def test_variant_b_is_set_shown_and_dropped(campaigns):
+    campaign_id = draft(campaigns)
+    shown = campaigns("edit", campaign_id, "--variant", "b", "--body", "B: Buongiorno", "--json")
+    assert shown.code == 0 and shown.json["variant_b"] == {"subject": None, "body": "B: Buongiorno"}
+    refused = campaigns("edit", campaign_id, "--variant", "b", "--name", "Altro")
+    assert (refused.code, refused.err.strip()) == (
+        2, "campaigns: --name belong to the campaign, not to a variant: edit them without --variant"
+    )  # fmt: skip
+    assert campaigns("edit", campaign_id, "--remove").code == 2  # --remove is for --variant b
+    dropped = campaigns("edit", campaign_id, "--variant", "b", "--remove", "--json")
+    assert dropped.code == 0 and dropped.json["variant_b"] is None
+
+
+def test_send_with_a_hold_out_and_a_b_share_says_what_it_drew(campaigns):
+    campaign_id = draft(campaigns)
+    campaigns("edit", campaign_id, "--variant", "b", "--body", "B: Buongiorno {{ first_name }}")
+    sent = campaigns("send", campaign_id, "--holdout", "25", "--b-share", "50")
+    assert sent.code == 0
+    assert sent.out.startswith(f"Campaign {campaign_id} is queued (10 held out (25%); 15 get A, 15 get B): ")
+    stats = campaigns("stats", campaign_id, "--json").json
+    assert (stats["held_out"], stats["recipients"], stats["pending"]) == (10, 40, 30)
+    document = campaigns("list", "--json").json[0]
+    assert document["held_out"] == 10
+
+
+def test_a_b_share_without_a_variant_b_and_a_hold_out_of_100_are_refused(campaigns):
+    campaign_id = draft(campaigns)
+    refused = campaigns("send", campaign_id, "--b-share", "30")
+    assert (refused.code, refused.err.strip()) == (
+        2, f"campaigns: campaign {campaign_id} has no variant B to share: edit --variant b first"
+    )  # fmt: skip
+    assert campaigns("send", campaign_id, "--holdout", "100").code == 2
+    assert campaigns("stats", campaign_id, "--json").json["state"] == "draft"

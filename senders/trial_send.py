@@ -47,8 +47,9 @@ class TestResult:
         return {"to": self.to, "address": self.address, "state": self.state, "error": self.error}
 
 
-async def send_test(config: Config, campaign_id: int, text: str) -> list[TestResult]:
-    """Sends the draft to the addresses in `text`; one result per address, in the order given."""
+async def send_test(config: Config, campaign_id: int, text: str, variant: str = "a") -> list[TestResult]:
+    """Sends the draft (its variant B with `variant` "b") to the addresses in `text`; one result per
+    address, in the order given."""
     from store.campaigns import get_campaign
     from store.drafts import test_targets
     from store.errors import InvalidState
@@ -60,11 +61,19 @@ async def send_test(config: Config, campaign_id: int, text: str) -> list[TestRes
         raise InvalidState(f"campaign {campaign_id} is {campaign.state}: tests are for drafts")
     targets = await off_loop(test_targets, campaign, text, config.contacts.default_region)
     secret = await off_loop(link_secret, config.feedback.secret)
+    body_template, subject_template = campaign.body, campaign.subject
+    if variant == "b":
+        if campaign.variant_body is None:
+            raise InvalidState(f"campaign {campaign_id} has no variant B: edit --variant b first")
+        body_template = campaign.variant_body
+        subject_template = (
+            campaign.variant_subject if campaign.variant_subject is not None else campaign.subject
+        )
     personalise = Personaliser(
-        campaign.body, campaign.subject, campaign.coupon, campaign.channel, config.limits
+        body_template, subject_template, campaign.coupon, campaign.channel, config.limits
     )
     results: list[TestResult] = []
-    authored = authored_links(campaign.body, campaign.coupon) if campaign.channel == "email" else frozenset()
+    authored = authored_links(body_template, campaign.coupon) if campaign.channel == "email" else frozenset()
     transport = make_transport(campaign.channel, config, campaign.sender, secret, authored)
     connection = None
     try:

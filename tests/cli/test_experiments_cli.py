@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+
 
 def draft(campaigns, recipients: int = 40) -> str:
     content = ("--name", "Richiamo", "--sender", "Centro", "--subject", "Promemoria", "--body", "A: Ciao")
@@ -44,3 +47,15 @@ def test_a_b_share_without_a_variant_b_and_a_hold_out_of_100_are_refused(campaig
     )  # fmt: skip
     assert campaigns("send", campaign_id, "--holdout", "100").code == 2
     assert campaigns("stats", campaign_id, "--json").json["state"] == "draft"
+
+
+def test_a_test_of_variant_b_sends_b(campaigns, tmp_path):
+    campaign_id = draft(campaigns, recipients=1)
+    assert campaigns("test", campaign_id, "--to", "me@example.org", "--variant", "b").code == 2  # no B yet
+    campaigns("edit", campaign_id, "--variant", "b", "--body", "B: Buongiorno", "--subject", "Un invito")
+    assert campaigns("test", campaign_id, "--to", "me@example.org", "--variant", "b").code == 0
+    written = email.message_from_bytes(
+        next((tmp_path / "outbox").rglob("*.eml")).read_bytes(), policy=email.policy.default
+    )
+    assert written["Subject"] == "[TEST] Un invito"
+    assert "B: Buongiorno" in written.get_body(("plain",)).get_content()

@@ -15,8 +15,15 @@ from tui.cli.common import campaign_id_argument, common_options, runtime
     "--to", required=True, metavar="ADDR[,ADDR...]",
     help="Where the test goes: emails, mobile numbers, or for push a contact's email or phone.",
 )  # fmt: skip
+@click.option(
+    "--variant",
+    type=click.Choice(["a", "b"]),
+    default="a",
+    show_default=True,
+    help="b: test the second body of an A/B test (edit --variant b).",
+)
 @common_options
-def test_send(campaign_id: int, to: str) -> None:
+def test_send(campaign_id: int, to: str, variant: str) -> None:
     """Send draft ID now to a few addresses only, through the configured transport.
 
     Each copy is marked as a test ([TEST] before the subject, or the text) and is rendered for the
@@ -29,7 +36,7 @@ def test_send(campaign_id: int, to: str) -> None:
 
     rt = runtime()
     rt.open_store()
-    results = asyncio.run(send_test(rt.config, campaign_id, to))
+    results = asyncio.run(send_test(rt.config, campaign_id, to, variant))
     note = quiet_note(rt.config, read_campaign(campaign_id).channel)
 
     def text() -> str:

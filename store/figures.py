@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from store import lifecycle
 from store.clock import iso
 from store.models import ACCEPTED_STATES, MESSAGE_STATES, Campaign
 from store.queue import ahead_when_due
 from store.stats import conversion_of, failures_of, machine_opened_of, message_counts, unsubscribed_of
+
+if TYPE_CHECKING:
+    from store.lift import Groups, Lift
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -87,6 +90,9 @@ class SlowFigures:
     conversion: Conversion = Conversion()
     machine_opened: int = 0
     unsubscribed: int = 0
+    # A campaign with a hold-out or a B: each group's figures and the lifts between them (store.lift)
+    groups: Groups | None = None
+    lift: tuple[Lift, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,9 @@ class CampaignFigures:
     failures: tuple[Failure, ...] | None = None
     # A scheduled campaign: the campaigns ahead of it when it joins the queue (store.queue.ahead_when_due).
     ahead_when_due: int | None = None
+    # A campaign with a hold-out or a B: its groups and their lifts (store.lift), with the slow figures
+    groups: Groups | None = None
+    lift: tuple[Lift, ...] = ()
 
     @property
     def open_rate(self) -> float | None:
@@ -139,43 +148,53 @@ class CampaignFigures:
     def as_document(self) -> dict[str, Any]:
         """The stats document of docs/cli.md, as `campaigns stats --json` prints it."""
         counts, opens, conversion = self.counts, self.opens, self.conversion
-        return {
-            "id": self.id,
-            "name": self.name,
-            "channel": self.channel,
-            "state": self.state,
-            "recipients": counts.recipients,
-            "pending": counts.pending,
-            "sending": counts.sending,
-            "sent": counts.sent,
-            "delivered": counts.delivered,
-            "failed": counts.failed,
-            "skipped_duplicate": counts.skipped_duplicate,
-            "skipped_opted_out": counts.skipped_opted_out,
-            "skipped_suppressed": counts.skipped_suppressed,
-            "held_out": counts.held_out,
-            "cancelled": counts.cancelled,
-            "resent_after_crash": counts.resent_after_crash,
-            "opened": opens.opened if opens is not None else None,
-            "machine_opened": opens.machine_opened if opens is not None else None,
-            "clicked": opens.clicked if opens is not None else None,
-            "unsubscribed": self.unsubscribed,
-            "open_rate": self.open_rate,
-            "click_rate": self.click_rate,
-            "conversion": {
-                "patients": conversion.patients,
-                "reservations": conversion.reservations,
-                "rate": conversion.rate,
-            },
-            "created_at": iso(self.created_at),
-            "queued_at": iso(self.queued_at),
-            "scheduled_at": iso(self.scheduled_at),
-            "first_sent_at": iso(self.first_sent_at),
-            "last_sent_at": iso(self.last_sent_at),
-            "completed_at": iso(self.completed_at),
-            "waiting_reason": self.waiting_reason,
-            "final": self.final,
-        } | self._failures_document()
+        return (
+            {
+                "id": self.id,
+                "name": self.name,
+                "channel": self.channel,
+                "state": self.state,
+                "recipients": counts.recipients,
+                "pending": counts.pending,
+                "sending": counts.sending,
+                "sent": counts.sent,
+                "delivered": counts.delivered,
+                "failed": counts.failed,
+                "skipped_duplicate": counts.skipped_duplicate,
+                "skipped_opted_out": counts.skipped_opted_out,
+                "skipped_suppressed": counts.skipped_suppressed,
+                "held_out": counts.held_out,
+                "cancelled": counts.cancelled,
+                "resent_after_crash": counts.resent_after_crash,
+                "opened": opens.opened if opens is not None else None,
+                "machine_opened": opens.machine_opened if opens is not None else None,
+                "clicked": opens.clicked if opens is not None else None,
+                "unsubscribed": self.unsubscribed,
+                "open_rate": self.open_rate,
+                "click_rate": self.click_rate,
+                "conversion": {
+                    "patients": conversion.patients,
+                    "reservations": conversion.reservations,
+                    "rate": conversion.rate,
+                },
+                "created_at": iso(self.created_at),
+                "queued_at": iso(self.queued_at),
+                "scheduled_at": iso(self.scheduled_at),
+                "first_sent_at": iso(self.first_sent_at),
+                "last_sent_at": iso(self.last_sent_at),
+                "completed_at": iso(self.completed_at),
+                "waiting_reason": self.waiting_reason,
+                "final": self.final,
+            }
+            | self._failures_document()
+            | self._groups_document()
+        )
+
+    def _groups_document(self) -> dict[str, Any]:
+        """`groups` and `lift`, for a campaign with a hold-out or a B only (docs/cli.md)."""
+        if self.groups is None:
+            return {}
+        return {"groups": self.groups.as_document(), "lift": [found.as_document() for found in self.lift]}
 
     def _failures_document(self) -> dict[str, Any]:
         if self.failures is None:
@@ -218,10 +237,23 @@ def slow_figures_of(campaigns: Sequence[Campaign], machine_open_seconds: int = 1
     emails = [c.id for c in campaigns if c.channel == "email"]
     machine = machine_opened_of(emails, machine_open_seconds)
     unsubscribed = unsubscribed_of(emails)
-    return {
+    found = {
         i: SlowFigures(Conversion(*conversions.get(i, (0, 0))), machine.get(i, 0), unsubscribed.get(i, 0))
         for i in ids
     }
+    for campaign in campaigns:  # few: those with a hold-out or a B, each its own query (store.lift)
+        if campaign.holdout_percent or campaign.variant_body is not None:
+            found[campaign.id] = _with_groups(found[campaign.id], campaign.id)
+    return found
+
+
+def _with_groups(slow: SlowFigures, campaign_id: int) -> SlowFigures:
+    from store.lift import group_figures, lift_of
+
+    groups = group_figures(campaign_id)
+    if groups is None:
+        return slow
+    return replace(slow, groups=groups, lift=tuple(lift_of(groups)))
 
 
 def _figures(campaign: Campaign, states: Mapping[str, int], slow: SlowFigures) -> CampaignFigures:
@@ -237,6 +269,8 @@ def _figures(campaign: Campaign, states: Mapping[str, int], slow: SlowFigures) -
         else None,
         unsubscribed=slow.unsubscribed,
         conversion=slow.conversion,
+        groups=slow.groups,
+        lift=slow.lift,
         created_at=campaign.created_at,
         queued_at=campaign.queued_at,
         scheduled_at=campaign.scheduled_at,

@@ -59,3 +59,39 @@ def test_a_test_of_variant_b_sends_b(campaigns, tmp_path):
     )
     assert written["Subject"] == "[TEST] Un invito"
     assert "B: Buongiorno" in written.get_body(("plain",)).get_content()
+
+
+def test_stats_give_each_group_and_the_lift_only_for_a_campaign_with_a_hold_out(campaigns, sqlite_url):
+    from datetime import timedelta
+
+    from store.clock import utcnow
+    from store.db import close_database, open_database
+    from store.models import Contact, Message, Reservation
+    from store.queue import finish_if_done
+
+    created = campaigns("create", "--channel", "sms", "--name", "Richiamo", "--sender", "CentroMed",
+                        "--body", "Ciao", "--json").json  # fmt: skip
+    open_database(sqlite_url)
+    for i in range(80):
+        Contact.create(id=i + 1, registry_id=f"P{i}", kind="patient", phone=f"+39347{i:07d}")
+    close_database()
+    ids = ",".join(f"P{i}" for i in range(80))
+    assert campaigns("recipients", "add", str(created["id"]), "--contacts", ids).code == 0
+    assert campaigns("stats", str(created["id"]), "--json").json.get("groups") is None
+    assert campaigns("send", str(created["id"]), "--holdout", "50").code == 0
+    open_database(sqlite_url)
+    sent = utcnow() - timedelta(days=30)
+    Message.update(state="sent", sent_at=sent).where(Message.state == "pending").execute()
+    finish_if_done(created["id"])
+    for message in Message.select().where(Message.state == "sent"):  # every messaged patient books once
+        Reservation.create(contact=message.contact_id, created_at=sent + timedelta(days=3))
+    close_database()
+    stats = campaigns("stats", str(created["id"]), "--json").json
+    assert stats["groups"] == {
+        "a": {"patients": 40, "reservations": 40, "rate": 1.0},
+        "holdout": {"patients": 40, "reservations": 0, "rate": 0.0},
+    }
+    [lift] = stats["lift"]
+    assert (lift["of"], lift["against"], lift["difference"]) == ("a", "holdout", 1.0)
+    assert lift["low"] is None and not lift["significant"]  # nobody varies: no interval to give
+    assert stats["conversion"] == {"patients": 40, "reservations": 40, "rate": 1.0}  # the manual's, unchanged

@@ -20,16 +20,17 @@ from store.campaigns import get_campaign
 from store.clock import iso, utcnow
 from store.db import database, dialect
 from store.errors import BadInput
+from store.experiments import HELD_OUT, group_of
 from store.message_limits import MessageLimits
 from store.models import ACCEPTED_STATES, Campaign
 from store.private_files import open_private
 from store.sheet_writer import file_format, write_workbook
 from store.stats import CONVERSION_DAYS
 
-WHO = ("all", "sent", "failed", "opened", "not-opened", "clicked", "converted")
+WHO = ("all", "sent", "failed", "opened", "not-opened", "clicked", "converted", "holdout")
 LABELS = {
     "all": "everyone", "sent": "reached", "failed": "failed", "opened": "opened",
-    "not-opened": "did not open", "clicked": "clicked", "converted": "booked",
+    "not-opened": "did not open", "clicked": "clicked", "converted": "booked", "holdout": "were held out",
 }  # fmt: skip
 _ACCEPTED = ", ".join(f"'{s}'" for s in ACCEPTED_STATES)
 _ADDRESS_COLUMN = {"email": "email", "sms": "phone", "push": "push_token"}
@@ -61,6 +62,7 @@ def condition(who: str, channel: str) -> str:
         "not-opened": f"m.state IN ({_ACCEPTED}) AND m.opened_at IS NULL",
         "clicked": "m.clicked_at IS NOT NULL",
         "converted": _converted(),
+        "holdout": f"m.state = '{HELD_OUT}'",
     }[who]
 
 
@@ -78,9 +80,9 @@ def _rows(campaign: Campaign, who: str) -> Iterator[tuple[Any, ...]]:
     sql = (
         # The contact as the user knows it: the registry's id, never our internal one.
         "SELECT m.address, m.first_name, m.last_name, "
-        "(SELECT rc.registry_id FROM contact rc WHERE rc.id = m.contact_id), m.state, m.error, m.sent_at, "
-        f"m.delivered_at, m.opened_at, m.clicked_at FROM message m WHERE m.campaign_id = {database.param} "
-        f"AND {condition(who, campaign.channel)} ORDER BY m.id"
+        "(SELECT rc.registry_id FROM contact rc WHERE rc.id = m.contact_id), m.state, m.error, m.variant, "
+        "m.sent_at, m.delivered_at, m.opened_at, m.clicked_at FROM message m "
+        f"WHERE m.campaign_id = {database.param} AND {condition(who, campaign.channel)} ORDER BY m.id"
     )
     cursor = database.execute_sql(sql, [campaign.id])
     while batch := cursor.fetchmany(2000):
@@ -92,8 +94,21 @@ def recipient_table(campaign_id: int, who: str) -> tuple[list[str], Iterator[lis
     campaign = get_campaign(campaign_id)
     condition(who, campaign.channel)  # a bad audience is refused before anything is written
     columns = [_ADDRESS_COLUMN[campaign.channel], "first_name", "last_name", "contact_id", "state", "reason",
-               "sent_at", "delivered_at", "opened_at", "clicked_at"]  # fmt: skip
-    return columns, _texts(campaign, who)
+               "sent_at", "delivered_at", "opened_at", "clicked_at", "group"]  # fmt: skip
+    return columns, _texts(campaign, who, has_groups(campaign))
+
+
+def has_groups(campaign: Campaign) -> bool:
+    """True when the campaign has a hold-out or a variant B: drawn at Send Now, or found in its messages."""
+    if campaign.holdout_percent or campaign.variant_share is not None:
+        return True
+    p = database.param
+    found = database.execute_sql(
+        f"SELECT 1 FROM message m WHERE m.campaign_id = {p} AND (m.state = '{HELD_OUT}' OR m.variant = 'b') "
+        "LIMIT 1",
+        [campaign.id],
+    ).fetchone()
+    return found is not None
 
 
 def _iso_text(value: datetime | str | None) -> str:
@@ -104,12 +119,14 @@ def _iso_text(value: datetime | str | None) -> str:
     return moment.isoformat() + "Z" if moment.tzinfo is None else iso(moment) or ""
 
 
-def _texts(campaign: Campaign, who: str) -> Iterator[list[str]]:
+def _texts(campaign: Campaign, who: str, grouped: bool) -> Iterator[list[str]]:
+    """Each row as text; its group (`a`, `b`, `holdout`) last, "" when the campaign has no groups."""
     for row in _rows(campaign, who):
-        address, first, last, contact_id, state, error, *times = row
+        address, first, last, contact_id, state, error, variant, *times = row
         times = [_iso_text(t) for t in times]
+        group = group_of(state, variant) if grouped else ""
         yield ["" if v is None else str(v) for v in (address, first, last, contact_id or "", state,
-                                                     error or "", *times)]  # fmt: skip
+                                                     error or "", *times, group)]  # fmt: skip
 
 
 def write_recipients(campaign_id: int, who: str, out: IO[str], separator: str = ",") -> int:

@@ -32,7 +32,8 @@ CONTACT_COLUMNS = (
 # The keys a past message may have; a missing one is NULL (`attempts`: 0). Its campaign is given apart.
 MESSAGE_COLUMNS = (
     "contact", "address", "first_name", "last_name", "source", "state", "attempts", "provider_id",
-    "error", "body_hash", "added_at", "sent_at", "delivered_at", "opened_at", "clicked_at",
+    "error", "body_hash", "added_at", "sent_at", "delivered_at", "opened_at", "clicked_at", "variant",
+    "held_out_at",
 )  # fmt: skip
 CLICKED_URL = "https://centromedico.example/"
 

@@ -138,3 +138,74 @@ def test_a_link_left_where_the_partial_file_goes_is_removed_not_followed(store, 
     assert export_recipients(campaign.id, "all", tmp_path / name) == 4
     assert victim.read_text() == "not the product's" and victim.stat().st_mode & 0o777 == 0o644
     assert not (tmp_path / f".{name}.partial").exists()
+
+
+def campaign_with_groups():
+    """An email with a hold-out and a B: 1 got A and opened, 2 got B, 4 got A, 5 and 6 were held out."""
+    people()
+    Contact.insert_many(
+        [{"id": i, "registry_id": str(i), "kind": "patient", "email": f"{i}@example.org"} for i in (5, 6)]
+    ).execute()
+    campaign = create_campaign(channel="email", name="Richiamo", sender="Centro", body="A")
+    Campaign.update(variant_body="B", variant_share=0.5, holdout_percent=40, draw_seed=7).where(
+        Campaign.id == campaign.id
+    ).execute()
+    sent = {"state": "sent", "sent_at": NOW}
+    rows = [
+        (1, "a@example.org", {**sent, "variant": "a", "opened_at": NOW}),
+        (2, "b@example.org", {**sent, "variant": "b"}),
+        (4, "d@example.org", {**sent, "variant": "a"}),
+        (5, "5@example.org", {"state": "held_out", "held_out_at": NOW}),
+        (6, "6@example.org", {"state": "held_out", "held_out_at": NOW}),
+    ]
+    for contact, address, fields in rows:
+        Message.create(campaign=campaign, contact=contact, address=address, **fields)
+    return campaign
+
+
+def read_workbook(path):
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(path).active
+    header, *rows = [[c.value or "" for c in row] for row in sheet.iter_rows()]
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+@pytest.mark.parametrize("name", ["list.csv", "list.xlsx"])
+def test_the_held_out_are_their_own_audience_and_every_row_says_its_group(store, tmp_path, name):
+    campaign = campaign_with_groups()
+    Reservation.create(contact=5, created_at=NOW + timedelta(days=1))  # booked, but was never sent it
+    out = tmp_path / name
+    load = read_workbook if name.endswith(".xlsx") else read
+    assert export_recipients(campaign.id, "holdout", out) == 2
+    held = load(out)
+    assert [(r["email"], r["state"], r["group"], r["sent_at"]) for r in held] == [
+        ("5@example.org", "held_out", "holdout", ""),
+        ("6@example.org", "held_out", "holdout", ""),
+    ]
+    assert export_recipients(campaign.id, "all", out) == 5
+    everyone = load(out)
+    assert list(everyone[0])[-1] == "group"  # last: the columns before it stay where they were
+    assert [r["group"] for r in everyone] == ["a", "b", "a", "holdout", "holdout"]
+    for who in ("sent", "not-opened", "converted", "opened"):
+        export_recipients(campaign.id, who, out)
+        assert "holdout" not in {r["group"] for r in load(out)}, who
+
+
+def test_the_group_is_empty_when_the_campaign_has_neither_a_hold_out_nor_a_b(store, tmp_path):
+    campaign = campaign_with_fates()
+    out = tmp_path / "all.csv"
+    export_recipients(campaign.id, "all", out)
+    assert [r["group"] for r in read(out)] == ["", "", "", ""]
+    assert export_recipients(campaign.id, "holdout", out) == 0
+    assert out.read_text(encoding="utf-8-sig").splitlines() == [
+        "email,first_name,last_name,contact_id,state,reason,sent_at,delivered_at,opened_at,clicked_at,group"
+    ]
+
+
+def test_a_draw_that_held_nobody_out_still_names_the_groups(store, tmp_path):
+    campaign = campaign_with_fates()
+    Campaign.update(holdout_percent=1, draw_seed=3).where(Campaign.id == campaign.id).execute()  # nobody out
+    out = tmp_path / "all.csv"
+    export_recipients(campaign.id, "all", out)
+    assert [r["group"] for r in read(out)] == ["a", "a", "a", "a"]

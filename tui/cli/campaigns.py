@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from store.figures import CampaignFigures
 
 # store.audiences.WHO, spelled out here so that --help does not import the store
-AUDIENCES = ["all", "sent", "failed", "opened", "not-opened", "clicked", "converted"]
+AUDIENCES = ["all", "sent", "failed", "opened", "not-opened", "clicked", "converted", "holdout"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -220,7 +220,7 @@ def _stats_text(f: CampaignFigures) -> str:
 @campaign_id_argument
 @click.option(
     "--who", required=True, type=click.Choice(AUDIENCES),
-    help="Which recipients: e.g. not-opened, those reached who never opened it.",
+    help="Which recipients: e.g. not-opened, those reached who never opened it; holdout, those held out.",
 )  # fmt: skip
 @click.option(
     "--out", "out", required=True, metavar="FILE.csv|FILE.xlsx",
@@ -235,10 +235,11 @@ def export(campaign_id: int, who: str, out: str, separator: str) -> None:
     """Write a list of the campaign's recipients as CSV, ready for Excel, or as an .xlsx workbook.
 
     One row per recipient: address, names, contact id, state and reason, when it was sent, delivered,
-    opened and clicked. In CSV, cells that a spreadsheet would run as a formula are prefixed with '; in
-    a workbook every cell is text (phone numbers and formulas as they are), under a frozen header.
+    opened and clicked, and its group (a, b or holdout; empty without a hold-out or a B). In CSV, cells
+    that a spreadsheet would run as a formula are prefixed with '; in a workbook every cell is text
+    (phone numbers and formulas as they are), under a frozen header.
     opened, not-opened and clicked are known for email only; converted are the patients who booked in
-    the 28 days after their message.
+    the 28 days after their message; holdout are those kept out as a control group (never sent).
     """
     from store.audiences import export_recipients, write_recipients
 

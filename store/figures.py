@@ -143,7 +143,7 @@ class CampaignFigures:
     @property
     def slow(self) -> SlowFigures:
         machine = self.opens.machine_opened if self.opens is not None else 0
-        return SlowFigures(self.conversion, machine, self.unsubscribed)
+        return SlowFigures(self.conversion, machine, self.unsubscribed, self.groups, self.lift)
 
     def as_document(self) -> dict[str, Any]:
         """The stats document of docs/cli.md, as `campaigns stats --json` prints it."""

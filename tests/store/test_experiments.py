@@ -199,3 +199,16 @@ def test_a_held_out_recipient_is_not_held_against_the_window(store):
     add_pasted(second, "solo@example.org")
     queue_campaign(second)
     assert len(claim(second, "test", 10).messages) == 1
+
+
+def test_the_groups_survive_a_refresh_from_the_cached_slow_figures(store):
+    from store.figures import figures_of
+
+    campaign_id = a_draft()
+    add_pasted(campaign_id, ", ".join(f"p{i}@example.org" for i in range(10)))
+    queue_campaign(campaign_id, holdout=50)
+    campaign = Campaign.get_by_id(campaign_id)
+    [first] = figures_of([campaign])
+    assert first.groups is not None and first.groups.holdout is not None
+    [again] = figures_of([campaign], known={campaign_id: first.slow})  # the summary's next round
+    assert again.groups == first.groups and again.lift == first.lift

@@ -131,7 +131,7 @@ def test_create_fill_and_send_a_campaign_with_keys_only_then_quit(terminal):
     assert status.read_text().strip() == "0"
 
 
-ROW = re.compile(r"^ {0,4}\d+ (\S.{14}) ")  # a campaign's row: its id, then its name (left of any toast)
+ROW = re.compile(r"^ {0,4}\d+ (\S.{13}) ")  # a campaign's row: its id, then its name (left of any toast)
 
 
 def rows(shown: str) -> list[str]:

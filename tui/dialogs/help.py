@@ -29,13 +29,23 @@ SEND_NOW = [
     ("y", "send now, or schedule it for the time taken in When"),
     ("t Tab", "to When: a time, e.g. 2026-12-03 09:30, in the center's zone"),
     ("⏎", "in When: takes the time (empty: now); then y schedules"),
-    ("Esc", "in When: drops what was typed, back to the answers"),
+    ("Esc", "in a field: drops what was typed, back to the answers"),
+    ("h", "to Hold-out %: a share kept out as a control group,"),
+    ("", "never sent: the details then show what the campaign added"),
+    ("b", "to B share % (a draft with a B): of the others, who get B"),
+    ("⏎", "in a % field: takes it; the question says how many"),
     ("p", "a scheduled campaign back to draft (summary, details)"),
     ("x", "cancels a scheduled campaign as a queued one"),
     ("", "SMS and push wait out their quiet hours (e.g. 20:00-09:00);"),
     ("", "the ETA says when it ends, after how many quiet-hour pauses"),
 ]
 PERIOD = [("⏎", "applies the period typed")]
+# An A/B test: B's body and subject in the same fields as A's (store.experiments)
+EDITOR = [("", "f3: B of an A/B test, or A again; ctrl+s saves both")]
+DETAILS = [
+    ("", "g: the groups of a hold-out or a B, their lift and 28-day"),
+    ("", "curves, in place of the sending charts (g again: back)"),
+]
 PASTE = [("⏎", "a new line: ctrl+s adds")]
 CSV_FILE = [("→", "completes the file or folder name"), ("⏎", "imports the file")]
 TEST = [("⏎", "sends the test to the addresses typed")]
@@ -87,8 +97,8 @@ class HelpScreen(ModalScreen[None]):
         show = self.app.get_key_display
         sections: list[tuple[str, list[Any], list[tuple[str, str]]]] = [
             ("Summary: the campaigns of a period", SummaryScreen.BINDINGS, []),
-            ("Details (⏎ on the summary)", DetailScreen.BINDINGS, []),
-            ("Editor (n, e)", EditorScreen.BINDINGS, []),
+            ("Details (⏎ on the summary)", DetailScreen.BINDINGS, DETAILS),
+            ("Editor (n, e)", EditorScreen.BINDINGS, EDITOR),
             ("Recipients of a draft (a)", RecipientsScreen.BINDINGS, []),
             ("Questions: send, cancel, delete, leave unsaved, quit", [], QUESTIONS),
             ("Send Now (s on the summary): now, or scheduled for later", [], SEND_NOW),

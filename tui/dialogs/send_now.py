@@ -1,4 +1,5 @@
-"""Send Now's question: the forecast, when it would end, and a time to schedule it for instead of now."""
+"""Send Now's question: the forecast, when it would end, a time to schedule it for instead of now, and the
+groups of an experiment (issue 19): a share kept out as a control group, B's share of the others."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
 from store.clock import WhenError, local, parse_when, utcnow, wall_clock, zone_name
+from store.experiments import DEFAULT_B_SHARE
 from tui.context import config_of
 from tui.dialogs.confirm import ConfirmDialog
 from tui.textout import escape
@@ -64,22 +66,76 @@ def forecast_text(found: Forecast, body: str | None, subject: str | None) -> str
     return text
 
 
+def share_said(share: float) -> str:
+    """B's share of those not held out, in words: "half", "30%"."""
+    return "half" if share == 0.5 else f"{share * 100:g}%"
+
+
+def groups_text(will_send: int, holdout: float, b_share: float | None) -> str:
+    """What the draw will do with the `will_send` recipients Send Now reaches: how many are held out and
+    how many of the others get B, by the draw's own rounding (store.experiments.quotas): the numbers the
+    draw then makes. `holdout` in percent, `b_share` a fraction (None: no variant B). Empty: no groups."""
+    from store.experiments import quotas
+
+    held = quotas({"all": will_send}, holdout / 100)["all"]
+    others = will_send - held
+    parts = []
+    if held:
+        parts.append(
+            f"[b]{holdout:g}%[/b] held out as a control group: [b]{held:,}[/b] of the {will_send:,} below "
+            f"never get it, {others:,} do"
+        )
+    if b_share is not None:
+        to_b = quotas({"all": others}, b_share)["all"]
+        whom = f"of those {others:,}" if held else f"of the {will_send:,} below"
+        parts.append(f"{whom}, {share_said(b_share)} get B ({to_b:,}), the rest A ({others - to_b:,})")
+    said = "; ".join(parts)
+    return f"{said[:1].upper()}{said[1:]}." if parts else ""
+
+
+def percent_typed(text: str, low: int, high: int, what: str) -> float:
+    """A percentage typed in a field ("10", "12.5", "10 %"), from `low` to `high`; ValueError in one
+    line saying why not."""
+    cleaned = text.strip().removesuffix("%").strip()
+    try:
+        value = float(cleaned or "nan")
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # NaN and infinities too
+        raise ValueError(f"{what} is a number from {low} to {high}, not {text.strip()!r}"[:76])
+    return value
+
+
 @dataclass(frozen=True)
 class SendWhen:
-    """The answer to Send Now: now (`at` None), or scheduled at `at` (naive UTC)."""
+    """The answer to Send Now: now (`at` None), or scheduled at `at` (naive UTC); `holdout` the percent
+    kept out as a control group; `b_share` the fraction of the others that get B (None: no B)."""
 
     at: datetime | None
+    holdout: float = 0.0
+    b_share: float | None = None
 
 
 class WhenInput(Input):
-    """The When field: Escape leaves it for the answers (it does not answer the question)."""
+    """A field of the dialog (When, Hold-out %, B share %): Escape leaves it for the answers (it does not
+    answer the question)."""
 
     BINDINGS = [Binding("escape", "leave", "Back to the answers", show=False)]
 
     def action_leave(self) -> None:
         screen = self.screen
         if isinstance(screen, SendNowDialog):
-            screen.leave_when()
+            screen.leave_field(self)
+
+
+class ShareInput(WhenInput):
+    """Hold-out % and B share %: reached by their keys (h, b), not by Tab, which goes from When to the
+    answers as it always did."""
+
+    can_focus = False
+
+    def on_blur(self) -> None:
+        self.can_focus = False
 
 
 class SendNowDialog(ConfirmDialog):
@@ -99,18 +155,38 @@ class SendNowDialog(ConfirmDialog):
     SendNowDialog #when-row Label { width: 6; }
     SendNowDialog #when { width: 1fr; }
     SendNowDialog #when-error { height: auto; color: $error; }
+    SendNowDialog #groups-row { height: 1; }
+    SendNowDialog #groups-row Label { width: auto; margin-right: 1; }
+    SendNowDialog #holdout, SendNowDialog #b-share { width: 8; margin-right: 3; }
     """
-    BINDINGS = [Binding("t", "type_time", "Type a time")]
+    BINDINGS = [
+        Binding("t", "type_time", "Type a time"),
+        Binding("h", "type_holdout", "Hold-out %"),
+        Binding("b", "type_b_share", "B share %"),
+    ]
 
     def __init__(
-        self, campaign_id: int, name: str, channel: str, forecast: str, estimate: SendEstimate | None
+        self,
+        campaign_id: int,
+        name: str,
+        channel: str,
+        forecast: str,
+        estimate: SendEstimate | None,
+        will_send: int = 0,
+        has_b: bool = False,
     ) -> None:
         self.campaign_id = campaign_id
         self.name_shown = name
         self.channel = channel
         self.forecast = forecast  # markup: what Send Now would do, and its notes
+        self.will_send = will_send  # the forecast's: who the hold-out and B are drawn among
+        self.has_b = has_b  # the draft has a variant B: the others are split between A and B
         self.at: datetime | None = None  # None: now
         self.taken = ""  # the text of the When field the question says
+        self.holdout = 0.0  # percent held out, as the question says
+        self.b_share: float | None = DEFAULT_B_SHARE if has_b else None
+        # The text of each field the question says: typed and not taken (no Enter yet) answers nothing
+        self.fields_taken = {"holdout": "0", "b-share": "50"}
         self.asked = self.landed = 0  # ETAs asked for and the last one shown: a yes waits for it
         self.eta = eta_text(estimate)
         super().__init__(self.wording(), yes="send now", no="keep it a draft")
@@ -125,6 +201,12 @@ class SendNowDialog(ConfirmDialog):
                 tomorrow = (local(utcnow()) + timedelta(days=1)).date()
                 example = f"now · or a time, e.g. {tomorrow.isoformat()} 09:30"
                 yield WhenInput(placeholder=example, id="when", compact=True)
+            with Horizontal(id="groups-row"):
+                yield Label("[b]h[/b] Hold-out %")
+                yield ShareInput(self.fields_taken["holdout"], id="holdout", compact=True, max_length=6)
+                if self.has_b:
+                    yield Label("[b]b[/b] B share %")
+                    yield ShareInput(self.fields_taken["b-share"], id="b-share", compact=True, max_length=6)
             yield Static(id="when-error")
             with Horizontal(id="answers"):
                 yield Button(self.no[:1].upper() + self.no[1:], id="no", variant="primary", compact=True)
@@ -137,10 +219,12 @@ class SendNowDialog(ConfirmDialog):
 
     def wording(self) -> str:
         name, channel = escape(self.name_shown), self.channel.upper()
+        groups = groups_text(self.will_send, self.holdout, self.b_share)
+        forecast = f"{groups}\n\n{self.forecast}" if groups else self.forecast
         if self.at is None:
-            return f"Send [b]{name}[/b] now, by {channel}?\n\n{self.forecast}"
+            return f"Send [b]{name}[/b] now, by {channel}?\n\n{forecast}"
         when = f"{when_said(self.at)} ({zone_name()})"
-        return f"Schedule [b]{name}[/b] for [b]{escape(when)}[/b], by {channel}?\n\n{self.forecast}"
+        return f"Schedule [b]{name}[/b] for [b]{escape(when)}[/b], by {channel}?\n\n{forecast}"
 
     @property
     def reckoning(self) -> bool:
@@ -152,12 +236,65 @@ class SendNowDialog(ConfirmDialog):
     def action_type_time(self) -> None:
         self.query_one("#when", Input).focus()
 
-    def leave_when(self) -> None:
-        """Escape in the field: what was typed and not taken goes; the answers have the focus."""
-        field = self.query_one("#when", Input)
-        field.value = self.taken
+    def action_type_holdout(self) -> None:
+        self.type_share("#holdout")
+
+    def action_type_b_share(self) -> None:
+        if self.has_b:
+            self.type_share("#b-share")
+
+    def type_share(self, selector: str) -> None:
+        field = self.query_one(selector, Input)
+        field.can_focus = True
+        field.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.has_b if action == "type_b_share" else True
+
+    def leave_field(self, field: Input) -> None:
+        """Escape in a field: what was typed and not taken goes; the answers have the focus."""
+        field.value = self.taken if field.id == "when" else self.fields_taken[str(field.id)]
         self.say_error("")
         self.query_one("#no", Button).focus()
+
+    def leave_when(self) -> None:
+        self.leave_field(self.query_one("#when", Input))
+
+    def untaken(self) -> Input | None:
+        """A field whose text was typed and not taken with Enter: a yes must not go with what it does not
+        say."""
+        if self.query_one("#when", Input).value != self.taken:
+            return self.query_one("#when", Input)
+        for field in self.query("#holdout, #b-share").results(Input):
+            if field.value != self.fields_taken[str(field.id)]:
+                return field
+        return None
+
+    @on(Input.Submitted, "#holdout, #b-share")
+    def share_typed(self, event: Input.Submitted) -> None:
+        """Enter in Hold-out % or B share %: a number in range rewords the question (keys typed before
+        it was reworded answer nothing), and the focus goes back to No; else one line says why not."""
+        event.stop()
+        field = event.input
+        try:
+            if field.id == "holdout":
+                holdout = percent_typed(event.value, 0, 99, "the hold-out")
+            else:
+                share = percent_typed(event.value, 1, 99, "B's share") / 100
+        except ValueError as exc:
+            self.say_error(str(exc))
+            return
+        self.say_error("")
+        self.fields_taken[str(field.id)] = event.value
+        if field.id == "holdout":
+            self.holdout = holdout
+        else:
+            self.b_share = share
+        self.question = self.wording()
+        self.query_one("#question", Static).update(self.question)
+        self.query_one("#no", Button).focus()
+        # Keys typed before the new question showed do not answer it (ConfirmDialog.takes_key).
+        self.opened_at, self.said_early = get_time(), False
 
     def say_error(self, text: str) -> None:
         error = self.query_one("#when-error", Static)
@@ -215,28 +352,35 @@ class SendNowDialog(ConfirmDialog):
         """What each key does now: in the field, Enter takes the time; elsewhere ConfirmDialog's keys."""
         if self.focused is not None and self.focused.id == "when":
             keys = "[b]Enter[/b] takes the time (empty: now) · [b]Esc[/b] back to the answers"
+        elif self.focused is not None and self.focused.id in ("holdout", "b-share"):
+            keys = "[b]Enter[/b] takes the percentage · [b]Esc[/b] back to the answers"
         else:
             yes, no = escape(self.yes), escape(self.no)
             if self.focused is not None and self.focused.id == "yes":
                 keys = f"[b]y[/b] or [b]Enter[/b] {yes} · [b]Esc[/b] {no}"
             else:
                 keys = f"[b]y[/b] {yes} · [b]Enter[/b] or [b]Esc[/b] {no}"
-            keys += f" · [b]t[/b] {'another time' if self.at is not None else 'a time'}"
+            keys += f" · [b]t[/b] {'another time' if self.at is not None else 'a time'}"  # h, b: their labels
         self.query_one("#keys", Static).update(keys)
 
     def action_answer(self, answer: bool) -> None:
         if answer and self.reckoning:
             self.notify("A moment: the question is being reworded for the time taken.", markup=False)
             return
-        if answer and self.query_one("#when", Input).value != self.taken:
-            self.say_error("Enter in When takes the time typed (Esc there drops it); then y")
-            self.query_one("#when", Input).focus()
+        field = self.untaken() if answer else None
+        if field is not None:
+            what = {"when": "When takes the time", "holdout": "Hold-out % takes the number"}.get(
+                str(field.id), "B share % takes the number"
+            )
+            self.say_error(f"Enter in {what} typed (Esc there drops it); then y")
+            field.can_focus = True
+            field.focus()
             return
         super().action_answer(answer)
 
 
 async def ask_send_now(app: App[Any], dialog: SendNowDialog) -> SendWhen | None:
-    """Asks; None for no, else when to send."""
+    """Asks; None for no, else when to send, and the groups to draw."""
     if not await app.push_screen_wait(dialog):
         return None
-    return SendWhen(dialog.at)
+    return SendWhen(dialog.at, dialog.holdout, dialog.b_share)

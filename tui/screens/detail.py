@@ -1,5 +1,6 @@
 """One campaign, live: progress, counts per state, send rate and ETA, opens, clicks, conversion, and its
-recipients (filtered by state, searched by address or name). Re-target an audience with a new draft."""
+recipients (filtered by state, searched by address or name). Re-target an audience with a new draft.
+A campaign with a hold-out or a variant B shows its groups, their lift and curves (store.lift)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from tui.screens.detail_text import (
 )
 from tui.screens.summary_actions import confirm_unschedule, pause_key_applies, toggle_pause
 from tui.textout import escape, plain, plural
+from tui.widgets.groups_pane import GroupsPane
 
 if TYPE_CHECKING:
     from store.campaign_detail import RecipientPage, RecipientRow
@@ -59,6 +61,7 @@ class DetailLoaded(Message):
     round: int  # the round it was read in
     workers: str | None  # who sends it; None: not read this round
     ticket: int  # which read it is: one overtaken by a newer read (a key's, the timer's) is not shown
+    slow: bool = False  # the slow figures (the groups' too) were read this round: the curves are read too
 
 
 class DetailScreen(Screen[int | None]):
@@ -69,6 +72,7 @@ class DetailScreen(Screen[int | None]):
         Binding("f", "next_filter", "Filter"),
         Binding("slash", "search", "Search", key_display="/"),
         Binding("t", "retarget", "Re-target"),
+        Binding("g", "toggle_groups", "Groups"),
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
         Binding("p", "unschedule", "Unschedule"),
@@ -95,6 +99,8 @@ class DetailScreen(Screen[int | None]):
         self.eta_reading = False
         self.eta = ""  # markup: the ETA line under the status, while it applies
         self.status = ""
+        self.groups_shown = False  # the campaign has groups (a hold-out, a B): g applies
+        self.groups_wanted: bool | None = None  # g: groups or the sending charts; None: as fits the state
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -111,6 +117,7 @@ class DetailScreen(Screen[int | None]):
             with Vertical():
                 yield Static("first opens an hour, last 24 h", classes="chart-label", id="opens-label")
                 yield Sparkline([], id="opens")
+        yield GroupsPane(self.campaign_id, id="groups")
         yield Static(id="table-title")
         yield DataTable(id="recipients", cursor_type="row", cell_padding=0, zebra_stripes=True)
         yield Static(id="recipient")
@@ -119,6 +126,7 @@ class DetailScreen(Screen[int | None]):
 
     def on_mount(self) -> None:
         self.lay_out_columns()
+        self.query_one("#groups").display = False
         self.query_one("#search", Input).display = False
         self.query_one("#recipients", DataTable).focus()
         self.load()
@@ -183,7 +191,25 @@ class DetailScreen(Screen[int | None]):
             opens = opens_per_hour(self.campaign_id) if slow is None and stats.opens is not None else None
             fresh = wanted != shown or (live and number % 3 == 0)
             page = recipients_page(self.campaign_id, *wanted) if fresh else None
-        self.post_message(DetailLoaded(stats, sends, opens, page, wanted, number, workers, ticket))
+        found = DetailLoaded(stats, sends, opens, page, wanted, number, workers, ticket, slow is None)
+        self.post_message(found)
+
+    def take_groups(self, stats: CampaignFigures, slow: bool) -> None:
+        """The groups' pane drawn from the figures read; the footer's g once the campaign has groups."""
+        pane = self.query_one(GroupsPane)
+        pane.take(stats, slow)
+        if self.groups_shown != (pane.groups is not None):
+            self.groups_shown = pane.groups is not None
+            self.refresh_bindings()  # g applies
+            self.lay_out_panes()
+
+    def lay_out_panes(self) -> None:
+        """The groups where the sending charts are: while it sends the charts, then the groups; g swaps."""
+        sending = self.stats is not None and lifecycle.is_in_queue(self.stats.state)
+        wanted = self.groups_wanted if self.groups_wanted is not None else not sending
+        groups = self.groups_shown and wanted
+        self.query_one("#groups").display = groups
+        self.query_one("#charts").display = not groups
 
     def arm_refresh(self) -> None:
         """The next round, in a second: re-armed when a round lands or fails, never piling up (a key that
@@ -232,6 +258,9 @@ class DetailScreen(Screen[int | None]):
         self.show_status()
         self.query_one("#counts", Static).update(counts_line(stats))
         self.query_one("#engagement", Static).update(engagement_line(stats))
+        self.take_groups(stats, event.slow)
+        if changed:
+            self.lay_out_panes()
         if event.page is not None and event.filter_key == (self.filter, self.search_text):
             self.shown_filter = event.filter_key
             self.fill_table(event.page)
@@ -311,7 +340,15 @@ class DetailScreen(Screen[int | None]):
             return pause_key_applies(action, self.stats.state if self.stats else None)
         if action == "unschedule":
             return lifecycle.can_unschedule(self.stats.state if self.stats else None)
+        if action == "toggle_groups":
+            return self.groups_shown
         return True
+
+    def action_toggle_groups(self) -> None:
+        """Swaps the groups and the sending charts."""
+        if self.groups_shown:
+            self.groups_wanted = not self.query_one("#groups").display
+            self.lay_out_panes()
 
     def action_pause(self) -> None:
         self.pause_or_resume()

@@ -3,7 +3,7 @@ cells of its recipients. Pure text from what was read; the screen draws it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,14 +18,17 @@ from tui.textout import escape, plain, plural
 
 if TYPE_CHECKING:
     from store.campaign_detail import RecipientRow
+    from store.lift import Groups, Lift
     from store.workers import WorkerState
 
 MESSAGE_STYLES = {
     "pending": "dim", "sending": "bold green", "delivered": "green", "failed": "red", "cancelled": "red",
     "skipped_duplicate": "yellow", "skipped_opted_out": "yellow", "skipped_suppressed": "yellow",
+    "held_out": "magenta",
 }  # fmt: skip
 SHORT_STATES = {
     "skipped_duplicate": "duplicate", "skipped_opted_out": "no consent", "skipped_suppressed": "suppressed",
+    "held_out": "held out",
 }  # fmt: skip
 NAME_WIDTH = 16
 
@@ -45,6 +48,8 @@ def counts_line(stats: CampaignFigures) -> str:
     if counts.skipped_suppressed:
         skipped += f", [b]{counts.skipped_suppressed:,}[/b] suppressed"
     parts.append(skipped)
+    if counts.held_out:
+        parts.append(f"held out [b]{counts.held_out:,}[/b]")
     if counts.cancelled:
         parts.append(f"cancelled [b]{counts.cancelled:,}[/b]")
     if counts.resent_after_crash:
@@ -153,3 +158,62 @@ def recipient_line(row: RecipientRow) -> str:
         if isinstance(moment, datetime):
             parts.append(f"{label} {local_time(moment)}")
     return " · ".join(escape(p) for p in parts if p)
+
+
+# -- the groups of an experiment (issue 19): hold-out, variants A and B --------------------------------
+
+GROUP_NAMES = {"a": "A", "b": "B", "holdout": "hold-out"}
+GROUP_STYLES = {"a": "cyan", "b": "magenta", "holdout": "yellow"}
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float], top: float) -> str:
+    """Values as a line of block characters, one a value, on a scale from 0 to `top` (shared by every
+    group's line, so the lines compare): nothing yet is a blank."""
+    cells = []
+    for value in values:
+        level = max(1, round(value / top * len(BLOCKS))) if top > 0 and value > 0 else 0
+        cells.append(BLOCKS[min(level, len(BLOCKS)) - 1] if level > 0 else " ")
+    return "".join(cells)
+
+
+def groups_table(groups: Groups, curves: Mapping[str, Sequence[float]]) -> str:
+    """Each group's patients, their reservations in their 28 days and reservations per patient, with a
+    line of its cumulative reservations per patient, day 0 to 27 (one character a day); markup."""
+    top = max((max(values, default=0.0) for values in curves.values()), default=0.0)
+    # 10 + 9 + 13 + 12 + 2 + 28 days: 74 columns, within 80 less the padding
+    header = f"{'Groups':<10}{'patients':>9}{'reservations':>13}{'per patient':>12}"
+    lines = [f"[b]{header}[/b]  [dim]day 0 ▸ 27, cumulative[/dim]"]
+    for name, group in groups.present():
+        rate = f"{group.rate:.3f}" if group.rate is not None else "–"
+        line = sparkline(curves.get(name, ()), top)
+        style = GROUP_STYLES[name]
+        lines.append(
+            f"[{style}]{GROUP_NAMES[name]:<10}[/{style}]{group.patients:>9,}{group.reservations:>13,}"
+            f"{rate:>12}  [{style}]{line}[/{style}]"
+        )
+    return "\n".join(lines)
+
+
+def lift_line(lift: Lift, groups: Groups) -> str:
+    """One lift as the details say it: "B vs hold-out: +0.031 per patient (95% CI +0.012 to +0.050),
+    significant"; markup."""
+    from store.lift import MIN_GROUP_PATIENTS
+
+    said = f"{GROUP_NAMES[lift.of]} vs {GROUP_NAMES[lift.against]}: [b]{lift.difference:+.3f}[/b] per patient"
+    if lift.low is not None and lift.high is not None:
+        verdict = "[b green]significant[/b green]" if lift.significant else "not significant"
+        return f"{said} (95% CI {lift.low:+.3f} to {lift.high:+.3f}), {verdict}"
+    sizes = [getattr(groups, name).patients for name in (lift.of, lift.against)]
+    if min(sizes) < MIN_GROUP_PATIENTS:
+        return f"{said}, too few patients for an interval"  # under MIN_GROUP_PATIENTS in one
+    return f"{said}, no interval: every patient made as many reservations"
+
+
+def lift_text(groups: Groups, lifts: Sequence[Lift]) -> str:
+    """The lift lines under the groups' table; before any group has patients, when they will come."""
+    if lifts:
+        return "\n".join(lift_line(lift, groups) for lift in lifts)
+    if groups.holdout is not None:
+        return "[dim]the lift shows once it has sent: the hold-out's 28 days count from then[/dim]"
+    return "[dim]the lift of B against A shows once both have gone out[/dim]"

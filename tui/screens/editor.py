@@ -1,4 +1,5 @@
-"""The create / edit screen of a draft: content with live checks, SMS counter and a real preview."""
+"""The create / edit screen of a draft: content with live checks, SMS counter and a real preview; and a
+second body and subject, B of an A/B test (issue 19), edited in the same fields: f3 shows the other one."""
 
 from __future__ import annotations
 
@@ -59,6 +60,14 @@ def preview_of(
 
 
 @dataclass(frozen=True)
+class VariantText:
+    """One variant's body and subject (push title) as typed; B's subject empty: A's is used."""
+
+    body: str = ""
+    subject: str = ""
+
+
+@dataclass(frozen=True)
 class DraftContent:
     """The form's fields as typed: the keywords a save gives create_campaign or edit_campaign."""
 
@@ -80,11 +89,18 @@ class DraftLoaded(Message):
 
 
 class EditorScreen(Screen[int | None]):
-    """Channel, name, sender, subject or title, coupon and body of a draft; dismisses with its id."""
+    """Channel, name, sender, subject or title, coupon and body of a draft; dismisses with its id.
 
+    Body and subject show one variant at a time: A, or B of an A/B test (f3 switches; the other's text
+    waits in `hidden`). Name, sender, coupon and channel are the draft's, shared by both."""
+
+    # F-keys, not ctrl+b: over SSH the editor often runs inside tmux, whose prefix ctrl+b is.
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("f2", "recipients", "Recipients", priority=True),
+        Binding("f3", "show_variant('b')", "Variant B", priority=True),
+        Binding("f3", "show_variant('a')", "Variant A", priority=True),
+        Binding("f4", "drop_variant", "Drop B", priority=True),
         Binding("escape", "leave", "Back"),
     ]
 
@@ -93,6 +109,9 @@ class EditorScreen(Screen[int | None]):
         self.campaign_id = campaign_id
         self.person: tuple[str, str] = ("Maria", "Rossi")
         self.saved = DraftContent()  # as last read or saved; a new draft starts empty
+        self.saved_b: VariantText | None = None  # B as last read or saved; None: the draft has none
+        self.variant = "a"  # the variant the body and subject fields show
+        self.hidden = VariantText()  # the other variant's body and subject, as last typed
         self.loading_draft = campaign_id is not None
         self.saving = False
 
@@ -111,9 +130,7 @@ class EditorScreen(Screen[int | None]):
         with Horizontal(classes="row", id="subject-row"):
             yield Label("Subject", classes="label", id="subject-label")
             yield Input(placeholder="optional; the sender name when empty", compact=True, id="subject")
-        yield Label(
-            "Message  [dim]{{ first_name }} {{ last_name }} {{ coupon }} are replaced[/dim]", id="body-label"
-        )
+        yield Label(id="body-label")
         yield TextArea(soft_wrap=True, compact=True, id="body", placeholder="Ciao {{ first_name }}, ...")
         yield Static(id="counter")
         yield Static(id="preview")
@@ -149,6 +166,8 @@ class EditorScreen(Screen[int | None]):
         if event.draft is not None:
             self.fill(event.draft)
         self.loading_draft = False
+        self.show_title()
+        self.refresh_bindings()
         self.check()
 
     def fill(self, draft: CampaignView) -> None:
@@ -156,24 +175,46 @@ class EditorScreen(Screen[int | None]):
         for field in FIELDS:
             self.query_one(f"#{field}", Input).value = getattr(draft, field) or ""
         self.query_one("#body", TextArea).text = draft.body
+        self.variant = "a"
         self.saved = self.content()
+        if draft.variant_body is not None:
+            self.saved_b = VariantText(draft.variant_body, draft.variant_subject or "")
+        self.hidden = self.saved_b or VariantText()
+
+    def shown(self) -> VariantText:
+        """The body and subject as the fields show them: the variant shown."""
+        return VariantText(self.query_one("#body", TextArea).text, self.query_one("#subject", Input).value)
 
     def content(self) -> DraftContent:
+        """The draft as typed, with A's body and subject whichever variant is shown."""
+
         def typed(field: str) -> str:
             return self.query_one(f"#{field}", Input).value
 
+        a = self.shown() if self.variant == "a" else self.hidden
         return DraftContent(
             name=typed("name"),
             sender=typed("sender"),
-            subject=typed("subject"),
+            subject=a.subject,
             coupon=typed("coupon"),
             channel=str(self.query_one("#channel", Select).value),  # never blank: allow_blank=False
-            body=self.query_one("#body", TextArea).text,
+            body=a.body,
         )
+
+    def variant_b(self) -> VariantText | None:
+        """B as typed; None while the draft has none and B's fields were left empty."""
+        b = self.shown() if self.variant == "b" else self.hidden
+        if self.saved_b is None and not b.body.strip() and not b.subject.strip():
+            return None
+        return b
+
+    @property
+    def has_b(self) -> bool:
+        return self.variant_b() is not None or self.variant == "b"
 
     @property
     def dirty(self) -> bool:
-        return not self.loading_draft and self.content() != self.saved
+        return not self.loading_draft and (self.content() != self.saved or self.variant_b() != self.saved_b)
 
     # -- live checks ----------------------------------------------------------------------------
 
@@ -188,13 +229,15 @@ class EditorScreen(Screen[int | None]):
         """Redraws counter, preview and status; returns the first problem, if any."""
         from store.campaigns import check_sender
 
-        content = self.content()
+        content, shown = self.content(), self.shown()
         channel = content.channel
         subject_row = self.query_one("#subject-row")
         subject_row.display = channel != "sms"
         self.query_one("#subject-label", Label).update("Title" if channel == "push" else "Subject")
+        # B's subject (title) empty: B goes with A's, as the send does
+        subject = shown.subject if self.variant == "a" or shown.subject.strip() else content.subject
         preview, counter, problem = preview_of(
-            channel, content.body, content.subject, content.coupon, self.person, config_of(self).limits
+            channel, shown.body, subject, content.coupon, self.person, config_of(self).limits
         )
         if problem is None and content.sender.strip():
             try:
@@ -217,35 +260,55 @@ class EditorScreen(Screen[int | None]):
             status.update("Unsaved changes · ctrl+s saves" if self.dirty else "")
 
     def show_title(self) -> None:
+        """The title says which draft, and which of its variants the body and subject are."""
         title = "New campaign" if self.campaign_id is None else f"Edit draft #{self.campaign_id}"
+        label = "Message"
+        if self.has_b:
+            title += f" · Variant {self.variant.upper()} of 2"
+            label = f"Message {self.variant.upper()}"
         self.query_one("#title", Static).update(f"[b]{title}[/b]")
+        self.query_one("#body-label", Label).update(
+            f"{label}  [dim]{{{{ first_name }}}} {{{{ last_name }}}} {{{{ coupon }}}} are replaced[/dim]"
+        )
+        placeholder = "optional; the sender name when empty"
+        if self.variant == "b":
+            placeholder = "optional; A's when empty"
+        self.query_one("#subject", Input).placeholder = placeholder
 
     # -- actions --------------------------------------------------------------------------------
 
     async def save(self) -> bool:
+        """Saves A (the draft), then B when it changed: B of a new draft needs the draft first."""
         from store.campaign_view import viewed
         from store.campaigns import create_campaign, edit_campaign
+        from store.experiments import edit_variant_b
 
         if self.saving:
             return False  # a second ctrl+s while the first is on its way must not make a second draft
         self.saving = True
-        content = self.content()
+        content, b = self.content(), self.variant_b()
+        limits = config_of(self).limits
+        doing = ""  # what a refusal is about: B's is said as B's
         try:
             if self.campaign_id is None:
-                campaign = await off_loop(
-                    viewed(create_campaign), **asdict(content), limits=config_of(self).limits
-                )
+                campaign = await off_loop(viewed(create_campaign), **asdict(content), limits=limits)
                 self.campaign_id = campaign.id
             else:
+                await off_loop(viewed(edit_campaign), self.campaign_id, limits, **asdict(content))
+            self.saved = content
+            if b is not None and b != self.saved_b:
+                doing = "variant B: "
+                # An empty subject drops B's own: B goes with A's
                 await off_loop(
-                    viewed(edit_campaign), self.campaign_id, config_of(self).limits, **asdict(content)
+                    viewed(edit_variant_b), self.campaign_id, body=b.body, subject=b.subject, limits=limits
                 )
+                self.saved_b = b
         except CampaignsError as exc:
-            self.show_status(str(exc))
+            self.show_title()
+            self.show_status(f"{doing}{exc}")
             return False
         finally:
             self.saving = False
-        self.saved = content
         self.show_title()
         self.show_status(None, f"Saved draft #{self.campaign_id}")
         return True
@@ -262,6 +325,59 @@ class EditorScreen(Screen[int | None]):
         if (self.dirty or self.campaign_id is None) and not await self.save():
             return
         self.app.push_screen(RecipientsScreen(self.campaign_id))  # type: ignore[arg-type]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers the variant not shown, and Drop B while there is a B."""
+        if action == "show_variant":
+            return parameters[0] != self.variant
+        if action == "drop_variant":
+            return self.has_b
+        return True
+
+    def action_show_variant(self, which: str) -> None:
+        """Shows the other variant's body and subject in the fields; what was typed in them waits."""
+        if which == self.variant or which not in ("a", "b"):
+            return
+        shown = self.shown()
+        body, subject = self.query_one("#body", TextArea), self.query_one("#subject", Input)
+        body.text, subject.value = self.hidden.body, self.hidden.subject
+        self.hidden, self.variant = shown, which
+        body.move_cursor(body.document.end)  # to go on where the text ends
+        body.focus()
+        self.show_title()
+        self.refresh_bindings()
+        self.check()
+
+    @work(exclusive=True, group="editor-leave", exit_on_error=False)
+    async def action_drop_variant(self) -> None:
+        """Drops B, after a question: its text is deleted, the draft keeps one body."""
+        from store.campaign_view import viewed
+        from store.experiments import edit_variant_b
+
+        if not self.has_b:
+            return
+        draft = "this draft" if self.campaign_id is None else f"draft #{self.campaign_id}"
+        if not await self.app.push_screen_wait(
+            ConfirmDialog(
+                f"Drop variant B of {draft}? Its message is deleted; the draft keeps one body, A.",
+                yes="drop B",
+                no="keep B",
+            )
+        ):
+            return
+        if self.saved_b is not None and self.campaign_id is not None:
+            try:
+                await off_loop(viewed(edit_variant_b), self.campaign_id, remove=True)
+            except CampaignsError as exc:
+                self.show_status(str(exc))
+                return
+        self.saved_b = None
+        if self.variant == "b":
+            self.action_show_variant("a")  # B's text goes to `hidden`, and is forgotten there
+        self.hidden = VariantText()
+        self.show_title()
+        self.refresh_bindings()
+        self.show_status(None, "Variant B dropped")
 
     @work(exclusive=True, group="editor-leave", exit_on_error=False)
     async def action_leave(self) -> None:

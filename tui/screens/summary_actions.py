@@ -299,13 +299,16 @@ class SummaryActions(Screen[None]):
                         timeout=12, markup=False)  # fmt: skip
             return
         forecast = forecast_text(found, campaign.body, campaign.subject)
-        dialog = SendNowDialog(draft.id, draft.name, draft.channel, forecast, estimate)
+        has_b = campaign.variant_body is not None  # the draw splits the others between A and B
+        dialog = SendNowDialog(
+            draft.id, draft.name, draft.channel, forecast, estimate, found.will_send, has_b
+        )
         when = await ask_send_now(self.app, dialog)
         if when is None:
             return
         try:
             await off_loop(queue_campaign, draft.id, at=when.at, window=config.dedup.campaign_window,
-                           limits=config.limits)  # fmt: skip
+                           limits=config.limits, holdout=when.holdout, b_share=when.b_share)  # fmt: skip
         except CampaignsError as exc:  # the time passed while the question was open, say
             self.notify(plain(exc), severity="warning", markup=False)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
@@ -11,6 +12,9 @@ from store.clock import center_zone, local, utcnow
 from store.figures import CampaignFigures
 from tui.dialogs.send_now import when_said
 from tui.textout import escape, plain, plural
+
+if TYPE_CHECKING:
+    from store.lift import Lift
 
 STATE_STYLES = {
     lifecycle.DRAFT: "dim",
@@ -32,7 +36,7 @@ COLUMNS = (
     ("sent", "Sent", 8),
     ("opened", "Open", 6),
     ("clicked", "Click", 6),
-    ("conversion", "Conv.", 6),
+    ("conversion", "Conv.", 7),  # a campaign with a hold-out: its lift, "+3.1pp"
     ("created", "Created", 8),  # the rows' order: newest first
 )
 MIN_NAME_WIDTH = 12
@@ -48,6 +52,39 @@ def percent(rate: float | None) -> str:
     if rate is None:
         return "–"
     return f"{rate * 100:.0f}%" if rate >= 0.1 else f"{rate * 100:.1f}%"
+
+
+def lift_of_a(figures: CampaignFigures) -> Lift | None:
+    """The lift of A (the one body) against the hold-out, from the slow figures; None without a hold-out
+    or before both groups have patients."""
+    lifts: Any = getattr(figures, "lift", None)  # store.figures adds `lift` to the slow figures
+    for lift in lifts or ():
+        if lift.of == "a" and lift.against == "holdout":
+            found: Lift = lift
+            return found
+    return None
+
+
+def points(difference: float) -> str:
+    """A difference of reservations per patient as points of the conversion percentage: "+3.1pp"."""
+    value = difference * 100
+    return f"{value:+.1f}pp" if abs(value) < 9.95 else f"{value:+.0f}pp"
+
+
+def lift_style(lift: Lift) -> str:
+    """Bold where the interval says it is real (green up, red down), dim where it does not."""
+    if not lift.significant:
+        return "dim"
+    return "bold green" if lift.difference > 0 else "bold red"
+
+
+def lift_said(lift: Lift) -> str:
+    """The lift as the line under the summary's table says it: "A vs hold-out +3.1 pp, significant"."""
+    if lift.low is None:
+        verdict = "too few patients for an interval"
+    else:
+        verdict = "significant" if lift.significant else "not significant"
+    return f"A vs hold-out {points(lift.difference)[:-2]} pp, {verdict}"
 
 
 def local_day(moment: datetime | None) -> str:
@@ -84,7 +121,7 @@ def goes_at(moment: datetime, now: datetime | None = None) -> str:
 def row_cells(figures: CampaignFigures, name_width: int, now: datetime | None = None) -> list[Text]:
     """The cells of one campaign's row; every cell starts with a space, the table has no padding. `now`
     (naive UTC) says which day is today."""
-    conversion = figures.conversion
+    conversion, lift = figures.conversion, lift_of_a(figures)
     values = {
         "id": str(figures.id),
         "name": plain(figures.name),
@@ -98,7 +135,13 @@ def row_cells(figures: CampaignFigures, name_width: int, now: datetime | None = 
         "sent": count(figures.counts.sent),
         "opened": percent(figures.open_rate),
         "clicked": percent(figures.click_rate),
-        "conversion": percent(conversion.rate) if conversion.patients else "–",
+        "conversion": (
+            points(lift.difference)
+            if lift is not None
+            else percent(conversion.rate)
+            if conversion.patients
+            else "–"
+        ),
         "created": local_day(figures.created_at),
     }
     cells = []
@@ -112,6 +155,8 @@ def row_cells(figures: CampaignFigures, name_width: int, now: datetime | None = 
         )
         text = text.rjust(room) if justify == "right" else text.ljust(room)
         style = STATE_STYLES.get(figures.state, "") if key == "state" else ""
+        if key == "conversion" and lift is not None:
+            style = lift_style(lift)
         cells.append(Text(" " + text, style=style, no_wrap=True))
     return cells
 
@@ -139,6 +184,9 @@ def describe(f: CampaignFigures, now: datetime | None = None) -> str:
     if conversion.patients:
         booked = plural(conversion.reservations, "reservation")
         parts.append(f"{booked} by {plural(conversion.patients, 'patient')}")
+    lift = lift_of_a(f)
+    if lift is not None:
+        parts.append(lift_said(lift))
     if counts.resent_after_crash:
         parts.append(f"{counts.resent_after_crash:,} may have had it twice (resent after a crash)")
     if f.waiting_reason:

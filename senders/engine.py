@@ -109,7 +109,7 @@ class Engine:
                     last_completion_check = time.monotonic()
                 # Scheduled campaigns whose time came join the queue; a channel in its quiet hours
                 # holds no lane: both by the database's clock, so every engine decides alike.
-                await off_loop(promote_due)
+                await off_loop(promote_due, None, self.config.dedup.campaign_window, self.config.limits)
                 resting = quiet_channels(self.quiet, await off_loop(database_now))
                 campaigns = await off_loop(next_campaigns, self.lanes, resting)
                 await self._reap()

@@ -137,6 +137,14 @@ def edit_campaign(campaign_id: int, limits: MessageLimits | None = None, **chang
         )
     merged = {f: getattr(campaign, f) for f in CONTENT_FIELDS} | given
     clean = _check_fields(merged, limits)
+    if campaign.variant_body is not None:  # B goes by the same channel, sender and coupon: checked again
+        b = clean | {"body": campaign.variant_body}
+        if campaign.variant_subject is not None:
+            b["subject"] = campaign.variant_subject
+        try:
+            _check_fields(b, limits)
+        except BadInput as exc:
+            raise type(exc)(f"variant B: {exc} (edit --variant b, or --variant b --remove)") from None
     # Only while it is still a draft: a Send Now in between must not be undone by this edit.
     changed = (
         Campaign.update(**clean, updated_at=utcnow())

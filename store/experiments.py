@@ -37,6 +37,7 @@ HELD_OUT = "held_out"
 DEFAULT_B_SHARE = 0.5
 _PAGE = 10_000
 NO_KIND = "none"  # a recipient with no contact behind its address
+NOT_DRAWN = "n"  # message.variant of a recipient not eligible at the draw: sent as A if at all, in no group
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,9 @@ def split(
     by_kind: Mapping[str, Sequence[int]], holdout: float, b_share: float | None, seed: int
 ) -> tuple[list[int], list[int], list[int]]:
     """The draw itself, from the eligible recipients' message ids by kind: (held out, a, b); without a
-    B (`b_share` None) every one not held out is in a. The same ids and seed always give the same draw."""
+    B (`b_share` None) every one not held out is in a. The same ids and seed always give the same draw:
+    the ids are the campaign's messages held out or with variant a or b (those not drawn have
+    `NOT_DRAWN`), by their contact's kind, with `draw_seed`."""
     rng = random.Random(seed)
     pools = {kind: sorted(ids) for kind, ids in sorted(by_kind.items())}
     for ids in pools.values():
@@ -147,12 +150,14 @@ def draw_groups(
     held, a, b = split(by_kind, holdout_percent / 100, b_share, seed)
     for batch in chunked(held, 900):
         Message.update(state=HELD_OUT).where(Message.id.in_(batch) & (Message.state == "pending")).execute()
-    if b_share is not None:
-        Message.update(variant="a").where(
-            (Message.campaign == campaign.id) & (Message.state == "pending")
-        ).execute()
-        for batch in chunked(b, 900):
-            Message.update(variant="b").where(Message.id.in_(batch)).execute()
+    # Those not eligible now are not in the draw: were they to go after all (a window that ran out), they
+    # go as A and stay out of every group, so the groups hold only whom the draw shared out at random.
+    Message.update(variant=NOT_DRAWN).where(
+        (Message.campaign == campaign.id) & (Message.state == "pending")
+    ).execute()
+    for variant, ids in (("a", a), ("b", b)):
+        for batch in chunked(ids, 900):
+            Message.update(variant=variant).where(Message.id.in_(batch)).execute()
     campaign.holdout_percent = holdout_percent or None
     campaign.variant_share = b_share
     campaign.draw_seed = seed
@@ -244,10 +249,15 @@ def drawn(campaign_id: int) -> dict[str, int]:
     )
     found = {"holdout": 0, "a": 0, "b": 0}
     for state, variant, count in rows_of(query):
-        found[group_of(state, variant)] += int(count)
+        group = group_of(state, variant)
+        if group:
+            found[group] += int(count)
     return found
 
 
 def group_of(state: str, variant: str | None) -> str:
-    """A message's group in the figures: `holdout`, else its variant (a when the campaign has one body)."""
-    return "holdout" if state == HELD_OUT else (variant or "a")
+    """A message's group in the figures: `holdout`, else its variant (a when the campaign has one body);
+    "" for one left out of the draw."""
+    if state == HELD_OUT:
+        return "holdout"
+    return "" if variant == NOT_DRAWN else (variant or "a")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from store.db import database, dialect
+from store.experiments import NOT_DRAWN
 from store.models import ACCEPTED_STATES
 from store.stats import CONVERSION_DAYS
 
@@ -132,7 +133,7 @@ def _campaign_sql() -> str:
                    m.contact_id,
                    CASE WHEN m.state = '{HELD_OUT}' THEN m.held_out_at
                         WHEN m.state IN ({accepted}) THEN m.sent_at END AS since
-            FROM message m WHERE m.campaign_id = {p}
+            FROM message m WHERE m.campaign_id = {p} AND (m.variant IS NULL OR m.variant <> '{NOT_DRAWN}')
         ),
         targets AS (
             SELECT g.grp, g.contact_id, MIN(g.since) AS since

@@ -55,14 +55,14 @@ def queue_campaign(
 ) -> Campaign:
     """Send Now: a draft with recipients joins the queue; with `at` (naive UTC), it is scheduled to join
     it then (`promote_due`). A time not after the database's clock is refused. With a `holdout` percent
-    or a second body, the groups are drawn now among the recipients eligible now (store.experiments):
-    `b_share` of the others get B (default half)."""
+    or a second body, the groups are drawn among the recipients eligible when it joins the queue (now,
+    or at its time: store.experiments): `b_share` of the others get B (default half)."""
     if not 0 <= holdout < 100:
         raise BadInput(f"the hold-out is a percentage from 0 to 99, not {holdout:g}")
     if b_share is not None and not 0 < b_share < 1:
         raise BadInput(f"B's share is a percentage from 1 to 99, not {b_share * 100:g}")
     with write_transaction():
-        campaign = get_campaign(campaign_id)
+        campaign = _locked(campaign_id)  # two Send Nows at once: the second sees it queued, and draws nothing
         if not can_send_now(campaign.state):
             raise InvalidState(f"campaign {campaign_id} is {campaign.state}; only a draft can be sent")
         if not Message.select().where(Message.campaign == campaign).exists():
@@ -73,12 +73,14 @@ def queue_campaign(
         if at is not None and at <= now:
             shown = f"{local(at):%Y-%m-%d %H:%M} ({zone_name()})"
             raise InvalidState(f"{shown} is in the past: a campaign is scheduled for later")
-        if holdout or campaign.variant_body is not None:
-            b = (b_share or DEFAULT_B_SHARE) if campaign.variant_body is not None else None
-            draw_groups(campaign, holdout, b, window, now, limits)
-        if at is not None:
+        if at is not None:  # drawn when it joins the queue, among whom is eligible then (promote_due)
+            campaign.holdout_percent = holdout or None
+            campaign.variant_share = (
+                (b_share or DEFAULT_B_SHARE) if campaign.variant_body is not None else None
+            )
             campaign.state, campaign.scheduled_at = SCHEDULED, at
         else:
+            _draw(campaign, holdout, b_share, window, now, limits)
             campaign.state, campaign.queued_at, campaign.scheduled_at = QUEUED, now, None
         campaign.updated_at = now
         campaign.save()
@@ -99,18 +101,35 @@ def unschedule_campaign(campaign_id: int, now: datetime | None = None) -> Campai
     return campaign
 
 
-def promote_due(now: datetime | None = None) -> int:
-    """Scheduled campaigns whose time came join the queue (at their place: the first created first).
+def promote_due(now: datetime | None = None, window: str = "7d", limits: MessageLimits | None = None) -> int:
+    """Scheduled campaigns whose time came join the queue (at their place: the first created first),
+    each drawing its hold-out and variants now, among the recipients eligible now (store.experiments).
     Decided by the database's clock, so engines on several machines promote alike; one look without
     the write lock first, as every engine asks every round."""
     now = now or dialect().now()
     due = (Campaign.state == SCHEDULED) & (Campaign.scheduled_at <= now)
-    if not Campaign.select(Campaign.id).where(due).exists():
-        return 0
-    promoted: int = (
-        Campaign.update(state=QUEUED, queued_at=Campaign.scheduled_at, updated_at=now).where(due).execute()
-    )
+    ids = [row[0] for row in rows_of(Campaign.select(Campaign.id).where(due).order_by(Campaign.id))]
+    promoted = 0
+    for campaign_id in ids:
+        with write_transaction():
+            campaign = _locked(campaign_id)
+            if campaign.state != SCHEDULED:  # another engine, or an unschedule, came first
+                continue
+            _draw(campaign, campaign.holdout_percent or 0.0, campaign.variant_share, window, now, limits)
+            campaign.state, campaign.queued_at, campaign.updated_at = QUEUED, campaign.scheduled_at, now
+            campaign.save()
+            promoted += 1
     return promoted
+
+
+def _draw(
+    campaign: Campaign, holdout: float, b_share: float | None, window: str, now: datetime,
+    limits: MessageLimits | None,
+) -> None:  # fmt: skip
+    """The hold-out and the variants, when the campaign has either, drawn now."""
+    if holdout or campaign.variant_body is not None:
+        b = (b_share or DEFAULT_B_SHARE) if campaign.variant_body is not None else None
+        draw_groups(campaign, holdout, b, window, now, limits)
 
 
 def _locked(campaign_id: int) -> Campaign:

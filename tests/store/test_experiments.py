@@ -154,14 +154,14 @@ def test_a_hold_out_share_out_of_range_is_refused(store):
     assert Campaign.get_by_id(campaign_id).state == "draft"
 
 
-def test_unscheduling_forgets_the_draw(store):
+def test_unscheduling_forgets_the_hold_out_asked(store):
     campaign_id = a_draft()
     add_pasted(campaign_id, ", ".join(f"p{i}@example.org" for i in range(20)))
     queue_campaign(campaign_id, at=utcnow() + timedelta(days=1), holdout=50)
-    assert drawn(campaign_id)["holdout"] == 10
+    assert Campaign.get_by_id(campaign_id).holdout_percent == 50 and drawn(campaign_id)["holdout"] == 0
     unschedule_campaign(campaign_id)
     assert drawn(campaign_id) == {"holdout": 0, "a": 20, "b": 0}
-    assert Campaign.get_by_id(campaign_id).draw_seed is None
+    assert Campaign.get_by_id(campaign_id).holdout_percent is None
 
 
 def test_the_hold_out_counts_from_the_campaigns_send_times_once_it_is_done(store):
@@ -212,3 +212,31 @@ def test_the_groups_survive_a_refresh_from_the_cached_slow_figures(store):
     assert first.groups is not None and first.groups.holdout is not None
     [again] = figures_of([campaign], known={campaign_id: first.slow})  # the summary's next round
     assert again.groups == first.groups and again.lift == first.lift
+
+
+def test_a_change_of_channel_or_content_checks_variant_b_again(store):
+    from store.campaigns import edit_campaign
+    from store.errors import TemplateError
+
+    campaign_id = a_draft()
+    edit_variant_b(campaign_id, body="B " + "lungo " * 600)  # 3,600 characters: fine by email
+    with pytest.raises((BadInput, TemplateError), match=r"^variant B: "):
+        edit_campaign(campaign_id, channel="sms", sender="CentroMed")  # 24 SMS parts: over the limit
+    assert Campaign.get_by_id(campaign_id).channel == "email"
+
+
+def test_a_scheduled_campaign_draws_when_it_joins_among_whom_is_eligible_then(store):
+    from store.queue import promote_due
+    from store.suppressions import add_suppression, remove_suppression
+
+    campaign_id = a_draft()
+    add_pasted(campaign_id, ", ".join(f"p{i}@example.org" for i in range(20)))
+    add_suppression("p0@example.org")
+    queue_campaign(campaign_id, at=utcnow() + timedelta(hours=1), holdout=50)
+    assert drawn(campaign_id)["holdout"] == 0  # nothing drawn yet
+    remove_suppression("p0@example.org")
+    add_suppression("p1@example.org")
+    assert promote_due(utcnow() + timedelta(hours=2)) == 1
+    assert drawn(campaign_id) == {"holdout": 10, "a": 9, "b": 0}  # 19 eligible then: p0 in, p1 out
+    left_out = Message.get((Message.campaign == campaign_id) & (Message.address == "p1@example.org"))
+    assert left_out.variant == "n"  # not in the draw: in no group, sent as A if it goes after all

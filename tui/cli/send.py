@@ -76,7 +76,9 @@ def send(campaign_id: int, when: str | None, holdout: float, b_share: float | No
     said = f"Campaign {campaign.id} is queued"
     if campaign.scheduled_at is not None:
         said = f"Campaign {campaign.id} is scheduled for {wall_clock(campaign.scheduled_at)} ({zone_name()})"
-    if campaign.holdout_percent or campaign.variant_body is not None:
+    if campaign.scheduled_at is not None and (campaign.holdout_percent or campaign.variant_body is not None):
+        said += " (its hold-out and variants are drawn when it joins the queue)"
+    elif campaign.holdout_percent or campaign.variant_body is not None:
         groups = drawn(campaign.id)
         parts = (
             [f"{groups['holdout']:,} held out ({campaign.holdout_percent or 0:g}%)"]

@@ -250,9 +250,10 @@ class DetailScreen(Screen[int | None]):
         self.query_one("#detail-title", Static).update(
             f"[b]#{stats.id} {escape(stats.name)}[/b] · {stats.channel.upper()} · {stats.state}"
         )
-        done = counts.recipients - counts.pending - counts.sending
-        self.query_one("#progress", ProgressBar).update(total=max(1, counts.recipients), progress=done)
-        self.query_one("#progress-label", Static).update(f" {done:,} of {counts.recipients:,} processed")
+        to_process = counts.recipients - counts.held_out  # the hold-out is never processed: not progress
+        done = to_process - counts.pending - counts.sending
+        self.query_one("#progress", ProgressBar).update(total=max(1, to_process), progress=done)
+        self.query_one("#progress-label", Static).update(f" {done:,} of {to_process:,} processed")
         self.status = status_line(stats, self.rate_per_minute(), self.workers_line)
         self.read_eta_if_due(stats)
         self.show_status()

@@ -143,8 +143,8 @@ def draw_groups(
     seed: int | None = None,
 ) -> Draw:
     """Draws the hold-out and the variants among the campaign's eligible recipients and writes them
-    (inside Send Now's transaction): held-out messages to `held_out`, every pending one a variant when
-    the campaign has a B (the ineligible ones A: were they to go after all, they go as A)."""
+    (inside Send Now's transaction, or the scheduled campaign's joining the queue): held-out messages to
+    `held_out`, the others drawn `a` or `b`, those not eligible now `NOT_DRAWN`."""
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**62)
     by_kind = _eligible_by_kind(campaign, window, now, limits)
     held, a, b = split(by_kind, holdout_percent / 100, b_share, seed)
@@ -165,8 +165,8 @@ def draw_groups(
 
 
 def undraw(campaign: Campaign) -> None:
-    """A scheduled campaign back to draft: its held-out recipients are recipients again, nobody has a
-    variant, the draw is forgotten (the next Send Now draws again, among whom is eligible then)."""
+    """A scheduled campaign back to draft: the hold-out it asked for is forgotten, and so is any draw
+    (none is made before it joins the queue; this keeps a draft clean whatever came before)."""
     Message.update(state="pending").where(
         (Message.campaign == campaign.id) & (Message.state == HELD_OUT)
     ).execute()

@@ -10,6 +10,7 @@ import base64
 import functools
 import itertools
 import os
+from collections.abc import Callable
 from email.header import Header
 from email.utils import formatdate
 
@@ -72,7 +73,8 @@ class EmailBuilder:
     """One campaign's From, domain and links; `build` fills in a recipient.
 
     With `links`, every copy carries its own unsubscribe link (header and footer), open pixel and
-    tracked links; without, the bare message (tests of the layout).
+    tracked links; without, the bare message (tests of the layout). With `sign`, each message is
+    signed as built (DKIM): nothing changes it after.
     """
 
     def __init__(
@@ -82,8 +84,11 @@ class EmailBuilder:
         links: Links | None = None,
         wording: Wording = WORDINGS["en"],
         authored: frozenset[str] | None = None,
+        sign: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.links = links
+        # The DKIM signer (senders.dkim_signing): the last step, on the bytes as they go on the wire.
+        self.sign = sign
         self.authored = authored  # the links that may be links (email_body.authored_links); None: all
         self.wording = wording
         self.from_header = from_header(sender_name, from_address)
@@ -141,4 +146,5 @@ class EmailBuilder:
             f"--{boundary}--",
             "",
         ]
-        return CRLF.join(parts).encode("utf-8" if utf8 else "ascii")
+        raw = CRLF.join(parts).encode("utf-8" if utf8 else "ascii")
+        return raw if self.sign is None else self.sign(raw)

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 from store.errors import ConfigError
 from store.message_limits import MessageLimits
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+    DkimKey = RSAPrivateKey | Ed25519PrivateKey
 
 LANGUAGES = ("en", "it")  # of what the product itself tells recipients (senders.wording)
 
@@ -52,6 +59,17 @@ class EmailConfig:
     language: str = "en"  # of the unsubscribe footer and pages: en or it
     quiet_hours: str = ""  # "20:00-09:00": no campaign email goes then (store.quiet_hours); none by default
     quiet_days: tuple[str, ...] = ()  # "sun", "2026-12-25": whole days without campaign email
+    # DKIM signing (senders.dkim_signing), on when a selector and a key are given
+    dkim_selector: str = ""
+    dkim_private_key: str = field(
+        default="", repr=False
+    )  # a PEM file's path, or (environment) the PEM itself
+    dkim_domain: str = ""  # the d= of the signature; empty: from_address's domain
+
+    @property
+    def dkim_signing_domain(self) -> str:
+        """The domain that signs: `dkim_domain`, else the From address's."""
+        return (self.dkim_domain or self.from_address.rpartition("@")[2]).lower().rstrip(".")
 
 
 @dataclass(frozen=True)
@@ -239,6 +257,12 @@ def load_config(
             elif name in given:
                 values[name] = _coerce(given[name], default, f"{section}.{name}")
         sections[section] = replace(defaults, **values)
+    if str(raw.get("email", {}).get("dkim_private_key", "")).lstrip().startswith(PEM_START):
+        # A config file is rarely kept owner-only: the key goes in a file of its own, or the environment.
+        raise ConfigError(
+            f"[email] dkim_private_key in {file} holds a key: give the path of a 0600 PEM file, "
+            f"or the key in {DKIM_KEY_ENV}"
+        )
     config = Config(**sections, source=str(file) if file else "defaults")
     url = database_url or env.get("CAMPAIGNS_DB")
     config = config.with_database(url)
@@ -307,6 +331,8 @@ def _check(config: Config) -> None:
     if config.email.language not in LANGUAGES:
         choices = " or ".join(repr(language) for language in LANGUAGES)
         raise ConfigError(f"[email] language must be {choices}, not {config.email.language!r}")
+    if config.email.dkim_selector or config.email.dkim_private_key:
+        _check_dkim(config.email)
 
 
 PROVIDERS = {"sms": ("json", "twilio"), "push": ("json", "fcm")}
@@ -337,3 +363,77 @@ def _check_providers(config: Config) -> None:
 def _check_base_url(section: str, url: str) -> None:
     if not url.startswith(("https://", "http://")) or len(url) < 10:
         raise ConfigError(f"[{section}] base_url must be an http(s) address, not {url!r}")
+
+
+# -- DKIM -------------------------------------------------------------------------------------------------
+
+PEM_START = "-----BEGIN"
+DKIM_KEY_ENV = "CAMPAIGNS_EMAIL_DKIM_PRIVATE_KEY"
+_DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+
+
+def is_dns_name(name: str) -> bool:
+    """Whether `name` is an ASCII DNS name (labels of letters, digits, `-` and `_`, dot-separated)."""
+    labels = name.rstrip(".").split(".")
+    return len(name) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in labels)
+
+
+def _check_dkim(email: EmailConfig) -> None:
+    """A selector and a key that go together, names DNS can carry, and a key that is private and readable."""
+    if not (email.dkim_selector and email.dkim_private_key):
+        given, missing = (
+            ("dkim_selector", "dkim_private_key")
+            if email.dkim_selector
+            else ("dkim_private_key", "dkim_selector")
+        )
+        raise ConfigError(f"[email] {given} is set but {missing} is not: DKIM signing needs both")
+    if not is_dns_name(email.dkim_selector):
+        raise ConfigError(
+            f"[email] dkim_selector must be a DNS label like s2026, not {email.dkim_selector!r}"
+        )
+    if not is_dns_name(email.dkim_signing_domain) or "." not in email.dkim_signing_domain:
+        raise ConfigError(
+            f"[email] dkim_domain must be an ASCII domain name, not {email.dkim_signing_domain!r}"
+        )
+    dkim_private_key(email)
+
+
+def dkim_private_key(email: EmailConfig) -> DkimKey:
+    """The configured DKIM key, read and parsed (an RSA or Ed25519 key of `cryptography`); ConfigError, one
+    line that never quotes the key, when it cannot be read, is open to other accounts, or is no such key."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    given = email.dkim_private_key.strip()
+    if given.startswith(PEM_START):
+        # An environment value may carry its line breaks as the two characters \n (a .env file, a unit file).
+        pem, where = (given.replace("\\n", "\n") + "\n").encode("ascii", "replace"), DKIM_KEY_ENV
+    else:
+        path = Path(given).expanduser()
+        where = f"the DKIM key {path}"
+        from store.private_files import fixing_command, open_to_others
+
+        try:
+            if open_to_others([path]):
+                fix = fixing_command([], [path])
+                raise ConfigError(f"{where} can be read by other accounts: make it owner-only ({fix})")
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read {where} ([email] dkim_private_key): {exc.strerror or exc}"
+            ) from None
+    try:
+        key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):  # encrypted, not PEM, or a damaged key; the message may quote it
+        raise ConfigError(
+            f"{where} is not an unencrypted PEM private key (make one with 'campaigns dkim keygen')"
+        ) from None
+    if isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size < 1024:  # receivers ignore shorter ones (RFC 8301)
+            raise ConfigError(
+                f"{where} is a {key.key_size}-bit RSA key: DKIM needs 1024 bits or more (2048 advised)"
+            )
+        return key
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key
+    raise ConfigError(f"{where} is neither an RSA nor an Ed25519 key, the two kinds DKIM signs with")

@@ -8,6 +8,7 @@ import ssl
 
 import aiosmtplib
 
+from senders.dkim_signing import dkim_signer
 from senders.links import Links
 from senders.mime import EmailBuilder, UnsendableMessage, envelope_address
 from senders.transports import ProviderUnavailable, Ready
@@ -166,8 +167,9 @@ class SmtpTransport:
         )
         links = Links(config.feedback.public_url, secret)
         self.builder = EmailBuilder(
-            sender, email.from_address, links, WORDINGS[email.language], authored_links
-        )
+            sender, email.from_address, links, WORDINGS[email.language], authored_links,
+            sign=dkim_signer(email),  # the key read once, here
+        )  # fmt: skip
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if not self.config.ca_file:

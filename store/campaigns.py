@@ -120,12 +120,7 @@ def get_campaign(campaign_id: int) -> Campaign:
 
 def edit_campaign(campaign_id: int, limits: MessageLimits | None = None, **changes: Any) -> Campaign:
     """Changes the given content fields of a draft; refused once the campaign is queued."""
-    campaign = get_campaign(campaign_id)
-    if not can_edit(campaign.state):
-        raise InvalidState(
-            f"campaign {campaign_id} is {campaign.state}; only drafts can be edited "
-            f"(clone it to make a new draft)"
-        )
+    campaign = editable_draft(campaign_id)
     given = {k: v for k, v in changes.items() if k in CONTENT_FIELDS and v is not None}
     if not given:
         raise BadInput("nothing to change: give --name, --sender, --subject, --coupon or --body")
@@ -145,9 +140,25 @@ def edit_campaign(campaign_id: int, limits: MessageLimits | None = None, **chang
             _check_fields(b, limits)
         except BadInput as exc:
             raise type(exc)(f"variant B: {exc} (edit --variant b, or --variant b --remove)") from None
-    # Only while it is still a draft: a Send Now in between must not be undone by this edit.
+    return save_draft(campaign_id, clean)
+
+
+def editable_draft(campaign_id: int) -> Campaign:
+    """The campaign, when it may be edited: a draft; InvalidState says why not."""
+    campaign = get_campaign(campaign_id)
+    if not can_edit(campaign.state):
+        raise InvalidState(
+            f"campaign {campaign_id} is {campaign.state}; only drafts can be edited "
+            f"(clone it to make a new draft)"
+        )
+    return campaign
+
+
+def save_draft(campaign_id: int, fields: dict[str, Any]) -> Campaign:
+    """Writes checked fields of a draft, only while it is still one: a Send Now in between must not be
+    undone by the edit."""
     changed = (
-        Campaign.update(**clean, updated_at=utcnow())
+        Campaign.update(**fields, updated_at=utcnow())
         .where((Campaign.id == campaign_id) & Campaign.state.in_(EDITABLE))
         .execute()
     )

@@ -244,7 +244,7 @@ def campaign_eta(
     `starts_at` (a scheduled one)."""
     campaign = get_campaign(campaign_id)
     now = now if now is not None else dialect().now()
-    ahead = ahead_of(campaign_id)
+    ahead = ahead_of(campaign)
     left = _left({campaign_id, *(row[0] for row in ahead)})
 
     def leg(of: int, channel: str, joins: datetime | None = None) -> Leg:

@@ -26,7 +26,6 @@ from typing import Any
 from peewee import chunked, fn
 
 from store.bulk import sql_value, stored_time, update_rows
-from store.clock import utcnow
 from store.db import database, rows_of
 from store.eligibility import SEND, Eligibility
 from store.message_limits import MessageLimits
@@ -59,14 +58,10 @@ def edit_variant_b(
 ) -> Campaign:
     """Sets (or, with `remove`, drops) a draft's second body and subject, B of an A/B test; B's subject
     (push title) is A's unless given. Checked as A's content is: templates, the channel's limits."""
-    from store.campaigns import CONTENT_FIELDS, check_content, get_campaign
-    from store.errors import BadInput, InvalidState
-    from store.lifecycle import EDITABLE, can_edit
+    from store.campaigns import CONTENT_FIELDS, check_content, editable_draft, save_draft
+    from store.errors import BadInput
 
-    campaign = get_campaign(campaign_id)
-    if not can_edit(campaign.state):
-        raise InvalidState(f"campaign {campaign_id} is {campaign.state}; only drafts can be edited "
-                           "(clone it to make a new draft)")  # fmt: skip
+    campaign = editable_draft(campaign_id)
     if remove:
         changes: dict[str, Any] = {"variant_body": None, "variant_subject": None}
     else:
@@ -82,14 +77,7 @@ def edit_variant_b(
             "variant_body": clean["body"],
             "variant_subject": clean["subject"] if new_subject else None,
         }
-    changed = (
-        Campaign.update(**changes, updated_at=utcnow())
-        .where((Campaign.id == campaign_id) & Campaign.state.in_(EDITABLE))
-        .execute()
-    )
-    if not changed:
-        raise InvalidState(f"campaign {campaign_id} was queued meanwhile; only drafts can be edited")
-    return get_campaign(campaign_id)
+    return save_draft(campaign_id, changes)
 
 
 def quotas(sizes: Mapping[str, int], share: float) -> dict[str, int]:

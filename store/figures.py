@@ -213,9 +213,14 @@ def figures_of(
     counts = message_counts([c.id for c in campaigns])
     slow = dict(known or {})
     slow.update(slow_figures_of([c for c in campaigns if c.id not in slow], machine_open_seconds))
-    found = [_figures(c, counts.get(c.id, {}), slow[c.id]) for c in campaigns]
-    return [replace(f, ahead_when_due=ahead_when_due(f.id)) if lifecycle.is_scheduled(f.state) else f
-            for f in found]  # fmt: skip
+    return [_placed(_figures(c, counts.get(c.id, {}), slow[c.id]), c) for c in campaigns]
+
+
+def _placed(figures: CampaignFigures, campaign: Campaign) -> CampaignFigures:
+    """A scheduled campaign's figures with how many campaigns will be ahead of it when it joins."""
+    if not lifecycle.is_scheduled(figures.state):
+        return figures
+    return replace(figures, ahead_when_due=ahead_when_due(campaign))
 
 
 def campaign_figures(campaign: Campaign, machine_open_seconds: int = 10) -> CampaignFigures:

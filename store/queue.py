@@ -207,12 +207,11 @@ def in_turn(lanes: int = 1, resting: Collection[str] = ()) -> list[int]:
     return [row[0] for row in rows_of(_in_order(Campaign.id, resting=resting).limit(max(1, lanes)))]
 
 
-def ahead_of(campaign_id: int) -> list[tuple[int, str, datetime | None]]:
+def ahead_of(campaign: Campaign) -> list[tuple[int, str, datetime | None]]:
     """The campaigns before it in the queue's order, now or once due: those created before it that are
     queued or sending, or scheduled (with the time they join), the first created first, as (id,
     channel, scheduled_at). What the ETA plays forward and the summary counts a scheduled one's place
     by."""
-    campaign = get_campaign(campaign_id)
     before = (Campaign.created_at < campaign.created_at) | (
         (Campaign.created_at == campaign.created_at) & (Campaign.id < campaign.id)
     )
@@ -227,14 +226,11 @@ def ahead_of(campaign_id: int) -> list[tuple[int, str, datetime | None]]:
     ]
 
 
-def ahead_when_due(campaign_id: int) -> int:
+def ahead_when_due(campaign: Campaign) -> int:
     """How many campaigns will be ahead of a scheduled one when it joins the queue: those created before
     it that are queued or sending now, or scheduled to join no later than it."""
-    campaign = get_campaign(campaign_id)
     due = campaign.scheduled_at
-    return sum(
-        1 for _i, _channel, at in ahead_of(campaign_id) if at is None or (due is not None and at <= due)
-    )
+    return sum(1 for _i, _channel, at in ahead_of(campaign) if at is None or (due is not None and at <= due))
 
 
 def finish_if_done(campaign_id: int, now: datetime | None = None) -> bool:

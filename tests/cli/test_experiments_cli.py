@@ -95,3 +95,10 @@ def test_stats_give_each_group_and_the_lift_only_for_a_campaign_with_a_hold_out(
     assert (lift["of"], lift["against"], lift["difference"]) == ("a", "holdout", 1.0)
     assert lift["low"] is None and not lift["significant"]  # nobody varies: no interval to give
     assert stats["conversion"] == {"patients": 40, "reservations": 40, "rate": 1.0}  # the manual's, unchanged
+    text = campaigns("stats", str(created["id"])).out.splitlines()
+    assert text[-4:] == [
+        "  held out           40",
+        "  A                  40 patients, 40 reservations, 1.000 per patient",
+        "  hold-out           40 patients, 0 reservations, 0.000 per patient",
+        "  A vs hold-out: +1.000 per patient, no interval: every patient made as many reservations",
+    ]

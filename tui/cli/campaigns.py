@@ -213,7 +213,25 @@ def _stats_text(f: CampaignFigures) -> str:
         f"  conversion  {percent(conversion.rate):>9}   {conversion.reservations:,} reservations "
         f"by {conversion.patients:,} patients in the 28 days after their message"
     )
+    if f.groups is not None:
+        lines += _groups_text(f)
     return "\n".join(lines)
+
+
+def _groups_text(f: CampaignFigures) -> list[str]:
+    """A campaign's groups and lifts, worded as its details word them."""
+    from rich.text import Text
+
+    from tui.lift_words import GROUP_NAMES, lift_line
+
+    assert f.groups is not None
+    lines = [f"  held out    {f.counts.held_out:>9,}"]
+    for name, group in f.groups.present():
+        rate = f"{group.rate:.3f}" if group.rate is not None else "–"
+        lines.append(f"  {GROUP_NAMES[name]:<10}{group.patients:>11,} patients, {group.reservations:,} "
+                     f"reservations, {rate} per patient")  # fmt: skip
+    lines += [f"  {Text.from_markup(lift_line(lift, f.groups)).plain}" for lift in f.lift]
+    return lines
 
 
 @click.command()

@@ -13,6 +13,7 @@ from store import lifecycle
 from store.clock import local, zone_name
 from store.figures import CampaignFigures
 from tui.dialogs.send_now import when_said
+from tui.lift_words import GROUP_NAMES, lift_line
 from tui.screens.summary_rows import percent
 from tui.textout import escape, plain, plural
 
@@ -162,7 +163,6 @@ def recipient_line(row: RecipientRow) -> str:
 
 # -- the groups of an experiment (issue 19): hold-out, variants A and B --------------------------------
 
-GROUP_NAMES = {"a": "A", "b": "B", "holdout": "hold-out"}
 GROUP_STYLES = {"a": "cyan", "b": "magenta", "holdout": "yellow"}
 BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -193,21 +193,6 @@ def groups_table(groups: Groups, curves: Mapping[str, Sequence[float]]) -> str:
             f"{rate:>12}  [{style}]{line}[/{style}]"
         )
     return "\n".join(lines)
-
-
-def lift_line(lift: Lift, groups: Groups) -> str:
-    """One lift as the details say it: "B vs hold-out: +0.031 per patient (95% CI +0.012 to +0.050),
-    significant"; markup."""
-    from store.lift import MIN_GROUP_PATIENTS
-
-    said = f"{GROUP_NAMES[lift.of]} vs {GROUP_NAMES[lift.against]}: [b]{lift.difference:+.3f}[/b] per patient"
-    if lift.low is not None and lift.high is not None:
-        verdict = "[b green]significant[/b green]" if lift.significant else "not significant"
-        return f"{said} (95% CI {lift.low:+.3f} to {lift.high:+.3f}), {verdict}"
-    sizes = [getattr(groups, name).patients for name in (lift.of, lift.against)]
-    if min(sizes) < MIN_GROUP_PATIENTS:
-        return f"{said}, too few patients for an interval"  # under MIN_GROUP_PATIENTS in one
-    return f"{said}, no interval: every patient made as many reservations"
 
 
 def lift_text(groups: Groups, lifts: Sequence[Lift]) -> str:

@@ -89,20 +89,24 @@ def tracked_html(
     unsubscribe: str | None,
     wording: Wording = WORDINGS["en"],
     authored: frozenset[str] | None = None,
+    center: str = "",
 ) -> str:
-    """One recipient's page: the author's links through the click tracker, the open pixel, the
-    unsubscribe link."""
+    """One recipient's page: the author's links through the click tracker, the footer (why the message
+    came and the unsubscribe link), the open pixel when there is one."""
     tail = []
     if unsubscribe:
         link, label = html.escape(unsubscribe, quote=True), html.escape(wording.link)
-        tail.append(f'\n<p style="font-size: small; color: #666"><a href="{link}">{label}</a></p>')
+        reason = html.escape(wording.reason.format(center=center))
+        tail.append(f'\n<p style="font-size: small; color: #666">{reason} <a href="{link}">{label}</a></p>')
     if pixel:
         tail.append(f'\n<img src="{html.escape(pixel, quote=True)}" width="1" height="1" alt="">')
     return layout_of(text, authored).page(click, "".join(tail))
 
 
-def text_with_footer(text: str, unsubscribe: str | None, wording: Wording = WORDINGS["en"]) -> str:
-    """The plain-text part: the body, then how to unsubscribe."""
+def text_with_footer(
+    text: str, unsubscribe: str | None, wording: Wording = WORDINGS["en"], center: str = ""
+) -> str:
+    """The plain-text part: the body, then the footer in the HTML part's words."""
     if not unsubscribe:
         return text
-    return f"{text.rstrip()}\n\n--\n{wording.footer.format(url=unsubscribe)}\n"
+    return f"{text.rstrip()}\n\n--\n{wording.reason.format(center=center)}\n{wording.link}: {unsubscribe}\n"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from senders.campaign_run import CampaignRun, RunSettings
-from senders.email_body import authored_links
+from senders.mailing import mailing_of
 from senders.pacing import Pacer
 from senders.recorder import Recorder
 from senders.transports.configured import make_transport
@@ -192,12 +192,8 @@ class Engine:
 
         campaign_id, channel = campaign.id, campaign.channel
         parse_window(self.config.dedup.campaign_window)  # a bad window stops here, not mid-send
-        authored: frozenset[str] = frozenset()
-        if channel == "email":  # the links the author wrote, in A and in B: tracked; others stay text
-            authored = authored_links(campaign.body, campaign.coupon)
-            if campaign.variant_body is not None:
-                authored |= authored_links(campaign.variant_body, campaign.coupon)
-        transport = make_transport(channel, self.config, campaign.sender, self._secret or "", authored)
+        # The links the author wrote, in A and in B: tracked; others stay text
+        transport = make_transport(channel, self.config, mailing_of(campaign), self._secret or "")
         pacer = await self._pacer(channel)
         run = CampaignRun(
             campaign_id, transport, self.recorder, pacer,

@@ -60,21 +60,28 @@ def _base64_lines(text: str) -> str:
     return base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", CRLF)
 
 
-def from_header(name: str, address: str) -> str:
-    """`"Centro Medico" <noreply@example.org>` (docs/wire-formats.md); RFC 2047 for other scripts."""
+def display_name(name: str) -> str:
+    """A name as a header's phrase: quoted, or RFC 2047 for other scripts; on one line."""
     name = one_line(name)
     if not name.isascii():
-        return f"{Header(name, 'utf-8').encode(linesep=CRLF)} <{address}>"
+        return Header(name, "utf-8").encode(linesep=CRLF)
     quoted = name.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{quoted}" <{address}>'
+    return f'"{quoted}"'
+
+
+def from_header(name: str, address: str) -> str:
+    """`"Centro Medico" <noreply@example.org>` (docs/wire-formats.md); RFC 2047 for other scripts."""
+    return f"{display_name(name)} <{address}>"
 
 
 class EmailBuilder:
     """One campaign's From, domain and links; `build` fills in a recipient.
 
-    With `links`, every copy carries its own unsubscribe link (header and footer), open pixel and
-    tracked links; without, the bare message (tests of the layout). With `sign`, each message is
-    signed as built (DKIM): nothing changes it after.
+    With `links`, every copy carries its own unsubscribe link (header and footer), open pixel (unless
+    `open_tracking` is off) and tracked links; without, the bare message (tests of the layout). `list_id`
+    (RFC 2919) names the center's list, `feedback_id` the campaign for the mailbox providers' complaint
+    reports (Gmail's `a:b:c:SenderId`). With `sign`, each message is signed as built (DKIM): nothing
+    changes it after.
     """
 
     def __init__(
@@ -85,8 +92,19 @@ class EmailBuilder:
         wording: Wording = WORDINGS["en"],
         authored: frozenset[str] | None = None,
         sign: Callable[[bytes], bytes] | None = None,
+        *,
+        list_id: str | None = None,
+        feedback_id: str | None = None,
+        open_tracking: bool = True,
     ) -> None:
         self.links = links
+        self.open_tracking = open_tracking
+        self.center = one_line(sender_name)  # who the footer says the recipient is in the contacts of
+        self.list_headers: list[str] = []
+        if list_id:
+            self.list_headers.append(f"List-Id: {display_name(sender_name)} <{list_id}>")
+        if feedback_id:
+            self.list_headers.append(f"Feedback-ID: {feedback_id}")
         # The DKIM signer (senders.dkim_signing): the last step, on the bytes as they go on the wire.
         self.sign = sign
         self.authored = authored  # the links that may be links (email_body.authored_links); None: all
@@ -109,13 +127,16 @@ class EmailBuilder:
         # A test (no message row, a negative id) keeps its links as written: nothing to track.
         links = self.links if message_id > 0 else None
         unsubscribe = links.unsubscribe(message_id) if links else None
-        plain = _base64_lines(text_with_footer(body, unsubscribe, self.wording))
+        wording, center = self.wording, self.center
+        plain = _base64_lines(text_with_footer(body, unsubscribe, wording, center))
         if links is None:
-            html = _base64_lines(tracked_html(body, str, None, None, self.wording, self.authored))
+            html = _base64_lines(tracked_html(body, str, None, None, wording, self.authored, center))
         else:
             click = functools.partial(links.click, message_id)
-            pixel = links.open_pixel(message_id)
-            html = _base64_lines(tracked_html(body, click, pixel, unsubscribe, self.wording, self.authored))
+            pixel = links.open_pixel(message_id) if self.open_tracking else None
+            html = _base64_lines(
+                tracked_html(body, click, pixel, unsubscribe, wording, self.authored, center)
+            )
         unique = self._unique(next(self._counter))
         boundary = f"=_{unique}"  # "=_" never occurs in base64
         headers = [
@@ -126,6 +147,7 @@ class EmailBuilder:
             f"Message-ID: <m{message_id}.{unique}@{self.domain}>",
             "MIME-Version: 1.0",
             f'Content-Type: multipart/alternative; boundary="{boundary}"',
+            *self.list_headers,
         ]
         if unsubscribe:
             headers.append(f"List-Unsubscribe: <{unsubscribe}>")

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from senders.email_body import authored_links
+from senders.mailing import mailing_of
 from senders.transports import ProviderUnavailable
 from senders.transports.configured import make_transport
 from store.config import Config
@@ -73,8 +73,8 @@ async def send_test(config: Config, campaign_id: int, text: str, variant: str = 
         body_template, subject_template, campaign.coupon, campaign.channel, config.limits
     )
     results: list[TestResult] = []
-    authored = authored_links(body_template, campaign.coupon) if campaign.channel == "email" else frozenset()
-    transport = make_transport(campaign.channel, config, campaign.sender, secret, authored)
+    mailing = mailing_of(campaign, variants=variant or "a")
+    transport = make_transport(campaign.channel, config, mailing, secret)
     connection = None
     try:
         for n, target in enumerate(targets, start=1):

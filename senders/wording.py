@@ -1,6 +1,6 @@
-"""What the product itself says to recipients, in the centre's language (`[email] language`): the
-email's unsubscribe footer and the pages of the unsubscribe link (the question, then the answer). The
-campaign's own text is the author's; only these few words are ours."""
+"""What the product itself says to recipients, in the campaign's language (`[email] language` unless
+the campaign names its own): the email's footer and the pages of the unsubscribe link (the question,
+then the answer). The campaign's own text is the author's; only these few words are ours."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Wording:
     language: str
-    footer: str  # the plain-text part's last line; {url} is the unsubscribe link
-    link: str  # the HTML part's unsubscribe link
+    # The footer of both parts, the same words: why the recipient gets the message ({center} is the name
+    # it came from), then how to stop: `link` is the HTML part's link and, followed by ": {url}", the
+    # plain part's last line. Worded so that spam filters do not read it as a bulk mailer's opt-out
+    # (SpamAssassin's END_FUTURE_EMAILS matches "stop receiving these messages").
+    reason: str
+    link: str
     confirm_title: str
     confirm: str  # {center} is the name the mail came from
     confirm_button: str
@@ -24,7 +28,7 @@ class Wording:
 WORDINGS = {
     "en": Wording(
         "en",
-        footer="To stop receiving these messages: {url}",
+        reason="You are receiving this email because you are in the contacts of {center}.",
         link="Unsubscribe",
         confirm_title="Unsubscribe",
         confirm="Do you want to stop receiving campaigns from {center}?",
@@ -36,7 +40,7 @@ WORDINGS = {
     ),
     "it": Wording(
         "it",
-        footer="Per non ricevere più questi messaggi: {url}",
+        reason="Riceve questa email perché è tra i contatti di {center}.",
         link="Annulla l'iscrizione",
         confirm_title="Annulla l'iscrizione",
         confirm="Vuoi smettere di ricevere le campagne di {center}?",

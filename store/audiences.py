@@ -48,12 +48,14 @@ def _converted() -> str:
     )
 
 
-def condition(who: str, channel: str) -> str:
-    """The SQL condition on `message m` for this audience; BadInput for one the channel cannot have."""
+def condition(who: str, channel: str, open_tracking: bool = True) -> str:
+    """The SQL condition on `message m` for this audience; BadInput for one the campaign cannot have."""
     if who not in WHO:
         raise BadInput(f"unknown audience {who!r}: choose {', '.join(WHO)}")
     if who in ("opened", "not-opened", "clicked") and channel != "email":
         raise BadInput(f"opens and clicks are known for email only, not for {channel.upper()}")
+    if who in ("opened", "not-opened") and not open_tracking:
+        raise BadInput("opens are not known: the campaign went without the open-tracking image")
     return {
         "all": "1 = 1",
         "sent": f"m.state IN ({_ACCEPTED})",
@@ -77,12 +79,13 @@ def safe_cell(value: Any) -> str:
 
 
 def _rows(campaign: Campaign, who: str) -> Iterator[tuple[Any, ...]]:
+    where = condition(who, campaign.channel, campaign.open_tracking)
     sql = (
         # The contact as the user knows it: the registry's id, never our internal one.
         "SELECT m.address, m.first_name, m.last_name, "
         "(SELECT rc.registry_id FROM contact rc WHERE rc.id = m.contact_id), m.state, m.error, m.variant, "
         "m.sent_at, m.delivered_at, m.opened_at, m.clicked_at FROM message m "
-        f"WHERE m.campaign_id = {database.param} AND {condition(who, campaign.channel)} ORDER BY m.id"
+        f"WHERE m.campaign_id = {database.param} AND {where} ORDER BY m.id"
     )
     cursor = database.execute_sql(sql, [campaign.id])
     while batch := cursor.fetchmany(2000):
@@ -92,7 +95,9 @@ def _rows(campaign: Campaign, who: str) -> Iterator[tuple[Any, ...]]:
 def recipient_table(campaign_id: int, who: str) -> tuple[list[str], Iterator[list[str]]]:
     """The audience's column names and its rows, every cell as text as it is stored ("" for nothing)."""
     campaign = get_campaign(campaign_id)
-    condition(who, campaign.channel)  # a bad audience is refused before anything is written
+    condition(
+        who, campaign.channel, campaign.open_tracking
+    )  # a bad audience is refused before anything is written
     columns = [_ADDRESS_COLUMN[campaign.channel], "first_name", "last_name", "contact_id", "state", "reason",
                "sent_at", "delivered_at", "opened_at", "clicked_at", "group"]  # fmt: skip
     return columns, _texts(campaign, who, has_groups(campaign))
@@ -145,7 +150,8 @@ def write_recipients(campaign_id: int, who: str, out: IO[str], separator: str = 
 def export_recipients(campaign_id: int, who: str, path: str | Path, separator: str = ",") -> int:
     """Writes the audience as a CSV file (UTF-8 with BOM, for Excel) or, named .xlsx, as a workbook whose
     cells are all text; returns its rows; all or nothing, and an extension neither is refused first."""
-    condition(who, get_campaign(campaign_id).channel)  # a bad audience is refused before any file
+    campaign = get_campaign(campaign_id)
+    condition(who, campaign.channel, campaign.open_tracking)  # a bad audience is refused before any file
     target = Path(path).expanduser()
     as_workbook = file_format(target) == "xlsx"
     partial = target.with_name(f".{target.name}.partial")
@@ -174,7 +180,7 @@ def retarget(
     from store.drafts import new_draft_from
 
     source = get_campaign(campaign_id)
-    where = condition(who, source.channel)
+    where = condition(who, source.channel, source.open_tracking)
     now = now or utcnow()
     p = database.param
     consenting = f"(o.address IS NULL AND (c.id IS NULL OR c.consent = {dialect().boolean(True)}))"

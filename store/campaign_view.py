@@ -40,6 +40,8 @@ class CampaignView:
     variant_body: str | None = None
     variant_share: float | None = None
     holdout_percent: float | None = None
+    open_tracking: bool = True  # emails: the open-tracking image (schema 10)
+    language: str | None = None  # emails: the footer's language; None: [email] language
 
     @classmethod
     def of(cls, campaign: Campaign) -> CampaignView:
@@ -64,6 +66,8 @@ class CampaignView:
             variant_body=campaign.variant_body,
             variant_share=campaign.variant_share,
             holdout_percent=campaign.holdout_percent,
+            open_tracking=bool(campaign.open_tracking),
+            language=campaign.language,
         )
 
     def as_document(self) -> dict[str, Any]:
@@ -91,6 +95,8 @@ class CampaignView:
             else None,
             "b_share": self.variant_share,
             "holdout_percent": self.holdout_percent,
+            "open_tracking": self.open_tracking,
+            "language": self.language,
         }
 
 

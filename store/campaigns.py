@@ -71,8 +71,23 @@ def _check_fields(fields: dict[str, Any], limits: MessageLimits | None = None) -
         raise BadInput(f"the {what} must be on one line")
     if clean["subject"]:
         check_template(clean["subject"], what)
+    clean["open_tracking"] = bool(clean.get("open_tracking", True))
+    clean["language"] = check_language(clean.get("language"))
     _check_sample(clean, limits or MessageLimits())
     return clean
+
+
+def check_language(language: str | None) -> str | None:
+    """An email's footer language (senders.wording): `it` or `en`; empty or None: the center's."""
+    from store.config import LANGUAGES
+
+    value = (language or "").strip().lower()
+    if not value:
+        return None
+    if value not in LANGUAGES:
+        choices = " or ".join(LANGUAGES)
+        raise BadInput(f"unknown language {language!r}: choose {choices}")
+    return value
 
 
 def _check_sample(clean: dict[str, Any], limits: MessageLimits) -> None:
@@ -81,7 +96,8 @@ def _check_sample(clean: dict[str, Any], limits: MessageLimits) -> None:
     personalise(*SAMPLE_PERSON)  # raises TemplateError with the reason
 
 
-CONTENT_FIELDS = ("channel", "name", "sender", "subject", "coupon", "body")
+# What a draft's author sets; `open_tracking` and `language` only change emails (schema 10).
+CONTENT_FIELDS = ("channel", "name", "sender", "subject", "coupon", "body", "open_tracking", "language")
 
 
 def create_campaign(
@@ -92,6 +108,8 @@ def create_campaign(
     body: str,
     subject: str | None = None,
     coupon: str | None = None,
+    open_tracking: bool = True,
+    language: str | None = None,
     now: datetime | None = None,
     limits: MessageLimits | None = None,
 ) -> Campaign:
@@ -104,6 +122,8 @@ def create_campaign(
             "body": body,
             "subject": subject,
             "coupon": coupon,
+            "open_tracking": open_tracking,
+            "language": language,
         },
         limits,
     )
@@ -123,7 +143,10 @@ def edit_campaign(campaign_id: int, limits: MessageLimits | None = None, **chang
     campaign = editable_draft(campaign_id)
     given = {k: v for k, v in changes.items() if k in CONTENT_FIELDS and v is not None}
     if not given:
-        raise BadInput("nothing to change: give --name, --sender, --subject, --coupon or --body")
+        raise BadInput(
+            "nothing to change: give --name, --sender, --subject, --coupon, --body, --language "
+            "or --open-tracking / --no-open-tracking"
+        )
     changes_channel = "channel" in given and normalise_channel(given["channel"]) != campaign.channel
     if changes_channel and Message.select().where(Message.campaign == campaign).exists():
         raise InvalidState(

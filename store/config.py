@@ -65,11 +65,27 @@ class EmailConfig:
         default="", repr=False
     )  # a PEM file's path, or (environment) the PEM itself
     dkim_domain: str = ""  # the d= of the signature; empty: from_address's domain
+    return_path: str = ""  # the envelope sender (SMTP MAIL FROM), where bounces go; empty: from_address
+    list_id: str = ""  # the center's RFC 2919 List-Id; empty: campaigns.<from_address's domain>
+    open_tracking: bool = True  # whether a new email campaign carries the open-tracking image
+
+    @property
+    def from_domain(self) -> str:
+        return self.from_address.rpartition("@")[2].lower().rstrip(".")
 
     @property
     def dkim_signing_domain(self) -> str:
         """The domain that signs: `dkim_domain`, else the From address's."""
-        return (self.dkim_domain or self.from_address.rpartition("@")[2]).lower().rstrip(".")
+        return (self.dkim_domain or self.from_domain).lower().rstrip(".")
+
+    @property
+    def envelope_sender(self) -> str:
+        """SMTP's MAIL FROM: `return_path`, else the From address (SPF then checks the From domain)."""
+        return self.return_path or self.from_address
+
+    @property
+    def list_identifier(self) -> str:
+        return self.list_id or f"campaigns.{self.from_domain}"
 
 
 @dataclass(frozen=True)
@@ -333,6 +349,22 @@ def _check(config: Config) -> None:
         raise ConfigError(f"[email] language must be {choices}, not {config.email.language!r}")
     if config.email.dkim_selector or config.email.dkim_private_key:
         _check_dkim(config.email)
+    _check_list_headers(config.email)
+
+
+def _check_list_headers(email: EmailConfig) -> None:
+    """The envelope sender and the List-Id go into every message as they are: one line now if not."""
+    address = email.return_path
+    if address and not (
+        address.isascii() and address.count("@") == 1 and is_dns_name(address.rpartition("@")[2])
+        and address.isprintable() and not any(ch in address for ch in "<> \t")
+    ):  # fmt: skip
+        raise ConfigError(f"[email] return_path must be a plain ASCII address, not {address!r}")
+    if not (is_dns_name(email.list_identifier) and "." in email.list_identifier):
+        raise ConfigError(
+            "[email] list_id must look like a domain name (campaigns.example.org), "
+            f"not {email.list_identifier!r}"
+        )
 
 
 PROVIDERS = {"sms": ("json", "twilio"), "push": ("json", "fcm")}

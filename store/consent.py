@@ -42,12 +42,17 @@ def unsubscribe(message_id: int, now: datetime | None = None) -> bool:
     return True
 
 
-def sender_of(message_id: int) -> str | None:
-    """The sender name of the message's campaign (who the mail came from); None when no such message."""
-    sender: str | None = (
-        Campaign.select(Campaign.sender).join(Message).where(Message.id == message_id).scalar()
+def sender_of(message_id: int) -> tuple[str, str | None] | None:
+    """The sender name of the message's campaign (who the mail came from) and the campaign's language
+    (None: the center's); None when no such message."""
+    row = (
+        Campaign.select(Campaign.sender, Campaign.language)
+        .join(Message)
+        .where(Message.id == message_id)
+        .tuples()
+        .first()
     )
-    return sender
+    return None if row is None else (row[0], row[1])
 
 
 def opted_out_among(addresses: list[str]) -> set[str]:

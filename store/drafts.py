@@ -57,7 +57,8 @@ def new_draft_from(
     with bulk_transaction():
         draft = create_campaign(
             channel=source.channel, name=name, sender=source.sender, body=source.body,
-            subject=source.subject, coupon=source.coupon, now=now, limits=limits,
+            subject=source.subject, coupon=source.coupon, open_tracking=source.open_tracking,
+            language=source.language, now=now, limits=limits,
         )  # fmt: skip
         if source.variant_body is not None:  # an A/B test's B goes with the content (not the draw)
             draft.variant_body, draft.variant_subject = source.variant_body, source.variant_subject

@@ -64,10 +64,11 @@ class MessageCounts:
 @dataclass(frozen=True)
 class Opens:
     """Email only, distinct recipients: who opened it; of them, whose every open came within seconds of
-    sending (mail proxies: a hint, not subtracted); who clicked."""
+    sending (mail proxies: a hint, not subtracted); who clicked. `opened` (and `machine_opened`) is None
+    for a campaign sent without the open-tracking image: not measured, not zero."""
 
-    opened: int = 0
-    machine_opened: int = 0
+    opened: int | None = 0
+    machine_opened: int | None = 0
     clicked: int = 0
 
 
@@ -134,7 +135,9 @@ class CampaignFigures:
 
     @property
     def open_rate(self) -> float | None:
-        return rate(self.opens.opened, self.counts.sent) if self.opens is not None else None
+        if self.opens is None or self.opens.opened is None:
+            return None
+        return rate(self.opens.opened, self.counts.sent)
 
     @property
     def click_rate(self) -> float | None:
@@ -142,7 +145,7 @@ class CampaignFigures:
 
     @property
     def slow(self) -> SlowFigures:
-        machine = self.opens.machine_opened if self.opens is not None else 0
+        machine = (self.opens.machine_opened or 0) if self.opens is not None else 0
         return SlowFigures(self.conversion, machine, self.unsubscribed, self.groups, self.lift)
 
     def as_document(self) -> dict[str, Any]:
@@ -269,7 +272,11 @@ def _figures(campaign: Campaign, states: Mapping[str, int], slow: SlowFigures) -
         channel=campaign.channel,
         state=campaign.state,
         counts=MessageCounts.from_states(states),
-        opens=Opens(states.get("opened", 0), slow.machine_opened, states.get("clicked", 0))
+        opens=(
+            Opens(states.get("opened", 0), slow.machine_opened, states.get("clicked", 0))
+            if campaign.open_tracking
+            else Opens(None, None, states.get("clicked", 0))
+        )
         if email
         else None,
         unsubscribed=slow.unsubscribed,

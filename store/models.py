@@ -109,6 +109,9 @@ class Campaign(BaseModel):
     variant_share = FloatField(null=True)
     holdout_percent = FloatField(null=True)
     draw_seed = BigIntegerField(null=True)
+    # Email only (schema 10): the open-tracking image, and the footer's language (null: [email] language)
+    open_tracking = BooleanField(default=True)
+    language = CharField(max_length=8, null=True)
 
 
 class Message(BaseModel):

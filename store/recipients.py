@@ -402,3 +402,16 @@ def sample_person(campaign_id: int | None) -> tuple[str, str]:
             return first.first_name, first.last_name
     patient = Contact.select(Contact.first_name, Contact.last_name).where(Contact.kind == "patient").first()
     return (patient.first_name, patient.last_name) if patient else ("Maria", "Rossi")
+
+
+def first_recipient(campaign_id: int) -> tuple[int, str, str, str] | None:
+    """The campaign's first recipient (message id, address, first and last name), the one whose copy
+    `campaigns check-email` builds; None when it has none yet."""
+    row = (
+        Message.select(Message.id, Message.address, Message.first_name, Message.last_name)
+        .where(Message.campaign == campaign_id)
+        .order_by(Message.id)
+        .tuples()
+        .first()
+    )
+    return None if row is None else (row[0], row[1], row[2] or "", row[3] or "")

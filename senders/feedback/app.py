@@ -203,16 +203,17 @@ class FeedbackApp:
         from store.consent import sender_of
 
         message_id = verify(self.secret, token, "u")
-        center = None if message_id is None else await off_loop(sender_of, message_id)
-        if center is None:
+        found = None if message_id is None else await off_loop(sender_of, message_id)
+        if found is None:
             return self.invalid_link()
-        words = self.wording
+        center, language = found
+        words = WORDINGS.get(language or "", self.wording)  # the campaign's language, else the center's
         text = words.confirm.format(center=center)
         return Reply.page(200, words.confirm_title, text, words.language, button=words.confirm_button)
 
     async def unsubscribe(self, token: str, receive: Receive) -> Reply:
         """RFC 8058's one-click POST (body `List-Unsubscribe=One-Click`), or the page's button."""
-        from store.consent import unsubscribe
+        from store.consent import sender_of, unsubscribe
 
         message_id = verify(self.secret, token, "u")
         if message_id is None:
@@ -221,7 +222,8 @@ class FeedbackApp:
             return Reply(413, b"request too large\n")
         if not await off_loop(unsubscribe, message_id):
             return self.invalid_link()
-        words = self.wording
+        found = await off_loop(sender_of, message_id)
+        words = WORDINGS.get(found[1] or "", self.wording) if found else self.wording
         return Reply.page(200, words.unsubscribed_title, words.unsubscribed, words.language)
 
     def invalid_link(self) -> Reply:

@@ -3,24 +3,22 @@ Twilio for SMS, Firebase Cloud Messaging for push)."""
 
 from __future__ import annotations
 
+from senders.mailing import Mailing
 from senders.transports import Transport
 from store.config import Config
 
 
-def make_transport(
-    channel: str, config: Config, campaign_sender: str, link_secret: str,
-    authored_links: frozenset[str] = frozenset(),
-) -> Transport:  # fmt: skip
-    """The configured transport for a channel; for email, only `authored_links` become (tracked) links."""
+def make_transport(channel: str, config: Config, mailing: Mailing, link_secret: str) -> Transport:
+    """The configured transport for a channel; emails as `mailing` says (senders.mailing)."""
     section = getattr(config, channel)
     if section.transport == "outbox":
         from senders.transports.outbox import OutboxTransport
 
-        return OutboxTransport(config, campaign_sender, link_secret, authored_links)
+        return OutboxTransport(config, mailing, link_secret)
     if channel == "email":
         from senders.transports.smtp import SmtpTransport
 
-        return SmtpTransport(config, campaign_sender, link_secret, authored_links)
+        return SmtpTransport(config, mailing, link_secret)
     if channel == "sms" and config.sms.provider == "twilio":
         from senders.transports.twilio import TwilioTransport
 

@@ -7,10 +7,9 @@ import os
 import time
 from pathlib import Path
 
-from senders.links import Links
-from senders.mime import EmailBuilder, UnsendableMessage, envelope_address
+from senders.mailing import Mailing, email_builder
+from senders.mime import UnsendableMessage, envelope_address
 from senders.transports import Ready
-from senders.wording import WORDINGS
 from store.config import Config
 from store.private_files import private_folder, write_private_bytes, write_private_text
 from store.sending import Outcome, Outgoing
@@ -52,9 +51,7 @@ class OutboxConnection:
 
 
 class OutboxTransport:
-    def __init__(
-        self, config: Config, sender: str, secret: str, authored_links: frozenset[str] = frozenset()
-    ) -> None:
+    def __init__(self, config: Config, mailing: Mailing, secret: str) -> None:
         self.folder = Path(config.outbox.path).expanduser()
         # A test send has no message row (its ids are -1, -2…): each test gets names of its own, so a
         # second test of the draft does not overwrite the first.
@@ -62,9 +59,8 @@ class OutboxTransport:
         self.name = f"the outbox folder {self.folder}"
         self.connections = 1
         self.commit_overlaps = False
-        links = Links(config.feedback.public_url, secret)
-        wording = WORDINGS[config.email.language]
-        self.builder = EmailBuilder(sender, config.email.from_address, links, wording, authored_links)
+        # What SMTP would send, signed too when DKIM is configured
+        self.builder = email_builder(config, mailing, secret)
 
     def file_name(self, message_id: int) -> str:
         """`123` for a message; `test-20261201-141502-a1b2c3-1` for the first address of a test."""

@@ -8,11 +8,9 @@ import ssl
 
 import aiosmtplib
 
-from senders.dkim_signing import dkim_signer
-from senders.links import Links
-from senders.mime import EmailBuilder, UnsendableMessage, envelope_address
+from senders.mailing import Mailing, email_builder
+from senders.mime import UnsendableMessage, envelope_address
 from senders.transports import ProviderUnavailable, Ready
-from senders.wording import WORDINGS
 from store.config import Config
 from store.sending import Outcome, Outgoing
 from store.suppressions import HARD_BOUNCE
@@ -153,23 +151,15 @@ class SmtpConnection:
 class SmtpTransport:
     """A pool of `[email] connections` SMTP connections, each sending one message at a time."""
 
-    def __init__(
-        self, config: Config, sender: str, secret: str, authored_links: frozenset[str] = frozenset()
-    ) -> None:
+    def __init__(self, config: Config, mailing: Mailing, secret: str) -> None:
         email = config.email
         self.config = email
         self.name = f"SMTP {email.host}:{email.port}"
         self.connections = max(1, email.connections)
         self.commit_overlaps = True
-        self.from_address = email.from_address
-        self.from_command = (
-            b"FROM:<%s>" % email.from_address.encode() if email.from_address.isascii() else b""
-        )
-        links = Links(config.feedback.public_url, secret)
-        self.builder = EmailBuilder(
-            sender, email.from_address, links, WORDINGS[email.language], authored_links,
-            sign=dkim_signer(email),  # the key read once, here
-        )  # fmt: skip
+        self.from_address = email.envelope_sender  # MAIL FROM: where bounces go ([email] return_path)
+        self.from_command = b"FROM:<%s>" % self.from_address.encode() if self.from_address.isascii() else b""
+        self.builder = email_builder(config, mailing, secret)  # the DKIM key read once, here
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if not self.config.ca_file:

@@ -24,6 +24,7 @@ from store.migrations import (
     v7_suppressions,
     v8_scheduled,
     v9_experiments,
+    v10_email_options,
 )
 
 Upgrade = Callable[[SchemaMigrator], None]
@@ -39,6 +40,7 @@ UPGRADES: list[tuple[int, Upgrade]] = [
     (v7_suppressions.VERSION, v7_suppressions.upgrade),
     (v8_scheduled.VERSION, v8_scheduled.upgrade),
     (v9_experiments.VERSION, v9_experiments.upgrade),
+    (v10_email_options.VERSION, v10_email_options.upgrade),
 ]
 # (N, create): whole schemas; an empty database starts from the newest and takes the upgrades after it.
 CREATES: list[tuple[int, Create]] = [

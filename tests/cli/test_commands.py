@@ -22,8 +22,8 @@ def one_line_error(result, code=2):
 
 def test_init_is_idempotent_and_prints_the_schema_version(campaigns):
     first = campaigns("init", "--json")
-    assert (first.code, first.json) == (0, {"schema_version": 9})
-    assert campaigns("init", "--json").json == {"schema_version": 9}
+    assert (first.code, first.json) == (0, {"schema_version": 10})
+    assert campaigns("init", "--json").json == {"schema_version": 10}
     assert "schema version 9" in campaigns("init").out
 
 
@@ -119,7 +119,7 @@ def test_imports_print_the_report_and_refusals_add_nothing(campaigns, write_csv)
 
 def test_options_are_accepted_before_the_command_too(campaigns, tmp_path):
     url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
-    assert campaigns("--db", url, "init", "--json").json == {"schema_version": 9}
+    assert campaigns("--db", url, "init", "--json").json == {"schema_version": 10}
     assert (tmp_path / "elsewhere.db").exists()
 
 

@@ -89,6 +89,7 @@ class MailServer:
         self.delay = 0.0
         self.light = False  # keep only who each message was for and when (tens of thousands of them)
         self.rcpts: list[str] = []
+        self.mail_from: list[str] = []  # each message's envelope sender (SMTP MAIL FROM)
         self.arrivals: list[float] = []  # time.monotonic() of each message, as the server saw it
         self.lock = threading.Lock()
         self.gate = Gate()  # held DATA answers: the message is in the server's hands, not yet accepted
@@ -113,6 +114,7 @@ class MailServer:
         with self.lock:
             self.arrivals.append(time.monotonic())
             self.rcpts.extend(envelope.rcpt_tos)
+            self.mail_from.append(envelope.mail_from or "")
             if not self.light:
                 raw = envelope.original_content or envelope.content
                 policy = {"policy": email.policy.SMTPUTF8} if self.smtputf8 else {}

@@ -23,6 +23,7 @@ from senders.dkim_signing import (
     record_name,
     record_value,
 )
+from senders.mailing import Mailing
 from senders.mime import EmailBuilder
 from senders.transports.smtp import SmtpTransport
 from senders.trial_send import send_test
@@ -91,7 +92,7 @@ def test_a_campaign_is_signed_on_the_wire_and_verifies_against_the_record(
     assert signed[b"c"] == b"relaxed/relaxed"
     assert b"".join(signed[b"h"].split()).split(b":") == [
         b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"content-type",
-        b"list-unsubscribe", b"list-unsubscribe-post", b"from",
+        b"list-unsubscribe", b"list-unsubscribe-post", b"list-id", b"feedback-id", b"from",
     ]  # fmt: skip
 
 
@@ -193,7 +194,7 @@ def test_a_key_others_can_read_is_refused_at_start(tmp_path, monkeypatch):
         load_config()
     config = config_for("sqlite:///unused.db", dkim_selector="s1", dkim_private_key=str(path))
     with pytest.raises(ConfigError, match="chmod 600"):  # a transport made without load_config checks too
-        SmtpTransport(config, "Centro", "secret")
+        SmtpTransport(config, Mailing(1, "Centro"), "secret")
     os.chmod(path, 0o600)
     assert load_config().email.dkim_selector == "s1"
 

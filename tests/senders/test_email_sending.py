@@ -30,13 +30,16 @@ def test_every_recipient_gets_one_email_with_the_right_headers(sqlite_store, mai
     assert mail["List-Unsubscribe"].startswith("<http://127.0.0.1:8080/u/u.")
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["Message-ID"].endswith("@centromedico.example>")
+    # RFC 2919's list, one per center; the campaign for the mailbox providers' complaint loops
+    assert mail["List-Id"] == '"Centro Medico" <campaigns.centromedico.example>'
+    assert mail["Feedback-ID"] == f"{campaign_id}:campaign:centromedico.example"
+    assert set(mail_server.mail_from) == {"noreply@centromedico.example"}  # bounces come back to us
     parts = parts_of(mail)
     unsubscribe = mail["List-Unsubscribe"].strip("<>")
-    assert parts["text/plain"] == (
-        f"Ciao , ci vediamo presto.\n\n--\nTo stop receiving these messages: {unsubscribe}\n"
-    )
+    reason = "You are receiving this email because you are in the contacts of Centro Medico."
+    assert parts["text/plain"] == f"Ciao , ci vediamo presto.\n\n--\n{reason}\nUnsubscribe: {unsubscribe}\n"
     assert "<p>Ciao , ci vediamo presto.</p>" in parts["text/html"]
-    assert f'<a href="{unsubscribe}">Unsubscribe</a>' in parts["text/html"]
+    assert f'{reason} <a href="{unsubscribe}">Unsubscribe</a>' in parts["text/html"]
     assert '<img src="http://127.0.0.1:8080/o/o.' in parts["text/html"]
     campaign = Campaign.get_by_id(campaign_id)
     assert campaign.state == "sent" and campaign.first_sent_at and campaign.last_sent_at
@@ -50,8 +53,31 @@ def test_an_italian_centre_writes_the_unsubscribe_footer_in_italian(sqlite_store
     send_all(config_for(sqlite_store, mail_server, language="it"))
     mail = mail_server.received[0]
     parts, unsubscribe = parts_of(mail), mail["List-Unsubscribe"].strip("<>")
-    assert parts["text/plain"].endswith(f"\n--\nPer non ricevere più questi messaggi: {unsubscribe}\n")
-    assert f'<a href="{unsubscribe}">Annulla l&#x27;iscrizione</a>' in parts["text/html"]
+    reason = "Riceve questa email perché è tra i contatti di Centro Medico."
+    assert parts["text/plain"].endswith(f"\n--\n{reason}\nAnnulla l'iscrizione: {unsubscribe}\n")
+    assert f'{reason} <a href="{unsubscribe}">Annulla l&#x27;iscrizione</a>' in parts["text/html"]
+
+
+def test_a_campaign_in_its_own_language_and_a_return_path_for_bounces(sqlite_store, mail_server):
+    campaign_id = campaign_to("email", ADDRESSES[:1])
+    Campaign.update(language="it").where(Campaign.id == campaign_id).execute()
+    send_all(config_for(sqlite_store, mail_server, return_path="bounces@centromedico.example"))
+    mail = mail_server.received[0]
+    assert parts_of(mail)["text/plain"].endswith(
+        f"Annulla l'iscrizione: {mail['List-Unsubscribe'].strip('<>')}\n"
+    )
+    assert mail_server.mail_from == ["bounces@centromedico.example"]
+    assert mail["From"] == '"Centro Medico" <noreply@centromedico.example>'
+
+
+def test_a_campaign_without_open_tracking_has_no_pixel_but_tracks_clicks(sqlite_store, mail_server):
+    body = "Prenoti qui: https://www.centromedico.example/prenota"
+    campaign_id = campaign_to("email", ADDRESSES[:1], body=body)
+    Campaign.update(open_tracking=False).where(Campaign.id == campaign_id).execute()
+    send_all(config_for(sqlite_store, mail_server))
+    html = parts_of(mail_server.received[0])["text/html"]
+    assert "<img" not in html and "/o/o." not in html
+    assert '<a href="http://127.0.0.1:8080/c/c.' in html
 
 
 def test_smtp_4xx_retries_and_5xx_fails_the_message(sqlite_store, mail_server):

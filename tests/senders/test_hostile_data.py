@@ -22,7 +22,7 @@ from tests.senders.peers import MailServer
 
 HEADERS = {
     "from", "to", "subject", "date", "message-id", "mime-version", "content-type", "list-unsubscribe",
-    "list-unsubscribe-post",
+    "list-unsubscribe-post", "list-id", "feedback-id",
 }  # fmt: skip
 HOSTILE_NAMES = [
     ("Maria\r\nReply-To: stranger@evil.example", "Rossi"),
@@ -135,6 +135,7 @@ def test_a_sender_name_is_one_line_whatever_was_stored(sqlite_store, mail_server
     (mail,) = mail_server.received
     assert {name.lower() for name in mail} == HEADERS
     assert mail["From"] == '"Centro Bcc: all@evil.example" <noreply@centromedico.example>'
+    assert mail["List-Id"] == '"Centro Bcc: all@evil.example" <campaigns.centromedico.example>'
 
 
 def test_an_address_the_server_cannot_take_fails_alone_and_the_next_campaign_completes(

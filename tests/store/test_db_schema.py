@@ -61,6 +61,8 @@ def test_a_version_1_database_gets_the_sending_columns_the_journal_and_the_feedb
                     "variant_share",
                     "holdout_percent",
                     "draw_seed",
+                    "open_tracking",
+                    "language",
                 )
             ),
             *(
@@ -80,6 +82,7 @@ def test_a_version_1_database_gets_the_sending_columns_the_journal_and_the_feedb
     assert {"handed_at", "next_attempt_at", "read_at"} <= columns
     assert Campaign.get_by_id(campaign.id).waiting_until is None
     assert Campaign.get_by_id(campaign.id).name == "From v1"
+    assert Campaign.get_by_id(campaign.id).open_tracking is True  # as every email before version 10
 
 
 def test_an_older_schema_is_migrated_keeping_its_data(store, monkeypatch):

@@ -13,7 +13,7 @@ from typing import NoReturn
 import click
 
 from store.errors import BadInput, CampaignsError, DatabaseError
-from tui.cli import app, campaigns, data, dkim, drafts, recipients, send, suppressions
+from tui.cli import app, campaigns, check_email, data, dkim, drafts, recipients, send, suppressions
 from tui.cli.common import common_options
 from tui.textout import for_terminal
 
@@ -44,7 +44,7 @@ def cli(ctx: click.Context) -> None:
 
 
 # Every command, registered here and nowhere else, in the order `--help` lists them.
-for _module in (app, data, campaigns, drafts, recipients, send, dkim, suppressions):
+for _module in (app, data, campaigns, drafts, recipients, send, check_email, dkim, suppressions):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

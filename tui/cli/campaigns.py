@@ -35,6 +35,12 @@ def content_options(command: F) -> F:
         click.option("--body", help="The message body, a template: {{ first_name }}, {{ last_name }}, "
                                     "{{ coupon }}."),
         click.option("--body-file", metavar="FILE", help="Read the body from FILE (- for standard input)."),
+        click.option("--open-tracking/--no-open-tracking", default=None,
+                     help="Email: whether the message carries the open-tracking image (default: [email] "
+                     "open_tracking, on). Off for a notice: spam filters count an image in a short email "
+                     "(campaigns check-email says how much); clicks are tracked either way."),
+        click.option("--language", metavar="it|en", help="Email: the language of the footer and of the "
+                     "unsubscribe pages (default: [email] language)."),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -86,6 +92,8 @@ def create(**options: Any) -> None:
     if not body or not body.strip():
         raise BadInput("the message body is missing: give --body or --body-file")
     rt = runtime()
+    if options["open_tracking"] is None:
+        options["open_tracking"] = rt.config.email.open_tracking
     rt.open_store()
     campaign = create_campaign(body=body, limits=rt.config.limits, **options)
     warn_unknown_names(campaign)
@@ -114,7 +122,8 @@ def edit(campaign_id: int, variant: str, remove: bool, **options: Any) -> None:
     if remove and variant != "b":
         raise BadInput("--remove drops variant B: give --variant b --remove")
     if variant == "b":
-        others = [f"--{k}" for k in ("channel", "name", "sender", "coupon") if options.get(k) is not None]
+        campaign_wide = ("channel", "name", "sender", "coupon", "open_tracking", "language")
+        others = [f"--{k.replace('_', '-')}" for k in campaign_wide if options.get(k) is not None]
         if others:
             raise BadInput(
                 f"{', '.join(others)} belong to the campaign, not to a variant: edit them without --variant"
@@ -203,10 +212,13 @@ def _stats_text(f: CampaignFigures) -> str:
         f"              {counts.skipped_opted_out:>9,}   without consent",
         f"              {counts.skipped_suppressed:>9,}   on the suppression list",
     ]
-    if opens is not None:
+    if opens is not None and opens.opened is None:
+        lines.append("  opened      not tracked (sent without the open-tracking image)")
+    elif opens is not None:
         machine = opens.machine_opened
         hint = f" ({machine:,} of them only within seconds of sending: mail proxies?)" if machine else ""
         lines.append(f"  opened      {opens.opened:>9,}   {percent(f.open_rate)}{hint}")
+    if opens is not None:
         lines.append(f"  clicked     {opens.clicked:>9,}   {percent(f.click_rate)}")
         lines.append(f"  unsubscribed{f.unsubscribed:>9,}")
     lines.append(

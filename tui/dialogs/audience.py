@@ -24,9 +24,10 @@ def audiences(figures: CampaignFigures) -> list[tuple[Audience, int | None]]:
     """The audiences that make sense for the campaign, with how many people each holds (None: unknown)."""
     counts, opens = figures.counts, figures.opens
     found: list[tuple[Audience, int | None]] = []
-    if opens is not None:
+    if opens is not None and opens.opened is not None:  # None: sent without the open-tracking image
         found.append((Audience("not-opened", "did not open it"), counts.sent - opens.opened))
         found.append((Audience("opened", "opened it"), opens.opened))
+    if opens is not None:
         found.append((Audience("clicked", "clicked a link"), opens.clicked))
     found.append((Audience("failed", "it failed to reach"), counts.failed))
     found.append((Audience("converted", "booked after it"), None))

@@ -64,7 +64,10 @@ def engagement_line(stats: CampaignFigures) -> str:
     if opens is None:
         parts.append(f"opens and clicks are not tracked for {stats.channel.upper()}")
     else:
-        opened = f"opened [b]{opens.opened:,}[/b] ({percent(stats.open_rate)})"
+        if opens.opened is None:
+            opened = "opens not tracked"
+        else:
+            opened = f"opened [b]{opens.opened:,}[/b] ({percent(stats.open_rate)})"
         if opens.machine_opened:
             opened += f", {opens.machine_opened:,} only by mail proxies"
         parts += [opened, f"clicked [b]{opens.clicked:,}[/b] ({percent(stats.click_rate)})"]

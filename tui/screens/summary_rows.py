@@ -180,7 +180,8 @@ def describe(f: CampaignFigures, now: datetime | None = None) -> str:
     if counts.failed:
         parts.append(f"{counts.failed:,} failed")
     if opens is not None and counts.sent:
-        parts.append(f"{opens.opened:,} opened, {opens.clicked:,} clicked")
+        opened = "opens not tracked" if opens.opened is None else f"{opens.opened:,} opened"
+        parts.append(f"{opened}, {opens.clicked:,} clicked")
     if conversion.patients:
         booked = plural(conversion.reservations, "reservation")
         parts.append(f"{booked} by {plural(conversion.patients, 'patient')}")

@@ -1,0 +1,52 @@
+"""`campaigns check-email`: what spam filters would flag in a campaign's email, before it goes."""
+
+from __future__ import annotations
+
+import click
+
+from tui.cli.common import campaign_id_argument, common_options, runtime
+
+LEVEL_WORDS = {"problem": "PROBLEM", "warning": "warning", "ok": "ok"}
+
+
+@click.command("check-email")
+@campaign_id_argument
+@click.option(
+    "--variant", type=click.Choice(["a", "b"]), default="a", show_default=True,
+    help="b: check the second body of an A/B test.",
+)  # fmt: skip
+@click.option(
+    "--no-spamassassin", "no_spamassassin", is_flag=True,
+    help="Skip SpamAssassin even where it is installed (it takes about a second).",
+)  # fmt: skip
+@common_options
+def check_email(campaign_id: int, variant: str, no_spamassassin: bool) -> None:
+    """Build campaign ID's email for its first recipient, exactly as it would be sent (headers, footer,
+    links, open-tracking image, DKIM signature), and report what spam filters would hold against it:
+    missing headers, size, the plain and HTML parts, links, the open-tracking image in a short email,
+    DKIM and the envelope's alignment with the From domain. Where `spamassassin` is installed, its score
+    with the network-free rules (`spamassassin -L -t`) too. Nothing is sent.
+
+    Levels: PROBLEM (fix it before sending), warning (costs spam points or trust), ok.
+    """
+    from senders.email_check import check_email as check
+    from store.secrets import link_secret
+
+    rt = runtime()
+    rt.open_store()
+    secret = link_secret(rt.config.feedback.secret)
+    found = check(rt.config, campaign_id, secret, variant, spamassassin=not no_spamassassin)
+
+    def text() -> str:
+        lines = [f"Campaign {campaign_id}'s email for {found.recipient}: {found.size:,} bytes"]
+        for finding in found.findings:
+            lines.append(f"  {LEVEL_WORDS[finding.level]:<8} {finding.check:<14} {finding.text}")
+        if found.spamassassin is None and not no_spamassassin:
+            lines.append("  (SpamAssassin is not installed: apt install spamassassin adds its score)")
+        lines.append(found.line())
+        return "\n".join(lines)
+
+    rt.emit(found.as_document(), text)
+
+
+COMMANDS = [check_email]

@@ -133,6 +133,18 @@ class MailServer:
         return Counter(self.rcpts) if self.light else Counter(m["To"] for m in self.received)
 
 
+class RawMailServer(MailServer):
+    """The suite's SMTP peer, keeping each message's bytes as they came off the wire too."""
+
+    def __init__(self, smtputf8: bool = False) -> None:
+        super().__init__(smtputf8=smtputf8)
+        self.raw: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.raw.append(envelope.original_content or envelope.content)
+        return await super().handle_DATA(server, session, envelope)
+
+
 class Gateway:
     """An SMS gateway or push service: records each JSON post; `script[to or token]` lists statuses."""
 

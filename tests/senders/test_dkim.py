@@ -31,21 +31,9 @@ from store.campaigns import create_campaign
 from store.config import EmailConfig, load_config
 from store.errors import ConfigError
 from tests.senders.conftest import campaign_to, config_for, send_all
-from tests.senders.peers import MailServer
+from tests.senders.peers import RawMailServer
 
 FROM_DOMAIN = "centromedico.example"  # config_for's From address's
-
-
-class RawMailServer(MailServer):
-    """The suite's SMTP peer, keeping each message's bytes as they came off the wire too."""
-
-    def __init__(self, smtputf8: bool = False) -> None:
-        super().__init__(smtputf8=smtputf8)
-        self.raw: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.raw.append(envelope.original_content or envelope.content)
-        return await super().handle_DATA(server, session, envelope)
 
 
 @pytest.fixture

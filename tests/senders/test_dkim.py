@@ -128,6 +128,20 @@ def test_test_sends_are_signed_too(sqlite_store, raw_mail, tmp_path):
     assert dkim.verify(raw, dnsfunc=dns_with(f"s1._domainkey.{FROM_DOMAIN}", value))
 
 
+def test_the_outbox_keeps_what_would_have_gone_signed(sqlite_store, tmp_path):
+    path, value = key_file(tmp_path)
+    campaign_id = campaign_to("email", ["anna@example.org"])
+    config = config_for(sqlite_store, dkim_selector="s1", dkim_private_key=str(path))
+    config = replace(
+        config,
+        email=replace(config.email, transport="outbox"),
+        outbox=replace(config.outbox, path=str(tmp_path / "out")),
+    )
+    send_all(config)
+    (eml,) = (tmp_path / "out" / f"campaign-{campaign_id}").glob("*.eml")
+    assert dkim.verify(eml.read_bytes(), dnsfunc=dns_with(f"s1._domainkey.{FROM_DOMAIN}", value))
+
+
 def test_an_smtputf8_recipient_is_signed_as_sent(sqlite_store, tmp_path):
     path, value = key_file(tmp_path)
     server = RawMailServer(smtputf8=True).start()

@@ -18,7 +18,7 @@ from store.campaigns import create_campaign
 from store.clock import utcnow
 from store.config import load_config
 from store.figures import campaign_document
-from store.models import Contact, Message, OptOut, TrackingEvent
+from store.models import Campaign, Contact, Message, OptOut, TrackingEvent
 from store.queue import queue_campaign
 from store.recipients import add_contacts, add_pasted
 from tests.senders.conftest import campaign_to, config_for, send_all
@@ -214,6 +214,19 @@ async def test_an_italian_centre_answers_the_unsubscribe_link_in_italian(store):
         assert "Iscrizione annullata: non riceverai più le nostre campagne." in answer.text
         forged = await client.get(f"/u/u.{message.id}.forged")
         assert forged.status_code == 404 and "non è valido" in forged.text
+
+
+async def test_a_campaign_in_english_answers_in_english_in_an_italian_centre(store):
+    async with feedback_server(store, language="it") as client:
+        message = sent_message(address="tourist@example.org")
+        Campaign.update(language="en").where(Campaign.id == message.campaign_id).execute()
+        link = links_of(message, client).unsubscribe(message.id)
+        question = await client.get(link)
+        assert '<html lang="en">' in question.text and "Do you want to stop receiving" in question.text
+        answer = await client.post(link, content=b"List-Unsubscribe=One-Click")
+        assert answer.status_code == 200 and "You are unsubscribed" in answer.text
+        # A link that verifies nothing has no campaign: the center's language
+        assert "non è valido" in (await client.get(f"/u/u.{message.id}.forged")).text
 
 
 async def test_unsubscribe_by_post_covers_pasted_addresses_without_a_contact(feedback):

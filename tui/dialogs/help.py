@@ -41,7 +41,10 @@ SEND_NOW = [
 ]
 PERIOD = [("⏎", "applies the period typed")]
 # An A/B test: B's body and subject in the same fields as A's (store.experiments)
-EDITOR = [("", "f3: B of an A/B test, or A again; ctrl+s saves both")]
+EDITOR = [
+    ("", "f3: B of an A/B test, or A again; ctrl+s saves both"),
+    ("Tab", "an email: to Language (⏎ opens it) and Open tracking (space)"),
+]
 DETAILS = [
     ("", "g: the groups of a hold-out or a B, their lift and 28-day"),
     ("", "curves, in place of the sending charts (g again: back)"),

@@ -1,8 +1,11 @@
 """Send Now's question: the forecast, when it would end, a time to schedule it for instead of now, and the
-groups of an experiment (issue 19): a share kept out as a control group, B's share of the others."""
+groups of an experiment (issue 19): a share kept out as a control group, B's share of the others; for an
+email, what spam filters would hold against it (senders.email_check), read while the question is open."""
 
 from __future__ import annotations
 
+import asyncio
+import textwrap
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -15,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
 from store.clock import WhenError, local, parse_when, utcnow, wall_clock, zone_name
+from store.config import Config
 from store.experiments import DEFAULT_B_SHARE
 from tui.context import config_of
 from tui.dialogs.confirm import ConfirmDialog
@@ -26,6 +30,10 @@ if TYPE_CHECKING:
 
 RECKONING = "working out when it would end…"
 NO_ESTIMATE = "no estimate: the database did not answer in time"
+CHECKING_EMAIL = "Email check: checking the email…"
+# The dialog's text is 76 columns wide at 80 (its border and padding take 4); the check's line takes two
+# of its rows at most: the worst finding is told in full by `campaigns check-email ID`.
+CHECK_COLUMNS, CHECK_ROWS = 76, 2
 
 
 def when_said(moment: datetime, now: datetime | None = None) -> str:
@@ -43,6 +51,29 @@ def eta_text(found: SendEstimate | None) -> str:
     if found.warning:
         text += f"\n[b]Note[/b]: {escape(found.warning)}"
     return text
+
+
+def email_check_line(config: Config, campaign_id: int) -> str:
+    """The Send Now line of the campaign's email check (senders.email_check): store work and a SpamAssassin
+    run of a second or two, off the event loop."""
+    from senders.email_check import check_email
+    from store.secrets import link_secret
+
+    return check_email(config, campaign_id, link_secret(config.feedback.secret)).line()
+
+
+def check_text(line: str) -> str:
+    """The check's line as the dialog shows it, markup: cut to its rows, "Email check:" in bold."""
+    rows = textwrap.wrap(line, CHECK_COLUMNS, max_lines=CHECK_ROWS, placeholder=" …") or [""]
+    text = "\n".join(escape(row) for row in rows)
+    head = "Email check:"
+    return f"[b]{head}[/b]{text.removeprefix(head)}" if text.startswith(head) else text
+
+
+def check_failed(exc: BaseException) -> str:
+    """The line when the check could not be made: why, in one line."""
+    reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return f"Email check: not available ({reason})"
 
 
 def forecast_text(found: Forecast, body: str | None, subject: str | None) -> str:
@@ -146,11 +177,14 @@ class SendNowDialog(ConfirmDialog):
     `at` says when (`ask_send_now` gives both as one answer)."""
 
     # Wider than ConfirmDialog's, and no blank lines inside the frame: the ETA line (up to 70 characters)
-    # stays on one line, and the question, the ETA with its note, When and the answers fit in 24 lines.
+    # stays on one line, and the question, the ETA with its note, an email's check, When and the answers
+    # fit in 24 lines.
     DEFAULT_CSS = """
     SendNowDialog > Vertical { width: 80; max-width: 100%; padding: 0 1; }
     SendNowDialog #question-box { max-height: 40vh; }
+    SendNowDialog.email #question-box { max-height: 35vh; }
     SendNowDialog #eta { height: auto; margin-top: 1; }
+    SendNowDialog #email-check { height: auto; max-height: 2; text-wrap: nowrap; text-overflow: ellipsis; }
     SendNowDialog #when-row { height: 1; margin-top: 1; }
     SendNowDialog #when-row Label { width: 6; }
     SendNowDialog #when { width: 1fr; }
@@ -189,13 +223,18 @@ class SendNowDialog(ConfirmDialog):
         self.fields_taken = {"holdout": "0", "b-share": "50"}
         self.asked = self.landed = 0  # ETAs asked for and the last one shown: a yes waits for it
         self.eta = eta_text(estimate)
+        self.checking: asyncio.Task[None] | None = None  # the email check on its way
         super().__init__(self.wording(), yes="send now", no="keep it a draft")
+        # The check's two rows come off the question's, which scrolls: the answers stay on 24 lines.
+        self.set_class(channel == "email", "email")
 
     def compose(self) -> ComposeResult:
         with Vertical():
             with VerticalScroll(id="question-box", can_focus=False):
                 yield Static(self.question, id="question")
             yield Static(self.eta, id="eta")
+            if self.channel == "email":
+                yield Static(check_text(CHECKING_EMAIL), id="email-check")
             with Horizontal(id="when-row"):
                 yield Label("When")
                 tomorrow = (local(utcnow()) + timedelta(days=1)).date()
@@ -216,6 +255,26 @@ class SendNowDialog(ConfirmDialog):
     def on_mount(self) -> None:
         self.query_one("#when-error", Static).display = False
         super().on_mount()
+        if self.channel == "email":
+            # A task, not a worker: the app's type-ahead holds the keys while a worker of the screen on
+            # top runs, and the answer must never wait for a check that only informs it.
+            self.checking = asyncio.create_task(self.check_the_email())
+
+    def on_unmount(self) -> None:
+        if self.checking is not None:
+            self.checking.cancel()
+
+    async def check_the_email(self) -> None:
+        """The email check's line in place of "checking…" when it comes; why not, if it cannot be made.
+        It changes nothing the keys do: the question is all there without it."""
+        from store.db import off_loop
+
+        try:
+            line = await off_loop(email_check_line, config_of(self), self.campaign_id)
+        except Exception as exc:  # never the question's end: it is asked all the same
+            line = check_failed(exc)
+        if self.is_attached:
+            self.query_one("#email-check", Static).update(check_text(line))
 
     def wording(self) -> str:
         name, channel = escape(self.name_shown), self.channel.upper()

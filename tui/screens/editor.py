@@ -1,5 +1,6 @@
 """The create / edit screen of a draft: content with live checks, SMS counter and a real preview; and a
-second body and subject, B of an A/B test (issue 19), edited in the same fields: f3 shows the other one."""
+second body and subject, B of an A/B test (issue 19), edited in the same fields: f3 shows the other one. An
+email also says whether it carries the open-tracking image and the language of its footer (schema 10)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, TextArea
 
 from store.campaign_view import CampaignView
 from store.db import off_loop
@@ -24,6 +25,21 @@ from tui.textout import escape
 CHANNEL_OPTIONS = [("SMS", "sms"), ("Email", "email"), ("Push", "push")]
 FIELDS = ("name", "sender", "subject", "coupon")
 PREVIEW_CHARACTERS = 4_000  # far more than the pane shows; the preview is drawn again on every key
+LANGUAGE_NAMES = {"it": "Italiano", "en": "English"}  # each footer language in its own words
+# Beside the open-tracking box: what the image costs when on (SpamAssassin's HTML_IMAGE_ONLY_NN in an
+# email of few words), what goes without it when off. Each fits the row at 80 columns.
+TRACKING_HINTS = {True: "costs spam points if short", False: "clicks counted, opens not"}
+
+
+def language_options(center: str) -> list[tuple[str, str]]:
+    """The footer's languages an email may have: the center's ([email] language, stored as none: "")
+    first, then each of store.config.LANGUAGES by name."""
+    from store.config import LANGUAGES
+
+    return [
+        (f"Center ({LANGUAGE_NAMES.get(center, center)})", ""),
+        *((LANGUAGE_NAMES.get(code, code), code) for code in LANGUAGES),
+    ]
 
 
 def preview_of(
@@ -77,6 +93,13 @@ class DraftContent:
     coupon: str = ""
     channel: str = "sms"
     body: str = ""
+    # Emails only; None for the other channels, whose save leaves them as they are
+    open_tracking: bool | None = None
+    language: str | None = None  # "" the center's, "it", "en"
+
+    def fields(self) -> dict[str, object]:
+        """The keywords of a save: those the form does not set (None) are left out."""
+        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
 class DraftLoaded(Message):
@@ -127,6 +150,18 @@ class EditorScreen(Screen[int | None]):
             yield Input(placeholder="who it is from, e.g. CentroMed", compact=True, id="sender")
             yield Label("Coupon", classes="label short")
             yield Input(placeholder="optional: {{ coupon }}", compact=True, id="coupon")
+        with Horizontal(classes="row", id="email-row"):  # between coupon and subject, for Tab as for the eye
+            config = config_of(self)
+            yield Label("Language", classes="label")
+            yield Select(
+                language_options(config.email.language),
+                value="",
+                allow_blank=False,
+                compact=True,
+                id="language",
+            )
+            yield Checkbox(value=config.email.open_tracking, compact=True, id="open-tracking")
+            yield Label(id="tracking-hint")
         with Horizontal(classes="row", id="subject-row"):
             yield Label("Subject", classes="label", id="subject-label")
             yield Input(placeholder="optional; the sender name when empty", compact=True, id="subject")
@@ -143,6 +178,7 @@ class EditorScreen(Screen[int | None]):
         # would replace it instead of adding to it.
         self.set_focus(self.query_one("#channel" if self.campaign_id is None else "#name"))
         self.show_title()
+        self.show_email_options(False)  # until the channel is known: a new draft starts as SMS
         self.load(self.campaign_id)
 
     # -- data -----------------------------------------------------------------------------------
@@ -175,6 +211,8 @@ class EditorScreen(Screen[int | None]):
         for field in FIELDS:
             self.query_one(f"#{field}", Input).value = getattr(draft, field) or ""
         self.query_one("#body", TextArea).text = draft.body
+        self.query_one("#open-tracking", Checkbox).value = draft.open_tracking
+        self.query_one("#language", Select).value = draft.language or ""
         self.variant = "a"
         self.saved = self.content()
         if draft.variant_body is not None:
@@ -192,13 +230,17 @@ class EditorScreen(Screen[int | None]):
             return self.query_one(f"#{field}", Input).value
 
         a = self.shown() if self.variant == "a" else self.hidden
+        channel = str(self.query_one("#channel", Select).value)  # never blank: allow_blank=False
+        email = channel == "email"
         return DraftContent(
             name=typed("name"),
             sender=typed("sender"),
             subject=a.subject,
             coupon=typed("coupon"),
-            channel=str(self.query_one("#channel", Select).value),  # never blank: allow_blank=False
+            channel=channel,
             body=a.body,
+            open_tracking=self.query_one("#open-tracking", Checkbox).value if email else None,
+            language=str(self.query_one("#language", Select).value) if email else None,
         )
 
     def variant_b(self) -> VariantText | None:
@@ -221,6 +263,7 @@ class EditorScreen(Screen[int | None]):
     @on(Input.Changed)
     @on(TextArea.Changed)
     @on(Select.Changed)
+    @on(Checkbox.Changed)
     def changed(self) -> None:
         if not self.loading_draft:
             self.check()
@@ -233,6 +276,7 @@ class EditorScreen(Screen[int | None]):
         channel = content.channel
         subject_row = self.query_one("#subject-row")
         subject_row.display = channel != "sms"
+        self.show_email_options(channel == "email")
         self.query_one("#subject-label", Label).update("Title" if channel == "push" else "Subject")
         # B's subject (title) empty: B goes with A's, as the send does
         subject = shown.subject if self.variant == "a" or shown.subject.strip() else content.subject
@@ -248,6 +292,13 @@ class EditorScreen(Screen[int | None]):
         self.query_one("#preview", Static).update(preview or "[dim]The preview shows here.[/dim]")
         self.show_status(problem)
         return problem
+
+    def show_email_options(self, email: bool) -> None:
+        """The row of an email's own options, and what open tracking on or off means."""
+        self.query_one("#email-row").display = email
+        tracking = self.query_one("#open-tracking", Checkbox)
+        tracking.label = f"Open tracking {'on' if tracking.value else 'off'}"  # not only the box's colour
+        self.query_one("#tracking-hint", Label).update(TRACKING_HINTS[tracking.value])
 
     def show_status(self, problem: str | None, note: str | None = None) -> None:
         status = self.query_one("#status", Static)
@@ -291,10 +342,10 @@ class EditorScreen(Screen[int | None]):
         doing = ""  # what a refusal is about: B's is said as B's
         try:
             if self.campaign_id is None:
-                campaign = await off_loop(viewed(create_campaign), **asdict(content), limits=limits)
+                campaign = await off_loop(viewed(create_campaign), **content.fields(), limits=limits)
                 self.campaign_id = campaign.id
             else:
-                await off_loop(viewed(edit_campaign), self.campaign_id, limits, **asdict(content))
+                await off_loop(viewed(edit_campaign), self.campaign_id, limits, **content.fields())
             self.saved = content
             if b is not None and b != self.saved_b:
                 doing = "variant B: "

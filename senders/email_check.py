@@ -270,9 +270,8 @@ def _links(page: str, config: Config) -> list[Finding]:
     if plain_http:
         found.append(Finding("links", WARNING, f"{len(plain_http)} of the body's links use http, not https"))
     if not found:
-        found.append(
-            Finding("links", OK, f"{len(shown)} links, each shown as written and counted through {host}")
-        )
+        said = "no links" if not shown else "1 link" if len(shown) == 1 else f"{len(shown)} links"
+        found.append(Finding("links", OK, f"{said} as the author wrote them, clicks counted through {host}"))
     return found
 
 
@@ -397,4 +396,5 @@ def parse_report(output: str) -> SpamReport | None:
             rules[-1] = SpamRule(last.name, last.points, f"{last.description} {line.strip()}")
         elif not line.strip():
             break
-    return SpamReport(float(head.group(1)), tuple(rules), version.group(1) if version else "")
+    score = float(head.group(1)) + 0.0  # SpamAssassin prints "-0.0" for rules of -0.001: zero
+    return SpamReport(score if score else 0.0, tuple(rules), version.group(1) if version else "")

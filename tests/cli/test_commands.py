@@ -24,7 +24,7 @@ def test_init_is_idempotent_and_prints_the_schema_version(campaigns):
     first = campaigns("init", "--json")
     assert (first.code, first.json) == (0, {"schema_version": 10})
     assert campaigns("init", "--json").json == {"schema_version": 10}
-    assert "schema version 9" in campaigns("init").out
+    assert "schema version 10" in campaigns("init").out
 
 
 def test_fixtures_load_once(campaigns):

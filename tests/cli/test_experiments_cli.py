@@ -20,7 +20,7 @@ def test_variant_b_is_set_shown_and_dropped(campaigns):
     assert shown.code == 0 and shown.json["variant_b"] == {"subject": None, "body": "B: Buongiorno"}
     refused = campaigns("edit", campaign_id, "--variant", "b", "--name", "Altro")
     assert (refused.code, refused.err.strip()) == (
-        2, "campaigns: --name belong to the campaign, not to a variant: edit them without --variant"
+        2, "campaigns: --name belongs to the campaign, not to a variant: edit it without --variant"
     )  # fmt: skip
     assert campaigns("edit", campaign_id, "--remove").code == 2  # --remove is for --variant b
     dropped = campaigns("edit", campaign_id, "--variant", "b", "--remove", "--json")

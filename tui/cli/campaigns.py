@@ -47,6 +47,19 @@ def content_options(command: F) -> F:
     return command
 
 
+def _flag(key: str, value: object) -> str:
+    """The option as the user typed it: `--no-open-tracking` for open_tracking False."""
+    name = key.replace("_", "-")
+    return f"--no-{name}" if value is False else f"--{name}"
+
+
+def email_only(channel: str | None, options: dict[str, Any]) -> None:
+    """`--open-tracking` and `--language` change emails only: refused for another channel, not ignored."""
+    given = [_flag(k, options[k]) for k in ("open_tracking", "language") if options.get(k) is not None]
+    if given and channel is not None and channel.strip().lower() in ("sms", "push"):
+        raise BadInput(f"{', '.join(given)}: for email campaigns only, not {channel.upper()}")
+
+
 def read_body(body: str | None, body_file: str | None) -> str | None:
     if body is not None and body_file is not None:
         raise BadInput("give --body or --body-file, not both")
@@ -91,9 +104,10 @@ def create(**options: Any) -> None:
         raise BadInput(f"missing {', '.join(missing)}: a draft needs a channel, a name and a sender")
     if not body or not body.strip():
         raise BadInput("the message body is missing: give --body or --body-file")
+    email_only(options["channel"], options)
     rt = runtime()
-    if options["open_tracking"] is None:
-        options["open_tracking"] = rt.config.email.open_tracking
+    if options["open_tracking"] is None:  # [email] open_tracking: the center's default for emails
+        options["open_tracking"] = rt.config.email.open_tracking or options["channel"].lower() != "email"
     rt.open_store()
     campaign = create_campaign(body=body, limits=rt.config.limits, **options)
     warn_unknown_names(campaign)
@@ -123,10 +137,11 @@ def edit(campaign_id: int, variant: str, remove: bool, **options: Any) -> None:
         raise BadInput("--remove drops variant B: give --variant b --remove")
     if variant == "b":
         campaign_wide = ("channel", "name", "sender", "coupon", "open_tracking", "language")
-        others = [f"--{k.replace('_', '-')}" for k in campaign_wide if options.get(k) is not None]
+        others = [_flag(k, options[k]) for k in campaign_wide if options.get(k) is not None]
         if others:
+            verb, them = ("belongs", "it") if len(others) == 1 else ("belong", "them")
             raise BadInput(
-                f"{', '.join(others)} belong to the campaign, not to a variant: edit them without --variant"
+                f"{', '.join(others)} {verb} to the campaign, not to a variant: edit {them} without --variant"
             )
         rt.open_store()
         campaign = edit_variant_b(campaign_id, options["body"], options["subject"], remove, rt.config.limits)
@@ -137,6 +152,10 @@ def edit(campaign_id: int, variant: str, remove: bool, **options: Any) -> None:
         )
         return
     rt.open_store()
+    if options.get("open_tracking") is not None or options.get("language") is not None:
+        from store.campaigns import get_campaign
+
+        email_only(options.get("channel") or get_campaign(campaign_id).channel, options)
     campaign = edit_campaign(campaign_id, limits=rt.config.limits, **options)
     warn_unknown_names(campaign)
     rt.emit(CampaignView.of(campaign).as_document(), f"Updated draft {campaign.id}: {campaign.name}")

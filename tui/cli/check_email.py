@@ -27,7 +27,8 @@ def check_email(campaign_id: int, variant: str, no_spamassassin: bool) -> None:
     DKIM and the envelope's alignment with the From domain. Where `spamassassin` is installed, its score
     with the network-free rules (`spamassassin -L -t`) too. Nothing is sent.
 
-    Levels: PROBLEM (fix it before sending), warning (costs spam points or trust), ok.
+    Levels: PROBLEM (fix it before sending), warning (costs spam points or trust), ok. The exit status
+    is 1 when there is a PROBLEM (the report is printed all the same), else 0.
     """
     from senders.email_check import check_email as check
     from store.secrets import link_secret
@@ -47,6 +48,8 @@ def check_email(campaign_id: int, variant: str, no_spamassassin: bool) -> None:
         return "\n".join(lines)
 
     rt.emit(found.as_document(), text)
+    if found.problems:
+        raise SystemExit(1)
 
 
 COMMANDS = [check_email]

@@ -9,12 +9,16 @@ its network-free rules) and its verdict is the one reported.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import email.parser
 import email.policy
 import html
 import ipaddress
+import os
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +45,9 @@ IMAGE_ONLY_POINTS = (
     (2800, "HTML_IMAGE_ONLY_28", 2.799), (3200, "HTML_IMAGE_ONLY_32", 2.196),
 )  # fmt: skip
 SHORTENERS = frozenset(("bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly", "rebrand.ly"))
-SPAMASSASSIN_TIMEOUT = 60.0
+SPAMASSASSIN_TIMEOUT = 30.0  # a 100 KB email takes about 6 s
+SPAMASSASSIN_ARGS = ("-L", "-t")  # its network-free rules; the report appended to the message
+NOT_INSTALLED = "is not installed"
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+")
@@ -81,13 +87,23 @@ class SpamReport:
 
 
 @dataclass(frozen=True)
+class SpamRun:
+    """What running SpamAssassin gave: its report, or why there is none (`NOT_INSTALLED`, a timeout, a
+    failure)."""
+
+    report: SpamReport | None
+    problem: str = ""
+
+
+@dataclass(frozen=True)
 class EmailCheck:
     campaign_id: int
     variant: str
     recipient: str  # whose copy was checked
     size: int  # bytes on the wire
     findings: tuple[Finding, ...]
-    spamassassin: SpamReport | None = None  # None: not installed, or not asked
+    spamassassin: SpamReport | None = None  # None: not asked, or no report (`spamassassin_problem`)
+    spamassassin_problem: str = ""  # why there is no report: NOT_INSTALLED, a timeout, a failure
 
     @property
     def problems(self) -> int:
@@ -103,6 +119,7 @@ class EmailCheck:
         worst = next((f for f in self.findings if f.level == PROBLEM), None) or next(
             (f for f in self.findings if f.level == WARNING), None
         )
+        score = ("variant B: " if self.variant == "b" else "") + score
         if worst is None:
             return f"Email check: {score}no findings"
         counts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in
@@ -137,7 +154,7 @@ def render_for_check(config: Config, campaign_id: int, secret: str, variant: str
     from store.campaigns import get_campaign
     from store.db import connection
     from store.errors import BadInput, InvalidState, TemplateError
-    from store.recipients import first_recipient
+    from store.recipients import first_recipients
     from store.templates import SAMPLE_PERSON, Personaliser
 
     with connection():
@@ -150,21 +167,28 @@ def render_for_check(config: Config, campaign_id: int, secret: str, variant: str
                 raise InvalidState(f"campaign {campaign_id} has no variant B")
             body = campaign.variant_body
             subject = campaign.variant_subject if campaign.variant_subject is not None else subject
-        recipient = first_recipient(campaign_id)
+        recipients = first_recipients(campaign_id)
         mailing = mailing_of(campaign)
-    message_id, address, first_name, last_name = recipient or (1, config.email.from_address, *SAMPLE_PERSON)
-    try:
-        text, subject_text = Personaliser(body, subject, campaign.coupon, "email", config.limits)(
-            first_name, last_name
-        )
-        to, utf8 = envelope_address(address)
-        raw = email_builder(config, mailing, secret).build(
-            to=address if utf8 else to, subject=subject_text or campaign.sender, body=text,
-            message_id=message_id, utf8=utf8,
-        )  # fmt: skip
-    except (TemplateError, UnsendableMessage) as exc:
-        raise BadInput(f"the email cannot be made for {address}: {exc}") from None
-    return raw, address
+    personalise = Personaliser(body, subject, campaign.coupon, "email", config.limits)
+    builder = email_builder(config, mailing, secret)
+    # The first recipient whose copy can be made (one odd address fails alone when sending, here too),
+    # else a sample person at the From address.
+    problem = ""
+    for message_id, address, first_name, last_name in [
+        *recipients, (1, config.email.from_address, *SAMPLE_PERSON)
+    ]:  # fmt: skip
+        try:
+            text, subject_text = personalise(first_name, last_name)
+            to, utf8 = envelope_address(address)
+            raw = builder.build(
+                to=address if utf8 else to, subject=subject_text or campaign.sender, body=text,
+                message_id=message_id, utf8=utf8,
+            )  # fmt: skip
+        except (TemplateError, UnsendableMessage) as exc:
+            problem = problem or f"the email cannot be made for {address}: {exc}"
+            continue
+        return raw, address
+    raise BadInput(problem)
 
 
 def check_email(
@@ -173,13 +197,32 @@ def check_email(
     """The findings for the campaign's email (store work and, with `spamassassin`, a process of about
     a second: off the event loop)."""
     raw, recipient = render_for_check(config, campaign_id, secret, variant)
-    report = run_spamassassin(raw) if spamassassin else None
-    findings = findings_of(raw, config, report)
-    return EmailCheck(campaign_id, variant, recipient, len(raw), tuple(findings), report)
+    run = run_spamassassin(raw) if spamassassin else SpamRun(None)
+    findings = findings_of(raw, config, run)
+    return EmailCheck(campaign_id, variant, recipient, len(raw), tuple(findings), run.report, run.problem)
 
 
-def findings_of(raw: bytes, config: Config, report: SpamReport | None = None) -> list[Finding]:
+async def check_before_sending(config: Config, campaign_id: int, secret: str) -> EmailCheck:
+    """Send Now's check: A's email and, in an A/B test, B's too; the worse of the two. SpamAssassin runs
+    as a process the loop waits for (`run_spamassassin_async`): cancel this and it is killed."""
+    from store.campaign_view import read_campaign
+    from store.db import off_loop
+
+    campaign = await off_loop(read_campaign, campaign_id)
+    checks = []
+    for variant in ("a", "b") if campaign.variant_body is not None else ("a",):
+        raw, recipient = await off_loop(render_for_check, config, campaign_id, secret, variant)
+        run = await run_spamassassin_async(raw)
+        findings = await asyncio.to_thread(findings_of, raw, config, run)
+        checks.append(
+            EmailCheck(campaign_id, variant, recipient, len(raw), tuple(findings), run.report, run.problem)
+        )
+    return max(checks, key=lambda c: (c.problems, c.warnings, c.spamassassin.score if c.spamassassin else 0))
+
+
+def findings_of(raw: bytes, config: Config, run: SpamRun | None = None) -> list[Finding]:
     """What a receiver would hold against this message, the problems first."""
+    report = run.report if run is not None else None
     message = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
     plain, page = "", ""
     for part in message.walk():
@@ -197,6 +240,8 @@ def findings_of(raw: bytes, config: Config, report: SpamReport | None = None) ->
         _dkim(raw, config),
         _return_path(config),
     ]
+    if run is not None and run.problem and run.problem != NOT_INSTALLED:
+        found.append(Finding("spamassassin", WARNING, f"SpamAssassin {run.problem}: no score"))
     if report is not None:
         level = OK if report.score <= 1.0 else WARNING if report.score < 5.0 else PROBLEM
         version = f"SpamAssassin {report.version}".strip()
@@ -362,19 +407,64 @@ def spamassassin_path() -> str | None:
     return shutil.which("spamassassin")
 
 
-def run_spamassassin(raw: bytes, timeout: float = SPAMASSASSIN_TIMEOUT) -> SpamReport | None:
-    """SpamAssassin's report on the message with its network-free rules (`-L -t`); None when it is not
-    installed or gives no report in time."""
-    path = spamassassin_path()
+def run_spamassassin(raw: bytes, timeout: float | None = None) -> SpamRun:
+    """SpamAssassin's report on the message with its network-free rules (`-L -t`), or why there is none.
+    A run past `timeout` is killed, with whatever it started (its own process group)."""
+    path, timeout = spamassassin_path(), timeout or SPAMASSASSIN_TIMEOUT
     if path is None:
-        return None
+        return SpamRun(None, NOT_INSTALLED)
     try:
-        done = subprocess.run(
-            [path, "-L", "-t"], input=raw, capture_output=True, timeout=timeout, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return parse_report(done.stdout.decode("utf-8", "replace"))
+        process = subprocess.Popen(
+            [path, *SPAMASSASSIN_ARGS], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )  # fmt: skip
+    except OSError as exc:
+        return SpamRun(None, f"could not be started ({exc.strerror or exc})")
+    with process:
+        try:
+            out, err = process.communicate(raw, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process.pid)
+            process.communicate()
+            return SpamRun(None, f"gave no answer in {timeout:g} s")
+    return spam_run_of(process.returncode, out, err)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+async def run_spamassassin_async(raw: bytes, timeout: float | None = None) -> SpamRun:
+    """As `run_spamassassin`, a process the event loop waits for: cancelled (a dialog closed, the app
+    quit), the process is killed at once, no thread left waiting for it."""
+    path, timeout = spamassassin_path(), timeout or SPAMASSASSIN_TIMEOUT
+    if path is None:
+        return SpamRun(None, NOT_INSTALLED)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            path, *SPAMASSASSIN_ARGS, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        )  # fmt: skip
+    except OSError as exc:
+        return SpamRun(None, f"could not be started ({exc.strerror or exc})")
+    try:
+        out, err = await asyncio.wait_for(process.communicate(raw), timeout)
+    except (TimeoutError, asyncio.CancelledError) as exc:
+        _kill_group(process.pid)
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        await process.wait()
+        return SpamRun(None, f"gave no answer in {timeout:g} s")
+    return spam_run_of(process.returncode or 0, out, err)
+
+
+def spam_run_of(status: int, out: bytes, err: bytes) -> SpamRun:
+    report = parse_report(out.decode("utf-8", "replace"))
+    if report is not None:
+        return SpamRun(report, "")
+    line = next((text.strip() for text in err.decode("utf-8", "replace").splitlines() if text.strip()), "")
+    return SpamRun(None, f"failed (exit {status}{': ' + line[:120] if line else ''})")
 
 
 def parse_report(output: str) -> SpamReport | None:

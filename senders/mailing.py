@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from senders.email_body import authored_links
 from senders.links import Links
 from senders.mime import EmailBuilder
-from senders.wording import WORDINGS
+from senders.wording import wording_for
 from store.config import Config
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def email_builder(config: Config, mailing: Mailing, secret: str, sign: bool = Tr
         mailing.sender,
         email.from_address,
         Links(config.feedback.public_url, secret),
-        WORDINGS[mailing.language or email.language],
+        wording_for(mailing.language, email.language),
         mailing.authored_links,
         sign=dkim_signer(email) if sign else None,
         list_id=email.list_identifier,

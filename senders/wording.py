@@ -51,3 +51,10 @@ WORDINGS = {
         invalid="Questo link per annullare l'iscrizione non è valido.",
     ),
 }
+
+
+def wording_for(language: str | None, default: str = "en") -> Wording:
+    """The words for a campaign's language as stored (any case, stray spaces; None or another value:
+    the center's `default`): never a KeyError that would stop a send."""
+    found = WORDINGS.get((language or "").strip().lower())
+    return found or WORDINGS.get(default, WORDINGS["en"])

@@ -318,6 +318,7 @@ def system_timezone(env: dict[str, str] | None = None, localtime: Path = Path("/
 
 def _check(config: Config) -> None:
     parse_listen(config.feedback.listen)
+    _check_public_url(config.feedback.public_url)
     from store.quiet_hours import QuietHoursError, center_zone, channel_quiet_hours
 
     try:
@@ -364,6 +365,29 @@ def _check_list_headers(email: EmailConfig) -> None:
         raise ConfigError(
             "[email] list_id must look like a domain name (campaigns.example.org), "
             f"not {email.list_identifier!r}"
+        )
+
+
+def _check_public_url(url: str) -> None:
+    """Every tracking and unsubscribe link starts with it: an http(s) address of a host, nothing after
+    its path (a query or a fragment would break each link made from it)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (reading it checks it)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError(
+            f"[feedback] public_url must be the http(s) address the links start with, like "
+            f"https://campagne.example.org, not {url!r}"
         )
 
 

@@ -6,6 +6,7 @@ Every time is a naive UTC datetime.
 from __future__ import annotations
 
 from peewee import (
+    SQL,
     AutoField,
     BigAutoField,
     BigIntegerField,
@@ -110,7 +111,7 @@ class Campaign(BaseModel):
     holdout_percent = FloatField(null=True)
     draw_seed = BigIntegerField(null=True)
     # Email only (schema 10): the open-tracking image, and the footer's language (null: [email] language)
-    open_tracking = BooleanField(default=True)
+    open_tracking = BooleanField(default=True, constraints=[SQL("DEFAULT TRUE")])  # another tool's rows too
     language = CharField(max_length=8, null=True)
 
 

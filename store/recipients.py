@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peewee import Field, fn
+from peewee import Case, Field, fn
 
 from store.addresses import InvalidAddress, normalise_email, normalise_phone
 from store.bulk import insert_rows, select_in
@@ -404,14 +404,13 @@ def sample_person(campaign_id: int | None) -> tuple[str, str]:
     return (patient.first_name, patient.last_name) if patient else ("Maria", "Rossi")
 
 
-def first_recipient(campaign_id: int) -> tuple[int, str, str, str] | None:
-    """The campaign's first recipient (message id, address, first and last name), the one whose copy
-    `campaigns check-email` builds; None when it has none yet."""
-    row = (
+def first_recipients(campaign_id: int, limit: int = 20) -> list[tuple[int, str, str, str]]:
+    """The campaign's first recipients (message id, address, first and last name), those still to be
+    sent first: whose copies `campaigns check-email` tries to build, the first that can be made."""
+    query = (
         Message.select(Message.id, Message.address, Message.first_name, Message.last_name)
         .where(Message.campaign == campaign_id)
-        .order_by(Message.id)
-        .tuples()
-        .first()
+        .order_by(Case(None, [(Message.state == "pending", 0)], 1), Message.id)
+        .limit(limit)
     )
-    return None if row is None else (row[0], row[1], row[2] or "", row[3] or "")
+    return [(row[0], row[1], row[2] or "", row[3] or "") for row in rows_of(query)]

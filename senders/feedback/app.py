@@ -20,7 +20,7 @@ from typing import Any
 from senders.feedback.batcher import Batcher, Busy
 from senders.feedback.twilio import MalformedCallback, form_of, is_signed, status_of
 from senders.links import verify, verify_click
-from senders.wording import WORDINGS, Wording
+from senders.wording import WORDINGS, Wording, wording_for
 from store.clock import utcnow
 from store.db import off_loop
 from store.feedback import (
@@ -207,7 +207,7 @@ class FeedbackApp:
         if found is None:
             return self.invalid_link()
         center, language = found
-        words = WORDINGS.get(language or "", self.wording)  # the campaign's language, else the center's
+        words = wording_for(language, self.wording.language)  # the campaign's language, else the center's
         text = words.confirm.format(center=center)
         return Reply.page(200, words.confirm_title, text, words.language, button=words.confirm_button)
 
@@ -223,7 +223,7 @@ class FeedbackApp:
         if not await off_loop(unsubscribe, message_id):
             return self.invalid_link()
         found = await off_loop(sender_of, message_id)
-        words = WORDINGS.get(found[1] or "", self.wording) if found else self.wording
+        words = wording_for(found[1], self.wording.language) if found else self.wording
         return Reply.page(200, words.unsubscribed_title, words.unsubscribed, words.language)
 
     def invalid_link(self) -> Reply:

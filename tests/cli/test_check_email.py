@@ -308,3 +308,53 @@ def test_a_clean_email_reads_a_spam_score_of_0_not_minus_0(campaigns, centre):
     verdict = text.out.splitlines()[-1]
     assert verdict.startswith("Email check: spam score 0, ")
     assert "-0 points" not in text.out
+
+
+def test_an_odd_first_recipient_is_passed_over_for_the_next(campaigns, centre, sqlite_url):
+    from store.db import open_database
+    from store.models import Message
+
+    campaign_id = draft(campaigns)
+    open_database(sqlite_url)  # another tool's row: an address the import would have refused
+    Message.update(address="x y@z.example").where(Message.address == "anna@example.org").execute()
+    document = checked(campaigns, campaign_id, "--no-spamassassin")
+    assert document["recipient"] == "bruno@example.org"
+
+
+def fake_spamassassin(folder: Path, script: str) -> None:
+    path = folder / "spamassassin"
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+
+
+def test_spamassassin_failing_or_hanging_is_said_not_taken_for_missing(
+    campaigns, centre, monkeypatch, tmp_path
+):
+    campaign_id = draft(campaigns)
+    fake_spamassassin(tmp_path, "echo 'config: cannot read rules' >&2; exit 2")
+    monkeypatch.setenv("PATH", f"{tmp_path}:{__import__('os').environ['PATH']}")
+    document = checked(campaigns, campaign_id)
+    assert document["spamassassin"] is None
+    (finding,) = of(document, "spamassassin")
+    assert finding["level"] == "warning"
+    assert finding["text"] == "SpamAssassin failed (exit 2: config: cannot read rules): no score"
+    assert "not installed" not in campaigns("check-email", campaign_id).out
+    fake_spamassassin(tmp_path, "sleep 30")
+    monkeypatch.setattr("senders.email_check.SPAMASSASSIN_TIMEOUT", 0.5)
+    import time
+
+    started = time.monotonic()
+    document = checked(campaigns, campaign_id)
+    assert time.monotonic() - started < 10
+    assert of(document, "spamassassin")[0]["text"] == "SpamAssassin gave no answer in 0.5 s: no score"
+
+
+@pytest.mark.parametrize(
+    "public_url",
+    ["https://[::1", "ftp://campagne.example.org", "https://campagne.example.org/?a=1", "campagne"],
+)
+def test_a_public_url_links_cannot_start_with_is_refused_at_start(campaigns, monkeypatch, public_url):
+    monkeypatch.setenv("CAMPAIGNS_FEEDBACK_PUBLIC_URL", public_url)
+    result = campaigns("list")
+    assert result.code == 2 and result.err.startswith("campaigns: [feedback] public_url must be")
+    assert result.err.count("\n") == 1

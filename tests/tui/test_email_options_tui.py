@@ -1,7 +1,7 @@
 """An email's own options in the app (schema 10): open tracking and the footer's language set in the
 editor from the keyboard, and the email check's line in the Send Now question."""
 
-import threading
+import asyncio
 
 import pytest
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
@@ -133,6 +133,16 @@ async def test_editing_shows_the_stored_options_and_a_save_changes_them(sqlite_s
         assert (saved.open_tracking, saved.language) == (True, None)
 
 
+@pytest.mark.parametrize("stored", ["IT", "fr"])
+async def test_a_language_another_tool_stored_opens_as_its_nearest(sqlite_store, stored):
+    draft = an_email_draft()
+    Campaign.update(language=stored).where(Campaign.id == draft.id).execute()
+    app = an_app(sqlite_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        editor = await open_draft(app, pilot, draft.id)  # no InvalidSelectValueError: the app stays
+        assert options_of(editor) == (True, "it" if stored == "IT" else "")
+
+
 async def test_other_channels_hide_the_options_and_their_save_leaves_them_alone(sqlite_store):
     # Stored through the store: the editor never shows them for SMS, and must not reset them
     draft = create_campaign(
@@ -194,10 +204,10 @@ async def test_send_now_says_what_the_email_check_found(sqlite_store, monkeypatc
 
 async def test_a_y_does_not_wait_for_the_check_and_a_failed_check_says_why(sqlite_store, monkeypatch):
     draft = an_email_draft()
-    release = threading.Event()
+    release = asyncio.Event()
 
-    def slow_check(config, campaign_id):
-        release.wait(10)
+    async def slow_check(config, campaign_id):
+        await asyncio.wait_for(release.wait(), 10)
         return "Email check: no findings"
 
     monkeypatch.setattr(send_now, "email_check_line", slow_check)
@@ -214,7 +224,7 @@ async def test_a_y_does_not_wait_for_the_check_and_a_failed_check_says_why(sqlit
 
     other = an_email_draft()
 
-    def failing_check(config, campaign_id):
+    async def failing_check(config, campaign_id):
         raise BadInput("the email cannot be made for x@example.org: a reason\nand a second line")
 
     monkeypatch.setattr(send_now, "email_check_line", failing_check)

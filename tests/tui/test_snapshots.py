@@ -130,7 +130,11 @@ def test_recipients_of_a_draft(app, snap_compare):
 def test_send_now_confirmation(app, snap_compare, monkeypatch):
     # The email check's line, fixed: SpamAssassin's presence, version and pace would change it run to run
     line = "Email check: 1 problem, 2 warnings; links and the unsubscribe go to 127.0.0.1"
-    monkeypatch.setattr("tui.dialogs.send_now.email_check_line", lambda config, campaign_id: line)
+
+    async def fixed(config, campaign_id) -> str:
+        return line
+
+    monkeypatch.setattr("tui.dialogs.send_now.email_check_line", fixed)
 
     async def ask(pilot) -> None:
         await loaded(pilot)

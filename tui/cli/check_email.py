@@ -30,11 +30,14 @@ def check_email(campaign_id: int, variant: str, no_spamassassin: bool) -> None:
     Levels: PROBLEM (fix it before sending), warning (costs spam points or trust), ok. The exit status
     is 1 when there is a PROBLEM (the report is printed all the same), else 0.
     """
+    from senders.email_check import NOT_INSTALLED
     from senders.email_check import check_email as check
+    from store.campaign_view import read_campaign
     from store.secrets import link_secret
 
     rt = runtime()
     rt.open_store()
+    has_b = read_campaign(campaign_id).variant_body is not None
     secret = link_secret(rt.config.feedback.secret)
     found = check(rt.config, campaign_id, secret, variant, spamassassin=not no_spamassassin)
 
@@ -42,8 +45,10 @@ def check_email(campaign_id: int, variant: str, no_spamassassin: bool) -> None:
         lines = [f"Campaign {campaign_id}'s email for {found.recipient}: {found.size:,} bytes"]
         for finding in found.findings:
             lines.append(f"  {LEVEL_WORDS[finding.level]:<8} {finding.check:<14} {finding.text}")
-        if found.spamassassin is None and not no_spamassassin:
+        if found.spamassassin_problem == NOT_INSTALLED:
             lines.append("  (SpamAssassin is not installed: apt install spamassassin adds its score)")
+        if variant == "a" and has_b:
+            lines.append(f"  (this is A's email; B's: campaigns check-email {campaign_id} --variant b)")
         lines.append(found.line())
         return "\n".join(lines)
 

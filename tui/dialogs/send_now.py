@@ -53,13 +53,15 @@ def eta_text(found: SendEstimate | None) -> str:
     return text
 
 
-def email_check_line(config: Config, campaign_id: int) -> str:
-    """The Send Now line of the campaign's email check (senders.email_check): store work and a SpamAssassin
-    run of a second or two, off the event loop."""
-    from senders.email_check import check_email
+async def email_check_line(config: Config, campaign_id: int) -> str:
+    """The Send Now line of the campaign's email check (senders.email_check), A's and B's the worse: store
+    work off the loop, SpamAssassin a process the loop waits for (killed when this is cancelled)."""
+    from senders.email_check import check_before_sending
+    from store.db import off_loop
     from store.secrets import link_secret
 
-    return check_email(config, campaign_id, link_secret(config.feedback.secret)).line()
+    secret = await off_loop(link_secret, config.feedback.secret)
+    return (await check_before_sending(config, campaign_id, secret)).line()
 
 
 def check_text(line: str) -> str:
@@ -267,10 +269,8 @@ class SendNowDialog(ConfirmDialog):
     async def check_the_email(self) -> None:
         """The email check's line in place of "checking…" when it comes; why not, if it cannot be made.
         It changes nothing the keys do: the question is all there without it."""
-        from store.db import off_loop
-
         try:
-            line = await off_loop(email_check_line, config_of(self), self.campaign_id)
+            line = await email_check_line(config_of(self), self.campaign_id)
         except Exception as exc:  # never the question's end: it is asked all the same
             line = check_failed(exc)
         if self.is_attached:

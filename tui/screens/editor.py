@@ -212,7 +212,9 @@ class EditorScreen(Screen[int | None]):
             self.query_one(f"#{field}", Input).value = getattr(draft, field) or ""
         self.query_one("#body", TextArea).text = draft.body
         self.query_one("#open-tracking", Checkbox).value = draft.open_tracking
-        self.query_one("#language", Select).value = draft.language or ""
+        # A value stored by another tool ("IT", "fr"): its nearest known one, else the center's
+        stored = (draft.language or "").strip().lower()
+        self.query_one("#language", Select).value = stored if stored in LANGUAGE_NAMES else ""
         self.variant = "a"
         self.saved = self.content()
         if draft.variant_body is not None:

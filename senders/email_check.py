@@ -315,8 +315,13 @@ def _links(page: str, config: Config) -> list[Finding]:
     if plain_http:
         found.append(Finding("links", WARNING, f"{len(plain_http)} of the body's links use http, not https"))
     if not found:
-        said = "no links" if not shown else "1 link" if len(shown) == 1 else f"{len(shown)} links"
-        found.append(Finding("links", OK, f"{said} as the author wrote them, clicks counted through {host}"))
+        if not shown:
+            found.append(Finding("links", OK, f"no links in the body; the unsubscribe link goes to {host}"))
+        else:
+            said = "1 link" if len(shown) == 1 else f"{len(shown)} links"
+            found.append(
+                Finding("links", OK, f"{said} as the author wrote them, clicks counted through {host}")
+            )
     return found
 
 

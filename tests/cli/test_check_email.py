@@ -111,8 +111,8 @@ def test_links_to_the_default_public_url_are_a_problem(campaigns, monkeypatch):
 @pytest.mark.parametrize(
     ("public_url", "level", "said"),
     [
-        (TRACKER, "ok", "counted through track.centromedico.example"),
-        ("https://centromedico.example/campagne", "ok", "counted through centromedico.example"),
+        (TRACKER, "ok", "goes to track.centromedico.example"),
+        ("https://centromedico.example/campagne", "ok", "goes to centromedico.example"),
         ("http://track.centromedico.example", "warning", "over http"),
         ("https://clicks.mailer.example", "warning", "not the From domain centromedico.example"),
     ],

@@ -295,7 +295,7 @@ def _links(page: str, config: Config) -> list[Finding]:
         found.append(
             Finding("links", WARNING, f"links go to {host} over http: use https in [feedback] public_url")
         )
-    elif not _aligned(host, config.email.from_domain):
+    elif not aligned(host, config.email.from_domain):
         found.append(Finding(
             "links", WARNING,
             f"links go to {host}, not the From domain {config.email.from_domain}: a tracking domain of "
@@ -369,7 +369,7 @@ def _dkim(raw: bytes, config: Config) -> Finding:
         return Finding(
             "dkim", PROBLEM, f"the DKIM signature does not verify with the key's own record ({name})"
         )
-    if not _aligned(domain, from_domain):
+    if not aligned(domain, from_domain):
         return Finding(
             "dkim", WARNING,
             f"signed by {domain}, not the From domain {from_domain}: DMARC needs them aligned",
@@ -383,7 +383,7 @@ def _dkim(raw: bytes, config: Config) -> Finding:
 
 def _return_path(config: Config) -> Finding | None:
     envelope = config.email.envelope_sender.rpartition("@")[2].lower()
-    if _aligned(envelope, config.email.from_domain):
+    if aligned(envelope, config.email.from_domain):
         return None
     return Finding(
         "return-path", WARNING,
@@ -392,7 +392,7 @@ def _return_path(config: Config) -> Finding | None:
     )  # fmt: skip
 
 
-def _aligned(domain: str, from_domain: str) -> bool:
+def aligned(domain: str, from_domain: str) -> bool:
     """DMARC's relaxed alignment, near enough: the same domain, or one of them under the other."""
     a, b = domain.lower().rstrip("."), from_domain.lower().rstrip(".")
     return a == b or a.endswith("." + b) or b.endswith("." + a)

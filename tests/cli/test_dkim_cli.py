@@ -137,10 +137,12 @@ def test_check_says_whether_the_published_record_matches(campaigns, from_centre,
 
     asked = fake_dns(monkeypatch, {name: ["google-site-verification=abc", record["value"]]})
     found = campaigns("dkim", "check", "--json")
-    assert found.code == 0 and asked == [name]
+    assert found.code == 0 and asked[0] == name
     assert found.json == {
         "name": name, "type": "TXT", "value": record["value"],
         "published": ["google-site-verification=abc", record["value"]], "matches": True,
+        "spf": {"name": "centromedico.example", "published": []},
+        "dmarc": {"name": "_dmarc.centromedico.example", "published": []}, "aligned": True,
     }  # fmt: skip
     text = campaigns("dkim", "check")
     assert text.code == 0 and "signatures will verify" in text.out
@@ -172,3 +174,43 @@ def test_check_without_a_network_says_so_in_one_line(campaigns, from_centre, mon
 def test_check_without_dkim_configured_is_bad_input(campaigns):
     result = campaigns("dkim", "check")
     assert result.code == 2 and "DKIM is not configured" in result.err
+
+
+def test_check_also_reads_spf_and_dmarc_and_says_what_is_missing(campaigns, from_centre, monkeypatch):
+    record = configured(campaigns, monkeypatch)
+    name = "s1._domainkey.centromedico.example"
+    monkeypatch.setenv("CAMPAIGNS_EMAIL_RETURN_PATH", "bounces@mail.centromedico.example")
+    fake_dns(monkeypatch, {name: [record["value"]]})
+    bare = campaigns("dkim", "check")
+    assert bare.code == 0  # the DKIM record is what the status says
+    assert "SPF: mail.centromedico.example has no v=spf1 record" in bare.out  # the envelope's domain
+    assert (
+        'DMARC: _dmarc.centromedico.example has no v=DMARC1 record: publish one, starting with "v=DMARC1;'
+        in bare.out
+    )
+    spf, dmarc = (
+        "v=spf1 include:_spf.relay.example ~all",
+        "v=DMARC1; p=none; rua=mailto:d@centromedico.example",
+    )
+    fake_dns(monkeypatch, {
+        name: [record["value"]], "mail.centromedico.example": ["other=1", spf],
+        "_dmarc.centromedico.example": [dmarc],
+    })  # fmt: skip
+    found = campaigns("dkim", "check", "--json").json
+    assert found["spf"]["published"] == [spf] and found["dmarc"]["published"] == [dmarc]
+    text = campaigns("dkim", "check").out
+    assert (
+        f"SPF at mail.centromedico.example: {spf}" in text
+        and f"DMARC at _dmarc.centromedico.example: {dmarc}" in text
+    )
+
+
+def test_check_says_when_the_signing_domain_is_not_aligned_with_from(campaigns, from_centre, monkeypatch):
+    record = campaigns("dkim", "keygen", "--selector", "s1", "--domain", "mailer.example", "--json").json
+    monkeypatch.setenv("CAMPAIGNS_EMAIL_DKIM_SELECTOR", "s1")
+    monkeypatch.setenv("CAMPAIGNS_EMAIL_DKIM_PRIVATE_KEY", record["key_file"])
+    monkeypatch.setenv("CAMPAIGNS_EMAIL_DKIM_DOMAIN", "mailer.example")
+    fake_dns(monkeypatch, {"s1._domainkey.mailer.example": [record["value"]]})
+    result = campaigns("dkim", "check")
+    assert result.code == 0 and campaigns("dkim", "check", "--json").json["aligned"] is False
+    assert "DKIM signs for mailer.example, not the From domain centromedico.example" in result.out

@@ -97,8 +97,11 @@ def _keygen_text(selector: str, domain: str, name: str, value: str, path: Path, 
 @common_options
 def check() -> None:
     """Look the configured selector's record up in DNS and say whether it holds the configured key's
-    public half (exit 0), or is missing or different (exit 1)."""
+    public half (exit 0), or is missing or different (exit 1). Also said, not counted in the exit
+    status: the SPF record of the envelope sender's domain ([email] return_path, else From's), the
+    DMARC record of the From domain, and whether the signing domain is aligned with From (DMARC)."""
     from senders.dkim_signing import DnsUnreachable, lookup_txt, record_matches, record_name, record_value
+    from senders.email_check import aligned
     from store.config import dkim_private_key
 
     rt = runtime()
@@ -115,10 +118,54 @@ def check() -> None:
     except DnsUnreachable as exc:
         raise DnsUnreachable(f"cannot look up {name}: {exc}") from None
     matches = any(record_matches(value, key) for value in published)
-    document = {"name": name, "type": "TXT", "value": expected, "published": published, "matches": matches}
-    rt.emit(document, lambda: _check_text(name, expected, published, matches))
+    spf_name = email.envelope_sender.rpartition("@")[2].lower()
+    dmarc_name = f"_dmarc.{email.from_domain}"
+    spf, dmarc = _records(spf_name, "v=spf1"), _records(dmarc_name, "v=dmarc1")
+    is_aligned = aligned(email.dkim_signing_domain, email.from_domain)
+    document = {
+        "name": name, "type": "TXT", "value": expected, "published": published, "matches": matches,
+        "spf": {"name": spf_name, "published": spf}, "dmarc": {"name": dmarc_name, "published": dmarc},
+        "aligned": is_aligned,
+    }  # fmt: skip
+
+    def text() -> str:
+        lines = [_check_text(name, expected, published, matches)]
+        if not is_aligned:
+            lines.append(
+                f"DKIM signs for {email.dkim_signing_domain}, not the From domain {email.from_domain}: "
+                "DMARC counts it only when they are aligned (set [email] dkim_domain to the From domain)."
+            )
+        if spf is None or dmarc is None:
+            lines.append("SPF and DMARC: DNS did not answer for them")
+        if spf:
+            lines.append(f"SPF at {spf_name}: {plain(spf[0], 200)}")
+        elif spf is not None:
+            lines.append(
+                f"SPF: {spf_name} has no v=spf1 record: publish one naming the servers that send "
+                f'(e.g. "v=spf1 include:<your relay> ~all")'
+            )
+        if dmarc:
+            lines.append(f"DMARC at {dmarc_name}: {plain(dmarc[0], 200)}")
+        elif dmarc is not None:
+            lines.append(
+                f"DMARC: {dmarc_name} has no v=DMARC1 record: publish one, starting with "
+                f'"v=DMARC1; p=none; rua=mailto:dmarc@{email.from_domain}"'
+            )
+        return "\n".join(lines)
+
+    rt.emit(document, text)
     if not matches:
         raise SystemExit(1)  # as `test` does when nothing was sent: the answer printed, the status says no
+
+
+def _records(name: str, kind: str) -> list[str] | None:
+    """The TXT records at `name` of one kind (`v=spf1`, `v=dmarc1`); None when DNS does not answer."""
+    from senders.dkim_signing import DnsUnreachable, lookup_txt
+
+    try:
+        return [value for value in lookup_txt(name) if value.lower().startswith(kind)]
+    except DnsUnreachable:
+        return None
 
 
 def _check_text(name: str, expected: str, published: list[str], matches: bool) -> str:

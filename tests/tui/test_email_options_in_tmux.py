@@ -3,18 +3,14 @@ an email draft, the keys in one burst as over SSH, and the database saying the e
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.senders.peers import free_port
-from tests.tui.test_scheduling_in_tmux import PROGRAM, Terminal, cli
+from tests.tui.test_scheduling_in_tmux import Terminal, app_env, cli
 
 pytestmark = [
     pytest.mark.slow,
@@ -24,27 +20,13 @@ pytestmark = [
 
 def test_open_tracking_turned_off_in_the_editor_is_stored(tmp_path: Path):
     database = tmp_path / "campaigns.db"
-    env = {
-        **os.environ,
-        "HOME": str(tmp_path),
-        "CAMPAIGNS_DB": f"sqlite:///{database}",
-        "CAMPAIGNS_CENTER_TIMEZONE": "Europe/Rome",
-        "CAMPAIGNS_FEEDBACK_LISTEN": f"127.0.0.1:{free_port()}",
-        "TERM": "xterm-256color",
-        "TMUX": "",
-    }
+    env = app_env(tmp_path)
     cli(env, "init")
     draft = cli(env, "create", "--channel", "email", "--name", "Prova email", "--sender", "CentroMed",
                 "--subject", "Il tuo controllo", "--body", "Ciao {{ first_name }}")  # fmt: skip
     assert _options(database, draft["id"]) == (1, None)  # [email] open_tracking's default: on
 
-    socket = f"campaigns-test-{uuid.uuid4().hex[:8]}"
-    keep = ("HOME", "CAMPAIGNS_DB", "CAMPAIGNS_CENTER_TIMEZONE", "CAMPAIGNS_FEEDBACK_LISTEN", "TERM")
-    variables = " ".join(f"{key}={env[key]}" for key in keep)
-    command = f"cd {tmp_path} && env {variables} {PROGRAM} tui --no-send; sleep 60"
-    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "app", "-x", "80", "-y", "24", command],
-                   check=True, env={**os.environ, "TMUX": ""})  # fmt: skip
-    term = Terminal(socket)
+    term = Terminal.start(tmp_path, env)
     try:
         term.wait_until(lambda shown: re.search(r"Prova email\s+EMAIL\s+draft", shown))
         # e opens the editor on the name; Tab to sender, coupon, the language, open tracking; space turns
@@ -54,7 +36,7 @@ def test_open_tracking_turned_off_in_the_editor_is_stored(tmp_path: Path):
         assert "Open tracking off" in shown and "Language Center (English)" in shown
         assert _options(database, draft["id"]) == (0, None)  # off; the footer still the center's
     finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+        term.close()
 
 
 def _options(database: Path, campaign_id: int) -> tuple[int, str | None]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -36,9 +37,43 @@ def cli(env: dict[str, str], *args: str) -> dict:
     return json.loads(done.stdout)
 
 
+def app_env(folder: Path, **extra: str) -> dict[str, str]:
+    """The program's environment: a home and a database in `folder`, the center in Rome, a free port
+    for the feedback server, `extra` (CAMPAIGNS_* variables) on top."""
+    return {
+        **os.environ,
+        "HOME": str(folder),
+        "CAMPAIGNS_DB": f"sqlite:///{folder / 'campaigns.db'}",
+        "CAMPAIGNS_CENTER_TIMEZONE": "Europe/Rome",
+        **extra,
+        "CAMPAIGNS_FEEDBACK_LISTEN": f"127.0.0.1:{free_port()}",
+        "TERM": "xterm-256color",
+        "TMUX": "",
+    }
+
+
 class Terminal:
     def __init__(self, socket: str) -> None:
         self.socket = socket
+
+    @classmethod
+    def start(cls, folder: Path, env: dict[str, str]) -> Terminal:
+        """`campaigns tui --no-send` in a tmux of its own at 80x24, with the program's variables."""
+        socket = f"campaigns-test-{uuid.uuid4().hex[:8]}"
+        kept = {
+            key: value
+            for key, value in env.items()
+            if key.startswith("CAMPAIGNS_") or key in ("HOME", "TERM")
+        }
+        variables = " ".join(f"{key}={shlex.quote(value)}" for key, value in kept.items())
+        command = f"cd {folder} && env {variables} {PROGRAM} tui --no-send; sleep 60"
+        size = ["-x", "80", "-y", "24"]
+        subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "app", *size, command],
+                       check=True, env={**os.environ, "TMUX": ""})  # fmt: skip
+        return cls(socket)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
     def tmux(self, *args: str) -> str:
         done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True)
@@ -63,17 +98,7 @@ class Terminal:
 
 def test_a_campaign_scheduled_from_send_now_shows_its_time_and_is_scheduled(tmp_path: Path):
     database = tmp_path / "campaigns.db"
-    env = {
-        **os.environ,
-        "HOME": str(tmp_path),
-        "CAMPAIGNS_DB": f"sqlite:///{database}",
-        "CAMPAIGNS_CENTER_TIMEZONE": "Europe/Rome",
-        "CAMPAIGNS_SMS_TRANSPORT": "outbox",
-        "CAMPAIGNS_OUTBOX_PATH": str(tmp_path / "outbox"),
-        "CAMPAIGNS_FEEDBACK_LISTEN": f"127.0.0.1:{free_port()}",
-        "TERM": "xterm-256color",
-        "TMUX": "",
-    }
+    env = app_env(tmp_path, CAMPAIGNS_SMS_TRANSPORT="outbox", CAMPAIGNS_OUTBOX_PATH=str(tmp_path / "outbox"))
     cli(env, "init")
     draft = cli(env, "create", "--channel", "sms", "--name", "Prova tmux", "--sender", "CentroMed",
                 "--body", "Ciao {{ first_name }}")  # fmt: skip
@@ -84,14 +109,7 @@ def test_a_campaign_scheduled_from_send_now_shows_its_time_and_is_scheduled(tmp_
     typed = f"{day.isoformat()} 09:30"
     at = datetime(day.year, day.month, day.day, 9, 30, tzinfo=ROME)
 
-    socket = f"campaigns-test-{uuid.uuid4().hex[:8]}"
-    keep = ("HOME", "CAMPAIGNS_DB", "CAMPAIGNS_CENTER_TIMEZONE", "CAMPAIGNS_SMS_TRANSPORT",
-            "CAMPAIGNS_OUTBOX_PATH", "CAMPAIGNS_FEEDBACK_LISTEN", "TERM")  # fmt: skip
-    variables = " ".join(f"{key}={env[key]}" for key in keep)
-    command = f"cd {tmp_path} && env {variables} {PROGRAM} tui --no-send; sleep 60"
-    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "app", "-x", "80", "-y", "24", command],
-                   check=True, env={**os.environ, "TMUX": ""})  # fmt: skip
-    term = Terminal(socket)
+    term = Terminal.start(tmp_path, env)
     try:
         term.wait_until(lambda shown: re.search(r"Prova tmux\s+SMS\s+draft", shown))
         term.burst("s")
@@ -118,7 +136,7 @@ def test_a_campaign_scheduled_from_send_now_shows_its_time_and_is_scheduled(tmp_
         assert scheduled_at == at.astimezone(UTC).replace(tzinfo=None)
         assert not (tmp_path / "outbox").exists()  # watch only: nothing went
     finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+        term.close()
 
 
 def _state(database: Path, campaign_id: int) -> tuple[str, datetime | None]:
